@@ -1,0 +1,216 @@
+"""The kiosk-facing payment API (kiosk-contract.md): create a sale, poll it, Xendit's webhook."""
+
+import hmac
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from locations.models import Location
+from payments import idempotency, services
+from payments.models import EventOutcome, EventSource, Transaction
+from photobox.api import ApiError, error_response, jakarta_iso, rupiah_number
+from photobox.encryption import response_cipher
+from pricing.models import Price
+
+EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class CreateSaleSerializer(serializers.Serializer):
+    location_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    price_id = serializers.UUIDField()
+    email = serializers.EmailField(max_length=254)
+    send_invoice = serializers.BooleanField(required=False, default=False)
+
+    def validate_email(self, value: str) -> str:
+        local, _, domain = value.strip().rpartition("@")
+        return f"{local}@{domain.lower()}"
+
+
+def sale_payload(sale: Transaction, *, with_paid_at: bool) -> dict:
+    """The sale as kiosks see it; key order is part of the contract."""
+    payload = {
+        "id": sale.pk,
+        "external_id": sale.external_id,
+        "location_id": sale.location_id,
+        "location": {"id": sale.location_id, "machine_code": sale.location.machine_code},
+        "price_id": str(sale.price_id),
+        "price": {"id": str(sale.price_id), "price": rupiah_number(sale.amount)},
+        "status": sale.status,
+        "qr_string": sale.qr_string,
+        "expires_at": jakarta_iso(sale.expires_at),
+    }
+    if with_paid_at:
+        payload["paid_at"] = jakarta_iso(sale.paid_at)
+    payload["created_at"] = jakarta_iso(sale.created_at)
+    return payload
+
+
+class SaleNotFound(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+    def __init__(self, external_id: str):
+        super().__init__("Transaction not found", details={"external_id": external_id})
+
+
+def get_sale_or_404(external_id: str, queryset=None) -> Transaction:
+    if not EXTERNAL_ID_PATTERN.match(external_id):
+        raise SaleNotFound(external_id)
+    queryset = queryset if queryset is not None else Transaction.objects.all()
+    try:
+        return queryset.get(external_id=external_id)
+    except Transaction.DoesNotExist:
+        raise SaleNotFound(external_id) from None
+
+
+class SaleCreateView(APIView):
+    """POST /api/v1/transactions: create a sale and its QRIS code."""
+
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return self.create(request)
+        if not IDEMPOTENCY_KEY_PATTERN.match(key):
+            return error_response(
+                status.HTTP_400_BAD_REQUEST,
+                "Invalid Idempotency-Key header",
+                {"reason": "1-255 printable ASCII characters"},
+            )
+        claimed = idempotency.claim(key=key, body=request.body)
+        if claimed.conflict == "body":
+            return error_response(status.HTTP_409_CONFLICT, "Idempotency key reused with a different request")
+        if claimed.conflict == "in_progress":
+            return error_response(
+                status.HTTP_409_CONFLICT,
+                "A request with this Idempotency-Key is still being processed",
+                headers={"Retry-After": "1"},
+            )
+        if claimed.replay_status is not None:
+            return HttpResponse(claimed.replay_body, status=claimed.replay_status, content_type="application/json")
+        try:
+            response = self.create(request)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        body = JSONRenderer().render(response.data)
+        idempotency.complete(
+            claimed, status_code=response.status_code, body=body, sale_id=getattr(response, "sale_id", None)
+        )
+        return response
+
+    def create(self, request) -> Response:
+        serializer = CreateSaleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        location = Location.objects.filter(pk=data["location_id"]).first()
+        if location is None:
+            raise ApiError("Location not found", status_code=404, details={"location_id": data["location_id"]})
+        if not location.is_active:
+            raise ApiError("Location is not active", status_code=422, details={"location_id": location.pk})
+        if not Price.objects.filter(pk=data["price_id"]).exists():
+            raise ApiError("Price not found", status_code=404, details={"price_id": str(data["price_id"])})
+        sale = services.create_sale(
+            location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
+        )
+        response = Response(
+            {
+                "success": True,
+                "message": "Transaction created successfully",
+                "data": sale_payload(sale, with_paid_at=False),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+        response.sale_id = sale.pk
+        return response
+
+
+class SaleStatusView(APIView):
+    """GET /api/v1/transactions/external/{external_id}: the kiosk polls this every 3 s."""
+
+    def get(self, request, external_id: str):
+        queryset = Transaction.objects.select_related("location").only(
+            "id",
+            "external_id",
+            "location_id",
+            "location__machine_code",
+            "price_id",
+            "amount",
+            "status",
+            "qr_string",
+            "expires_at",
+            "paid_at",
+            "created_at",
+        )
+        sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
+        body = {
+            "success": True,
+            "message": "Transaction retrieved successfully",
+            "data": sale_payload(sale, with_paid_at=True),
+        }
+        cipher = response_cipher()
+        if cipher is not None:
+            body = {"data": cipher.encrypt(JSONRenderer().render(body))}
+        return Response(body)
+
+
+class XenditWebhookView(APIView):
+    """POST /api/v1/webhooks/xendit: Xendit tells us a QR code was paid.
+
+    Stored first, whatever it is; answered 200 for anything applied, duplicated or ignored, since
+    Xendit retries every non-2xx for a day.
+    """
+
+    def post(self, request):
+        event = services.record_payment_event(
+            source=EventSource.WEBHOOK,
+            headers=dict(request.headers),
+            body=request.body,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+        )
+        provided = request.headers.get("x-callback-token")
+        if provided is None:
+            services.reject_payment_event(event=event, reason="Missing x-callback-token header")
+            return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")
+        expected = settings.XENDIT_CALLBACK_TOKEN
+        # WSGI hands header values over as latin-1 text: compare their bytes in constant time.
+        if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
+            services.reject_payment_event(event=event, reason="Invalid callback token")
+            return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")
+
+        event = services.process_payment_event(event)
+        if event.outcome == EventOutcome.INVALID:
+            return error_response(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                "Validation error",
+                {"errors": [{"field": "body", "message": event.outcome_detail, "type": "value_error"}]},
+            )
+        return Response({"success": True, "message": "Transaction updated"})
+
+
+class SimulatePaymentView(APIView):
+    """POST /api/v1/simulator/transactions/{external_id}/pay (DEBUG and simulator only)."""
+
+    def post(self, request, external_id: str):
+        if not settings.DEBUG or settings.PAYMENT_GATEWAY != "simulator":
+            return error_response(status.HTTP_404_NOT_FOUND, "Not found")
+        sale = get_sale_or_404(external_id)
+        amount = request.data.get("amount") if isinstance(request.data, dict) else None
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 1):
+            return error_response(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                "Validation error",
+                {"errors": [{"field": "amount", "message": "A whole number of rupiah.", "type": "int_type"}]},
+            )
+        event = services.simulate_payment(sale=sale, amount=amount)
+        sale.refresh_from_db()
+        return Response(
+            {
+                "success": True,
+                "message": "Payment simulated",
+                "data": {"external_id": sale.external_id, "status": sale.status, "outcome": event.outcome},
+            }
+        )

@@ -1,0 +1,33 @@
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from locations.models import Location
+from pricing.models import Price
+
+DEMO_USERNAME = "staff"
+DEMO_PASSWORD = "photobox-demo"  # noqa: S105 - the demo login the README states
+
+
+class Command(BaseCommand):
+    help = "Create demo data: one kiosk, two prices and a staff user (staff / photobox-demo). Safe to rerun."
+
+    def handle(self, *args, **options):
+        location, _ = Location.objects.get_or_create(
+            machine_code="PB-001",
+            defaults={"name": "Demo Mall Kota Kasablanka", "address": "Jl. Casablanca Raya Kav. 88, Jakarta"},
+        )
+        for amount, description, quota in (
+            (Decimal("35000"), "2 photo strips", None),
+            (Decimal("50000"), "4 photo strips + digital copies", 100),
+        ):
+            Price.objects.get_or_create(amount=amount, description=description, defaults={"quota": quota})
+        User = get_user_model()
+        user = User.objects.filter(username=DEMO_USERNAME).first()
+        if user is None:
+            User.objects.create_superuser(DEMO_USERNAME, "staff@photobox.example", DEMO_PASSWORD)
+        self.stdout.write(f"Demo kiosk {location.machine_code} (location_id {location.pk}) with prices:")
+        for price in Price.objects.order_by("amount"):
+            self.stdout.write(f"  {price.pk}  {price}")
+        self.stdout.write(f"Admin login: {DEMO_USERNAME} / {DEMO_PASSWORD}")

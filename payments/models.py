@@ -1,0 +1,139 @@
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+
+def new_gallery_key() -> str:
+    # 256 random bits: the external id alone has only 32 and travels to Xendit and receipts.
+    return secrets.token_urlsafe(32)
+
+
+class SaleStatus(models.TextChoices):
+    PENDING = "PENDING", "Awaiting payment"
+    COMPLETED = "COMPLETED", "Paid"
+    FAILED = "FAILED", "Failed"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+class Transaction(models.Model):
+    """A sale: one customer session at a kiosk, paid by one QRIS code."""
+
+    external_id = models.CharField("sale number", max_length=64, unique=True)
+    location = models.ForeignKey("locations.Location", on_delete=models.PROTECT, related_name="sales")
+    price = models.ForeignKey("pricing.Price", on_delete=models.PROTECT, related_name="sales")
+    # Copied from the price when the sale is made, so editing a price never rewrites history.
+    amount = models.DecimalField("amount (Rp)", max_digits=15, decimal_places=2)
+    status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.PENDING)
+    xendit_qr_id = models.CharField("Xendit QR id", max_length=100, blank=True, db_index=True)
+    xendit_payment_id = models.CharField("Xendit payment id", max_length=100, null=True, blank=True, unique=True)
+    qr_string = models.TextField("QRIS string", blank=True)
+    email = models.EmailField("customer email")
+    send_invoice = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(help_text="The QR code can be paid until this time.")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_channel = models.CharField(
+        max_length=50, blank=True, help_text="The customer's bank or wallet, when Xendit reports it."
+    )
+    payment_receipt_id = models.CharField(
+        max_length=100, blank=True, help_text="The reference on the customer's payment receipt."
+    )
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    photos_deleted_at = models.DateTimeField(null=True, blank=True)
+    gallery_key = models.CharField(max_length=64, default=new_gallery_key, editable=False)
+    needs_review = models.BooleanField(default=False, help_text="A payment problem staff should look at.")
+    review_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sale"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=SaleStatus.values), name="sale_status_valid"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="sale_amount_not_negative"),
+            models.CheckConstraint(
+                condition=~models.Q(status=SaleStatus.COMPLETED) | models.Q(paid_at__isnull=False),
+                name="sale_completed_has_paid_at",
+            ),
+        ]
+        indexes = [
+            # Quota check: sales of one price that are COMPLETED, or PENDING and unexpired.
+            models.Index(fields=["price", "status", "expires_at"], name="sale_quota_idx"),
+            # expire_sales: overdue PENDING sales only.
+            models.Index(
+                fields=["expires_at"], condition=models.Q(status=SaleStatus.PENDING), name="sale_pending_expiry_idx"
+            ),
+            models.Index(fields=["-created_at"], name="sale_created_idx"),
+            models.Index(fields=["location", "-created_at"], name="sale_location_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="sale_status_created_idx"),
+            models.Index(fields=["needs_review"], condition=models.Q(needs_review=True), name="sale_needs_review_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class EventSource(models.TextChoices):
+    WEBHOOK = "webhook", "Xendit webhook"
+    RECONCILIATION = "reconciliation", "Checked with Xendit"
+    SIMULATOR = "simulator", "Simulator"
+
+
+class EventOutcome(models.TextChoices):
+    RECEIVED = "received", "Received, not processed yet"
+    APPLIED = "applied", "Applied to the sale"
+    DUPLICATE = "duplicate", "Duplicate (already applied)"
+    IGNORED = "ignored", "Ignored (no change needed)"
+    UNKNOWN_SALE = "unknown_sale", "No matching sale"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amount does not match the sale"
+    DOUBLE_PAYMENT = "double_payment", "Second payment for a paid sale"
+    INVALID = "invalid", "Not a payment we understand"
+    REJECTED = "rejected", "Rejected: missing or wrong callback token"
+    ERROR = "error", "Error while processing"
+
+
+class PaymentEvent(models.Model):
+    """Every payment notification received, stored raw before anything else happens to it."""
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=20, choices=EventSource.choices, default=EventSource.WEBHOOK)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict, help_text="Request headers, without the callback token.")
+    body = models.TextField(blank=True)
+    webhook_id = models.CharField(max_length=200, blank=True, db_index=True)
+    shape = models.CharField(max_length=20, blank=True, help_text="Which payload format Xendit used.")
+    reference = models.CharField("sale number in payload", max_length=200, blank=True)
+    xendit_payment_id = models.CharField(max_length=200, blank=True, db_index=True)
+    reported_status = models.CharField(max_length=30, blank=True)
+    amount = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events", verbose_name="sale"
+    )
+    outcome = models.CharField(max_length=20, choices=EventOutcome.choices, default=EventOutcome.RECEIVED)
+    outcome_detail = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(outcome__in=EventOutcome.values), name="event_outcome_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.received_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a create request carrying an Idempotency-Key, replayed to retries."""
+
+    key = models.CharField(max_length=255, unique=True)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body.")
+    # NULL while the first request is still being processed.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    transaction = models.ForeignKey(Transaction, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,133 @@
+"""The kiosk API's shared conventions: the error envelope, datetimes and money on the wire.
+
+Every error from every layer leaves as
+``{"success": false, "message": "...", "details": {...}}`` (see kiosk-contract.md).
+"""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("photobox.api")
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+# DRF's validation codes, named the way the earlier (pydantic) service named them, since kiosk
+# developers already read these in their logs.
+VALIDATION_TYPES = {
+    "required": "missing",
+    "null": "missing",
+    "blank": "missing",
+    "invalid": "value_error",
+    "max_length": "string_too_long",
+    "min_length": "string_too_short",
+    "max_value": "less_than_equal",
+    "min_value": "greater_than_equal",
+    "max_string_length": "string_too_long",
+    "max_digits": "decimal_max_digits",
+    "not_a_list": "list_type",
+    "not_a_dict": "dict_type",
+}
+
+
+class ApiError(Exception):
+    """A business-rule failure the kiosk should see as-is."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, status_code: int | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details or {}
+
+
+def envelope(message: str, details: dict | None = None) -> dict:
+    return {"success": False, "message": message, "details": details or {}}
+
+
+def error_response(status_code: int, message: str, details: dict | None = None, headers=None) -> Response:
+    return Response(envelope(message, details), status=status_code, headers=headers)
+
+
+def json_error(status_code: int, message: str, details: dict | None = None) -> JsonResponse:
+    """The envelope outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse(
+        envelope(message, details),
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+    )
+
+
+def validation_errors(detail, prefix: str = "") -> list[dict]:
+    """Flatten DRF's nested error detail into the contract's ``errors[]`` list."""
+    errors: list[dict] = []
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            name = f"{prefix}.{field}" if prefix else str(field)
+            if field == "non_field_errors":
+                name = prefix or "body"
+            errors.extend(validation_errors(value, name))
+    elif isinstance(detail, list):
+        for item in detail:
+            errors.extend(validation_errors(item, prefix))
+    else:
+        code = getattr(detail, "code", "invalid")
+        errors.append({"field": prefix or "body", "message": str(detail), "type": VALIDATION_TYPES.get(code, code)})
+    return errors
+
+
+def validation_error_response(errors: list[dict]) -> Response:
+    return error_response(status.HTTP_422_UNPROCESSABLE_ENTITY, "Validation error", {"errors": errors})
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: every exception raised by an API view becomes the envelope."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.message, exc.details)
+    if isinstance(exc, exceptions.ValidationError):
+        return validation_error_response(validation_errors(exc.detail))
+    if isinstance(exc, exceptions.ParseError):
+        # Malformed JSON and bodies that are not UTF-8 are invalid bodies like any other.
+        return validation_error_response([{"field": "body", "message": str(exc.detail), "type": "json_invalid"}])
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return error_response(
+            exc.status_code,
+            "Unsupported media type",
+            {"content_type": exc.detail and str(context["request"].content_type)},
+        )
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return error_response(exc.status_code, "Method not allowed", {"method": context["request"].method})
+    if isinstance(exc, exceptions.Throttled):
+        headers = {"Retry-After": str(exc.wait)} if exc.wait is not None else None
+        return error_response(exc.status_code, "Too many requests", {"retry_after": exc.wait}, headers=headers)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return error_response(status.HTTP_404_NOT_FOUND, "Not found")
+    if isinstance(exc, PermissionDenied | exceptions.PermissionDenied):
+        return error_response(status.HTTP_403_FORBIDDEN, "Forbidden")
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc.status_code, str(exc.detail) if isinstance(exc.detail, str) else "Request error")
+    request = context.get("request")
+    logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
+    return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+def jakarta_iso(value: datetime | None) -> str | None:
+    """`2025-12-15T16:22:29+07:00`: Asia/Jakarta, seconds precision, explicit offset."""
+    if value is None:
+        return None
+    return value.astimezone(JAKARTA).replace(microsecond=0).isoformat()
+
+
+def rupiah_number(amount: Decimal) -> int | float:
+    """A JSON number of rupiah: an integer when whole (`40000`), as the seed's README shows."""
+    if amount == amount.to_integral_value():
+        return int(amount)
+    return float(amount)

@@ -1,0 +1,64 @@
+"""Response encryption compatible with kiosks built for the earlier service.
+
+AES-256-CBC with PKCS#7 padding and a static IV, Base64 output. The key is the configured text
+truncated to 32 characters or right-padded with '0' (a 32-hex-character key is used as text,
+not hex-decoded); the IV likewise to 16. This mode has no integrity protection and a static IV:
+it exists so deployed kiosks decrypt the poll response unchanged.
+"""
+
+import base64
+import functools
+import logging
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from django.conf import settings
+
+logger = logging.getLogger("photobox.encryption")
+
+KEY_LENGTH = 32
+IV_LENGTH = 16
+
+
+def _fit(text: str, length: int) -> bytes:
+    return text[:length].ljust(length, "0").encode("utf-8")
+
+
+class ResponseCipher:
+    def __init__(self, key: str, iv: str) -> None:
+        if not key.isascii() or len(key) != KEY_LENGTH:
+            logger.warning(
+                "ENCRYPTION_KEY is not exactly %d ASCII characters; it is truncated or padded with '0'.", KEY_LENGTH
+            )
+        if not iv.isascii() or len(iv) != IV_LENGTH:
+            logger.warning(
+                "ENCRYPTION_IV is not exactly %d ASCII characters; it is truncated or padded with '0'.", IV_LENGTH
+            )
+        # Characters are fitted first, then encoded, as the earlier service did; a non-ASCII key
+        # therefore yields more than 32 bytes, which AES refuses: keep only the first 32 bytes.
+        self._key = _fit(key, KEY_LENGTH)[:KEY_LENGTH]
+        self._iv = _fit(iv, IV_LENGTH)[:IV_LENGTH]
+
+    def encrypt(self, plaintext: bytes) -> str:
+        padder = padding.PKCS7(algorithms.AES.block_size).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).encryptor()
+        return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+
+    def decrypt(self, token: str) -> bytes:
+        decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
+        padded = decryptor.update(base64.b64decode(token)) + decryptor.finalize()
+        unpadder = padding.PKCS7(algorithms.AES.block_size).unpadder()
+        return unpadder.update(padded) + unpadder.finalize()
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher(key: str, iv: str) -> ResponseCipher:
+    return ResponseCipher(key, iv)
+
+
+def response_cipher() -> ResponseCipher | None:
+    """The configured cipher, or None when encryption is off."""
+    if not settings.ENCRYPTION_ENABLED:
+        return None
+    return _cipher(settings.ENCRYPTION_KEY, settings.ENCRYPTION_IV)

@@ -1,0 +1,111 @@
+"""Strict readers for environment variables.
+
+django-environ reads the values, but its own casts are lenient in ways that hide mistakes in
+production (``env.bool("DEBUG")`` turns ``DEBUG=maybe`` into False) or fail with a message that
+does not name the variable (``invalid literal for int()``). Every reader here either returns a
+well-formed value or stops start-up with ``ImproperlyConfigured`` naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off"}
+
+_UNSET = object()
+
+
+class StrictEnv:
+    def __init__(self, env: environ.Env | None = None) -> None:
+        self._env = env or environ.Env()
+
+    def raw(self, name: str) -> str | None:
+        value = self._env.str(name, default=None)
+        if value is None:
+            return None
+        return value.strip()
+
+    def is_set(self, name: str) -> bool:
+        return bool(self.raw(name))
+
+    def str(self, name: str, default=_UNSET) -> str:
+        value = self.raw(name)
+        if value is None or value == "":
+            if default is _UNSET:
+                raise ImproperlyConfigured(f"{name} is required but not set.")
+            return default
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if not value:
+            return default
+        lowered = value.lower()
+        if lowered in TRUE_WORDS:
+            return True
+        if lowered in FALSE_WORDS:
+            return False
+        raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}.")
+
+    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+        value = self.raw(name)
+        if not value:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from None
+        if minimum is not None and number < minimum:
+            raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+        return number
+
+    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self.raw(name)
+        if not value:
+            return default
+        try:
+            number = float(Decimal(value))
+        except (InvalidOperation, ValueError):
+            raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
+        if number < minimum:
+            raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
+        return number
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+        value = self.raw(name)
+        if not value:
+            return default
+        lowered = value.lower()
+        if lowered not in choices:
+            raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+        return lowered
+
+    def list(self, name: str, default: list[str]) -> list[str]:
+        """A comma-separated list, or a JSON list (the seed's CORS_* accept both)."""
+        value = self.raw(name)
+        if value is None or value == "":
+            return list(default)
+        if value.startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError:
+                raise ImproperlyConfigured(f"{name} looks like a JSON list but is not valid JSON.") from None
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ImproperlyConfigured(f"{name} must be a JSON list of strings.")
+            return [i.strip() for i in items if i.strip()]
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def db_url(self, name: str, default: str) -> dict:
+        value = self.raw(name) or default
+        try:
+            config = environ.Env.db_url_config(value)
+        except Exception as exc:  # environ raises several types for a malformed URL
+            raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
+        if not config.get("ENGINE"):
+            raise ImproperlyConfigured(f"{name} has an unsupported database scheme.")
+        return config

@@ -1,0 +1,49 @@
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+# QRIS accepts IDR 1 to 10,000,000 per payment (Xendit's rules and limitations).
+QRIS_MIN_AMOUNT = Decimal("1")
+QRIS_MAX_AMOUNT = Decimal("10000000")
+
+
+class Price(models.Model):
+    """A package a customer can buy, optionally limited to a number of sales (its quota)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    amount = models.DecimalField(
+        "price (Rp)",
+        max_digits=15,
+        decimal_places=2,
+        validators=[MinValueValidator(QRIS_MIN_AMOUNT), MaxValueValidator(QRIS_MAX_AMOUNT)],
+        help_text="Whole rupiah, between Rp 1 and Rp 10.000.000 (the QRIS limit).",
+    )
+    description = models.CharField(max_length=255, blank=True)
+    quota = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many sales this price may have (paid, or awaiting payment). Empty = unlimited.",
+    )
+    is_active = models.BooleanField("active", default=True, help_text="Inactive prices cannot be sold.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["amount"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=QRIS_MIN_AMOUNT), name="price_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quota__isnull=True) | models.Q(quota__gte=0), name="price_quota_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = f"Rp {self.amount:,.0f}".replace(",", ".")
+        return f"{label} – {self.description}" if self.description else label
+
+    def clean(self) -> None:
+        if self.amount is not None and self.amount != self.amount.to_integral_value():
+            raise ValidationError({"amount": "QRIS payments are in whole rupiah: remove the cents."})

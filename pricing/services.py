@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from rest_framework import status
+
+from photobox.api import ApiError
+from pricing.models import Price
+from pricing.selectors import quota_used
+
+
+class PriceInactive(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, price_id):
+        super().__init__("Price is inactive", details={"price_id": str(price_id)})
+
+
+class QuotaExceeded(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, price_id, quota: int, used: int):
+        super().__init__("Price quota exceeded", details={"price_id": str(price_id), "quota": quota, "used": used})
+
+
+def lock_price_for_sale(*, price_id, now: datetime) -> Price:
+    """Lock the price row and check it can be sold once more.
+
+    Must run inside `transaction.atomic()`: the lock is held until the caller has inserted its sale
+    and committed, so concurrent sales of one price are counted one after another and a quota is
+    never oversold.
+    """
+    price = Price.objects.select_for_update().filter(pk=price_id).first()
+    if price is None:
+        raise ApiError("Price not found", status_code=status.HTTP_404_NOT_FOUND, details={"price_id": str(price_id)})
+    if not price.is_active:
+        raise PriceInactive(price.pk)
+    if price.quota is not None:
+        used = quota_used(price, now)
+        if used >= price.quota:
+            raise QuotaExceeded(price.pk, price.quota, used)
+    return price
