@@ -21,9 +21,18 @@ EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+class UUIDStringField(serializers.UUIDField):
+    """A UUID written as a string; DRF would also take an integer and make a UUID of it."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class CreateSaleSerializer(serializers.Serializer):
     location_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    price_id = serializers.UUIDField()
+    price_id = UUIDStringField()
     email = serializers.EmailField(max_length=254)
     send_invoice = serializers.BooleanField(required=False, default=False)
 

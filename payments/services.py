@@ -149,24 +149,37 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
         for sale in overdue.exclude(xendit_qr_id="").only("pk", "external_id", "xendit_qr_id").iterator():
             report.checked += 1
             try:
-                payments = gateway.list_payments(sale.xendit_qr_id)
+                report.completed += check_sale_with_gateway(sale=sale)
             except GatewayError as exc:
                 # Expire anyway: a late webhook still completes an EXPIRED sale (flagged for review).
                 logger.warning("payment check failed external_id=%s error=%s", sale.external_id, exc.error_code or exc)
                 report.check_failures.append(sale.external_id)
-                continue
-            for payment in payments:
-                if payment.status != SaleStatus.COMPLETED:
-                    continue
-                event = record_payment_event(
-                    source=EventSource.RECONCILIATION,
-                    headers={},
-                    body=json.dumps({"event": "qr.payment", "api_version": "2022-07-31", "data": payment.raw}).encode(),
-                )
-                if process_payment_event(event).outcome == EventOutcome.APPLIED:
-                    report.completed += 1
     report.expired = overdue.update(status=SaleStatus.EXPIRED, updated_at=now)
     return report
+
+
+def check_sale_with_gateway(*, sale: Transaction) -> int:
+    """Ask the gateway for payments of the sale's QR code and apply any we missed.
+
+    Each payment found is stored as a PaymentEvent and applied like a webhook, so a payment that
+    also arrives by webhook is applied once. Returns how many payments were newly applied.
+    Raises GatewayError when the gateway cannot be asked.
+    """
+    gateway = get_gateway()
+    if not gateway.reconciles or not sale.xendit_qr_id:
+        return 0
+    applied = 0
+    for payment in gateway.list_payments(sale.xendit_qr_id):
+        if payment.status != SaleStatus.COMPLETED:
+            continue
+        event = record_payment_event(
+            source=EventSource.RECONCILIATION,
+            headers={},
+            body=json.dumps({"event": "qr.payment", "api_version": "2022-07-31", "data": payment.raw}).encode(),
+        )
+        if process_payment_event(event).outcome == EventOutcome.APPLIED:
+            applied += 1
+    return applied
 
 
 # --- Payment notifications ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -112,6 +112,10 @@ def exception_handler(exc, context):
         return error_response(status.HTTP_404_NOT_FOUND, "Not found")
     if isinstance(exc, PermissionDenied | exceptions.PermissionDenied):
         return error_response(status.HTTP_403_FORBIDDEN, "Forbidden")
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "Request body too large")
+    if isinstance(exc, SuspiciousOperation):
+        return error_response(status.HTTP_400_BAD_REQUEST, "Bad request")
     if isinstance(exc, exceptions.APIException):
         return error_response(exc.status_code, str(exc.detail) if isinstance(exc.detail, str) else "Request error")
     request = context.get("request")

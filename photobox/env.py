@@ -106,6 +106,8 @@ class StrictEnv:
             config = environ.Env.db_url_config(value)
         except Exception as exc:  # environ raises several types for a malformed URL
             raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
-        if not config.get("ENGINE"):
+        # django-environ takes an unknown scheme (`postgress://`) as the engine's name, which
+        # would only fail at the first query: refuse it at start-up instead.
+        if config.get("ENGINE") not in environ.Env.DB_SCHEMES.values():
             raise ImproperlyConfigured(f"{name} has an unsupported database scheme.")
         return config

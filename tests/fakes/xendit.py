@@ -1,0 +1,222 @@
+"""A fake Xendit QR Codes API on 127.0.0.1, speaking the wire format of reference/xendit.md.
+
+The real `XenditClient` talks to it over real HTTP. Tests steer it through attributes:
+`delay` (seconds before answering, for timeouts), `fail_next` (a list of (status, body) answers
+to give before behaving normally; a bytes body is sent raw, for non-JSON answers), and inspect
+`requests` (everything received).
+"""
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from payments.gateways.qris import dynamic_qris
+
+# Xendit's test-mode magic amounts (docs: QR codes test scenarios).
+MAGIC_AMOUNTS = {
+    10100: (403, "CHANNEL_NOT_ACTIVATED", "QR code channel is not activated"),
+    10101: (503, "CHANNEL_UNAVAILABLE", "The acquirer is unavailable"),
+    10102: (500, "SERVER_ERROR", "Internal server error"),
+}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeXendit:
+    api_key: str = "xnd_development_fake"
+    delay: float = 0.0
+    fail_next: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    qr_codes: dict = field(default_factory=dict)
+    payments: dict = field(default_factory=dict)  # qr_id -> [payment]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pay(self, qr_id: str, *, amount: int | None = None) -> dict:
+        """A customer pays a QR code: record the payment as Xendit would list it."""
+        qr = self.qr_codes[qr_id]
+        payment = {
+            "id": f"qrpy_{uuid.uuid4()}",
+            "business_id": "fakebusiness",
+            "currency": "IDR",
+            "amount": qr["amount"] if amount is None else amount,
+            "status": "SUCCEEDED",
+            "created": iso(datetime.now(UTC)),
+            "qr_id": qr_id,
+            "qr_string": qr["qr_string"],
+            "reference_id": qr["reference_id"],
+            "type": "DYNAMIC",
+            "channel_code": "ID_DANA",
+            "expires_at": qr["expires_at"],
+            "description": "",
+            "basket": None,
+            "metadata": None,
+            "payment_detail": {"receipt_id": "000111666", "source": "GOPAY", "name": None, "account_details": None},
+        }
+        with self.lock:
+            self.payments.setdefault(qr_id, []).append(payment)
+        return payment
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+    def _send(self, status: int, body) -> None:
+        # bytes are sent as they are (a proxy's HTML error page, a truncated answer...).
+        raw = isinstance(body, bytes)
+        data = body if raw else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html" if raw else "application/json")
+        self.send_header("Request-Id", str(uuid.uuid4()))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._send(status, {"error_code": code, "message": message})
+
+    def _handle(self, method: str) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with fake.lock:
+            fake.requests.append(RecordedRequest(method, self.path, dict(self.headers), body))
+            scripted = fake.fail_next.pop(0) if fake.fail_next else None
+        if fake.delay:
+            time.sleep(fake.delay)
+        if scripted is not None:
+            status, payload = scripted
+            self._send(status, payload)
+            return
+        if not self._authorised(fake):
+            self._error(401, "INVALID_API_KEY", "API key is invalid")
+            return
+        parts = [p for p in self.path.split("?")[0].split("/") if p]
+        if method == "POST" and parts == ["qr_codes"]:
+            self._create(fake, body)
+        elif method == "GET" and len(parts) == 2 and parts[0] == "qr_codes":
+            qr = fake.qr_codes.get(parts[1])
+            if qr is None:
+                self._error(404, "DATA_NOT_FOUND", "QR code not found")
+            else:
+                self._send(200, qr)
+        elif method == "GET" and len(parts) == 3 and parts[0] == "qr_codes" and parts[2] == "payments":
+            if parts[1] not in fake.qr_codes:
+                self._error(404, "DATA_NOT_FOUND", "QR code not found")
+            else:
+                self._send(200, {"data": list(fake.payments.get(parts[1], [])), "has_more": False})
+        else:
+            self._error(404, "NOT_FOUND", "No such endpoint")
+
+    def _authorised(self, fake: FakeXendit) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == fake.api_key and password == ""
+
+    def _create(self, fake: FakeXendit, body: bytes) -> None:
+        if self.headers.get("api-version") != "2022-07-31":
+            self._error(400, "API_VALIDATION_ERROR", "This fake speaks api-version 2022-07-31 only")
+            return
+        try:
+            request = json.loads(body)
+        except ValueError:
+            self._error(400, "API_VALIDATION_ERROR", "Body is not JSON")
+            return
+        missing = [f for f in ("reference_id", "type", "currency", "amount") if f not in request]
+        if missing:
+            self._error(400, "API_VALIDATION_ERROR", f"Missing: {', '.join(missing)}")
+            return
+        if "callback_url" in request:
+            self._error(400, "API_VALIDATION_ERROR", "Please set the callback URL from your Xendit Dashboard instead.")
+            return
+        amount = request["amount"]
+        if not isinstance(amount, int) or not 1 <= amount <= 10_000_000:
+            self._error(400, "API_VALIDATION_ERROR", "amount must be an integer between 1 and 10000000")
+            return
+        if amount in MAGIC_AMOUNTS:
+            status, code, message = MAGIC_AMOUNTS[amount]
+            self._error(status, code, message)
+            return
+        now = datetime.now(UTC)
+        qr_id = f"qr_{uuid.uuid4()}"
+        qr = {
+            "id": qr_id,
+            "reference_id": request["reference_id"],
+            "business_id": "fakebusiness",
+            "type": request["type"],
+            "currency": request["currency"],
+            "amount": amount,
+            "channel_code": "ID_DANA",
+            "status": "ACTIVE",
+            "qr_string": dynamic_qris(
+                amount=amount, reference=request["reference_id"], merchant_name="FAKE XENDIT", merchant_city="JAKARTA"
+            ),
+            "expires_at": request.get("expires_at") or iso(now + timedelta(hours=48)),
+            "created": iso(now),
+            "updated": iso(now),
+            "basket": None,
+            "metadata": request.get("metadata"),
+        }
+        with fake.lock:
+            fake.qr_codes[qr_id] = qr
+        self._send(200, qr)
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_GET(self):
+        self._handle("GET")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeXendit
+
+
+class FakeXenditServer:
+    """Context manager running a FakeXendit on a free port of 127.0.0.1."""
+
+    def __init__(self, fake: FakeXendit | None = None) -> None:
+        self.fake = fake or FakeXendit()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self.fake
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeXendit:
+        self._thread.start()
+        return self.fake
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()

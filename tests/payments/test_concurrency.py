@@ -1,0 +1,101 @@
+"""Money under concurrency: real threads on PostgreSQL, released together by a barrier.
+
+Each scenario is repeated, since a race that is lost once in a while is still a lost race.
+"""
+
+import json
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
+from payments.services import expire_overdue_sales
+from tests.conftest import post_webhook, run_concurrently, webhook_fixture
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+REPEAT = range(5)
+
+
+def create_sale(body: dict, **headers):
+    return APIClient().post("/api/v1/transactions", data=json.dumps(body), content_type="application/json", **headers)
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_quota_of_three_with_twelve_simultaneous_sales_sells_exactly_three(sale_request, price, attempt):
+    price.quota = 3
+    price.save()
+
+    responses = run_concurrently(lambda _: create_sale(sale_request), 12)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 3, 422: 9}, responses
+    assert Transaction.objects.filter(price=price).count() == 3
+    refused = next(r for r in responses if r.status_code == 422).json()
+    assert refused["message"] == "Price quota exceeded"
+    assert refused["details"]["used"] == 3
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_eight_identical_webhooks_at_once_complete_the_sale_once(make_sale, attempt):
+    sale = make_sale(xendit_qr_id="qr_race")
+    body = webhook_fixture(
+        "qr_payment_2022.json", payment_id="qrpy_race", amount=40000, qr_id="qr_race", external_id=sale.external_id
+    )
+
+    responses = run_concurrently(lambda _: post_webhook(APIClient(), body), 8)
+
+    assert [r.status_code for r in responses] == [200] * 8, responses
+    sale.refresh_from_db()
+    assert sale.status == SaleStatus.COMPLETED
+    assert Transaction.objects.filter(xendit_payment_id="qrpy_race").count() == 1
+    outcomes = Counter(PaymentEvent.objects.values_list("outcome", flat=True))
+    assert outcomes == {EventOutcome.APPLIED: 1, EventOutcome.DUPLICATE: 7}
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_expiry_racing_a_payment_never_loses_the_payment(make_sale, attempt):
+    sale = make_sale(xendit_qr_id="qr_late", expires_at=timezone.now() - timedelta(seconds=1))
+    body = webhook_fixture(
+        "qr_payment_2022.json", payment_id="qrpy_late", amount=40000, qr_id="qr_late", external_id=sale.external_id
+    )
+
+    def contender(index: int):
+        return expire_overdue_sales() if index == 0 else post_webhook(APIClient(), body)
+
+    report, webhook = run_concurrently(contender, 2)
+
+    assert webhook.status_code == 200, webhook
+    sale.refresh_from_db()
+    # Whoever wins, the customer's payment stands and is applied exactly once.
+    assert sale.status == SaleStatus.COMPLETED
+    assert sale.xendit_payment_id == "qrpy_late"
+    assert PaymentEvent.objects.get().outcome == EventOutcome.APPLIED
+    # The sale was expired first exactly when staff are asked to look at it.
+    assert report.expired in (0, 1)
+    assert sale.needs_review == (report.expired == 1)
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_simultaneous_retries_with_one_idempotency_key_make_one_sale(sale_request, attempt):
+    responses = run_concurrently(lambda _: create_sale(sale_request, HTTP_IDEMPOTENCY_KEY="kiosk-retry"), 6)
+
+    assert Transaction.objects.count() == 1
+    created = [r for r in responses if r.status_code == 201]
+    assert created, responses
+    assert len({r.content for r in created}) == 1
+    assert all(r.status_code in (201, 409) for r in responses), responses
+    assert IdempotencyKey.objects.get().status_code == 201
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_concurrent_expiry_runs_expire_each_sale_once(make_sale, attempt):
+    for _ in range(20):
+        make_sale(expires_at=timezone.now() - timedelta(seconds=1))
+
+    reports = run_concurrently(lambda _: expire_overdue_sales(), 3)
+
+    assert sum(r.expired for r in reports) == 20
+    assert set(Transaction.objects.values_list("status", flat=True)) == {SaleStatus.EXPIRED}
