@@ -81,9 +81,10 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
     try:
         qr = get_gateway().create_qr_code(reference_id=sale.external_id, amount=sale.amount, expires_at=sale.expires_at)
     except GatewayTimeout:
-        # Xendit may have created the QR code: keep the sale PENDING so a payment still finds it.
-        # It stops counting against the quota at expires_at, like any unpaid sale.
-        logger.warning("QR create timed out external_id=%s; sale left PENDING until it expires", sale.external_id)
+        # Xendit may have made a QR code, but nobody can pay it: its string never reached the
+        # kiosk. Fail the sale so its quota is free at once; should a payment arrive anyway, it
+        # still finds the sale by its reference and completes it, flagged for review.
+        fail_sale(sale=sale, reason="QR create timed out")
         raise GatewayUnavailableForSale() from None
     except GatewayRejected as exc:
         fail_sale(sale=sale, reason=f"Gateway refused the QR code: {exc.error_code}")
@@ -172,10 +173,23 @@ def check_sale_with_gateway(*, sale: Transaction) -> int:
     for payment in gateway.list_payments(sale.xendit_qr_id):
         if payment.status != SaleStatus.COMPLETED:
             continue
+        # Stored in the 2022-07-31 webhook shape, built from the client's normalised payment (the
+        # listing's own shape is undocumented and may be the legacy one), with the raw item kept.
+        data = {
+            "id": payment.id,
+            "qr_id": payment.qr_id or sale.xendit_qr_id,
+            "reference_id": payment.reference_id or sale.external_id,
+            "amount": str(payment.amount),
+            "status": "SUCCEEDED",
+            "created": payment.paid_at.isoformat() if payment.paid_at else None,
+            "payment_detail": {"source": payment.channel, "receipt_id": payment.receipt_id},
+        }
         event = record_payment_event(
             source=EventSource.RECONCILIATION,
             headers={},
-            body=json.dumps({"event": "qr.payment", "api_version": "2022-07-31", "data": payment.raw}).encode(),
+            body=json.dumps(
+                {"event": "qr.payment", "api_version": "2022-07-31", "data": data, "listed": payment.raw}
+            ).encode(),
         )
         if process_payment_event(event).outcome == EventOutcome.APPLIED:
             applied += 1

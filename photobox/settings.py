@@ -26,6 +26,9 @@ DEBUG = env.bool("DEBUG", False)
 SECRET_KEY = env.str("SECRET_KEY", "django-insecure-photobox-development-only") if DEBUG else env.str("SECRET_KEY")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not ALLOWED_HOSTS:
+    # Django would start and then answer every request with 400: say why at start-up instead.
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off, e.g. ALLOWED_HOSTS=photobox.example.com")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -161,8 +164,8 @@ REST_FRAMEWORK = {
 XENDIT_API_KEY = env.str("XENDIT_API_KEY", "")
 XENDIT_CALLBACK_TOKEN = env.str("XENDIT_CALLBACK_TOKEN", "")
 XENDIT_API_URL = env.str("XENDIT_API_URL", "https://api.xendit.co").rstrip("/")
-XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", 5.0)
-XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", 15.0)
+XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", 15.0, minimum=0.1)
 
 PAYMENT_GATEWAY = env.choice("PAYMENT_GATEWAY", ("xendit", "simulator"), None)
 if PAYMENT_GATEWAY is None:
@@ -192,10 +195,10 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
 ENCRYPTION_ENABLED = env.bool("ENCRYPTION_ENABLED", False)
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", "")
 ENCRYPTION_IV = env.str("ENCRYPTION_IV", "")
-if ENCRYPTION_ENABLED and not (ENCRYPTION_KEY and ENCRYPTION_IV):
-    raise ImproperlyConfigured(
-        "ENCRYPTION_ENABLED=true needs ENCRYPTION_KEY (32 characters) and ENCRYPTION_IV (16 characters)."
-    )
+if ENCRYPTION_ENABLED and not ENCRYPTION_KEY:
+    raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_KEY (32 characters).")
+if ENCRYPTION_ENABLED and not ENCRYPTION_IV:
+    raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
 
 MAINTENANCE_TOKEN = env.str("MAINTENANCE_TOKEN", "")
 

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from payments.gateways.base import GatewayError, GatewayRejected, GatewayTimeout, GatewayUnavailable, QrCode, QrPayment
@@ -110,6 +111,10 @@ class XenditClient:
         except requests.Timeout as exc:
             raise GatewayTimeout("Xendit did not answer in time") from exc
         except requests.ConnectionError as exc:
+            # requests reports a GET whose retry also timed out as a ConnectionError.
+            cause = exc.args[0] if exc.args else None
+            if isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError):
+                raise GatewayTimeout("Xendit did not answer in time") from exc
             raise GatewayUnavailable("Xendit could not be reached") from exc
         except requests.RequestException as exc:
             raise GatewayUnavailable("Request to Xendit failed") from exc

@@ -20,4 +20,5 @@ class Command(BaseCommand):
             f"Admin:  {url}/admin/\n"
             f"API:    {url}/api/v1/transactions  (see README: 'Try the pay flow')\n"
         )
-        call_command("runserver", addrport)
+        # No autoreloader: it would run this whole command twice.
+        call_command("runserver", addrport, use_reloader=False)
