@@ -1,0 +1,75 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Photo(models.Model):
+    """One photo of a sale, stored in the photo storage (Cloudinary or local files)."""
+
+    sale = models.ForeignKey("payments.Transaction", on_delete=models.PROTECT, related_name="photos")
+    position = models.PositiveSmallIntegerField(help_text="Upload order within the sale.")
+    # The name in storage; built from the sale and the content, never from the client's file name.
+    storage_key = models.CharField(max_length=255)
+    url = models.URLField("delivery URL", max_length=500, blank=True)
+    bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    original_name = models.CharField(max_length=255, blank=True, help_text="The kiosk's file name, for people only.")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the content.")
+    # NULL until the storage confirmed it has the photo: a failed upload is retried, not lost.
+    stored_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["sale", "position"]
+        constraints = [
+            # A retried upload of the same file never makes a second photo.
+            models.UniqueConstraint(fields=["sale", "checksum"], name="photo_unique_content_per_sale"),
+            models.UniqueConstraint(fields=["sale", "position"], name="photo_unique_position_per_sale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sale_id} #{self.position}"
+
+
+class EmailKind(models.TextChoices):
+    CUSTOMER_PHOTOS = "customer_photos", "Photos (and invoice) to the customer"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Gave up"
+
+
+class EmailOutbox(models.Model):
+    """An email to send, created with the state change that calls for it; retried until sent."""
+
+    sale = models.ForeignKey("payments.Transaction", on_delete=models.PROTECT, related_name="emails")
+    kind = models.CharField(max_length=30, choices=EmailKind.choices)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "email"
+        verbose_name_plural = "email outbox"
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "kind"], name="email_once_per_sale_and_kind"),
+            models.CheckConstraint(condition=models.Q(status__in=EmailStatus.values), name="email_status_valid"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="email_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.sale_id} ({self.status})"

@@ -40,6 +40,8 @@ class Transaction(models.Model):
     )
     email_sent_at = models.DateTimeField(null=True, blank=True)
     photos_deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set by a cleanup run while it deletes this sale's photos, so overlapping runs skip it.
+    photos_cleanup_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     gallery_key = models.CharField(max_length=64, default=new_gallery_key, editable=False)
     needs_review = models.BooleanField(default=False, help_text="A payment problem staff should look at.")
     review_reason = models.TextField(blank=True)
@@ -68,6 +70,18 @@ class Transaction(models.Model):
             models.Index(fields=["location", "-created_at"], name="sale_location_created_idx"),
             models.Index(fields=["status", "-created_at"], name="sale_status_created_idx"),
             models.Index(fields=["needs_review"], condition=models.Q(needs_review=True), name="sale_needs_review_idx"),
+            # cleanup: galleries whose photos are still stored, by when the email went out.
+            models.Index(
+                fields=["email_sent_at"],
+                condition=models.Q(photos_deleted_at__isnull=True, email_sent_at__isnull=False),
+                name="sale_photos_to_clean_idx",
+            ),
+            # ...and paid sales whose email never went out: their photos are not kept forever.
+            models.Index(
+                fields=["paid_at"],
+                condition=models.Q(photos_deleted_at__isnull=True, email_sent_at__isnull=True),
+                name="sale_unsent_photos_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,9 @@
 import re
 import uuid
 
+from django.conf import settings
+from django.utils import translation
+
 from photobox.api import json_error
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -55,4 +58,21 @@ class ApiErrorEnvelopeMiddleware:
                 if header in response:
                     replacement[header] = response[header]
             return replacement
+        return response
+
+
+class AdminLanguageMiddleware:
+    """Customers get LANGUAGE_CODE (Indonesian); the admin speaks ADMIN_LANGUAGE_CODE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/admin/"):
+            return self.get_response(request)
+        with translation.override(settings.ADMIN_LANGUAGE_CODE):
+            response = self.get_response(request)
+            # Templates render lazily: render inside the override.
+            if hasattr(response, "render") and callable(response.render):
+                response.render()
         return response

@@ -4,6 +4,7 @@ The variable names of the earlier FastAPI service's `.env` are accepted unchange
 deployment's environment keeps working. `.env.example` documents every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "photobox.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -125,7 +127,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", "en-us")
+# Customers read Indonesian (emails, gallery); English is available.
+LANGUAGE_CODE = env.choice("LANGUAGE_CODE", ("id", "en"), "id")
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Staff labels are written in English; the admin stays in English unless told otherwise.
+ADMIN_LANGUAGE_CODE = env.choice("ADMIN_LANGUAGE_CODE", ("id", "en"), "en")
 # Stored in UTC; shown to people (admin, API, emails) in the kiosks' time zone.
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
@@ -201,6 +208,84 @@ if ENCRYPTION_ENABLED and not ENCRYPTION_IV:
     raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
 
 MAINTENANCE_TOKEN = env.str("MAINTENANCE_TOKEN", "")
+
+# --- Photos and the customer's gallery ------------------------------------------------------
+# The public base URL of this service: gallery links in emails start with it.
+API_BASE_URL = env.str("API_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+PHOTO_MAX_COUNT = env.int("PHOTO_MAX_COUNT", 30, minimum=1)
+PHOTO_RETENTION_DAYS = env.int("PHOTO_RETENTION_DAYS", 14, minimum=1)
+# Pillow refuses images with more pixels than this (decompression bombs); 60 megapixels is far
+# above any kiosk camera.
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", 60_000_000, minimum=1)
+PHOTO_UPLOAD_CONCURRENCY = env.int("PHOTO_UPLOAD_CONCURRENCY", 4, minimum=1)
+
+# Cloudinary: on when CLOUDINARY_URL or CLOUDINARY_CLOUD_NAME is set; local files otherwise.
+CLOUDINARY_URL = env.str("CLOUDINARY_URL", "")
+CLOUDINARY_CLOUD_NAME = env.str("CLOUDINARY_CLOUD_NAME", "")
+CLOUDINARY_API_KEY = env.str("CLOUDINARY_API_KEY", "")
+CLOUDINARY_API_SECRET = env.str("CLOUDINARY_API_SECRET", "")
+if CLOUDINARY_URL and not CLOUDINARY_CLOUD_NAME:
+    from urllib.parse import urlsplit
+
+    _parts = urlsplit(CLOUDINARY_URL)
+    if _parts.scheme != "cloudinary" or not (_parts.hostname and _parts.username and _parts.password):
+        raise ImproperlyConfigured("CLOUDINARY_URL must look like cloudinary://API_KEY:API_SECRET@CLOUD_NAME")
+    CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY, CLOUDINARY_API_SECRET = _parts.hostname, _parts.username, _parts.password
+if CLOUDINARY_CLOUD_NAME and not (CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET):
+    raise ImproperlyConfigured(
+        "CLOUDINARY_CLOUD_NAME is set: CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET are needed too."
+    )
+PHOTO_STORAGE = "cloudinary" if CLOUDINARY_CLOUD_NAME else "local"
+CLOUDINARY_FOLDER = env.str("CLOUDINARY_FOLDER", "photobox").strip("/")
+# Where the SDK sends API calls; tests point it at a fake server on 127.0.0.1.
+CLOUDINARY_UPLOAD_PREFIX = env.str("CLOUDINARY_UPLOAD_PREFIX", "https://api.cloudinary.com").rstrip("/")
+CLOUDINARY_TIMEOUT = env.float("CLOUDINARY_TIMEOUT", 30.0, minimum=0.1)
+# Stop a cleanup run when the hourly Admin API budget falls to this many calls.
+CLOUDINARY_ADMIN_API_RESERVE = env.int("CLOUDINARY_ADMIN_API_RESERVE", 20, minimum=0)
+
+# --- Email ----------------------------------------------------------------------------------
+# SMTP with the seed's MAIL_* names; or any django-anymail ESP with EMAIL_PROVIDER and its
+# ANYMAIL_* keys; or the console when neither is set (the demo).
+MAIL_FROM = env.str("MAIL_FROM", "noreply@photobox.example")
+MAIL_FROM_NAME = env.str("MAIL_FROM_NAME", "Photobox")
+DEFAULT_FROM_EMAIL = f"{MAIL_FROM_NAME} <{MAIL_FROM}>"
+SERVER_EMAIL = MAIL_FROM
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", 20.0, minimum=0.1)
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", "").lower()
+MAIL_SERVER = env.str("MAIL_SERVER", "")
+if EMAIL_PROVIDER:
+    _providers = {
+        "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",
+        "brevo": "anymail.backends.brevo.EmailBackend",
+        "mailgun": "anymail.backends.mailgun.EmailBackend",
+        "mailjet": "anymail.backends.mailjet.EmailBackend",
+        "postmark": "anymail.backends.postmark.EmailBackend",
+        "resend": "anymail.backends.resend.EmailBackend",
+        "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+        "sparkpost": "anymail.backends.sparkpost.EmailBackend",
+        "test": "anymail.backends.test.EmailBackend",
+    }
+    if EMAIL_PROVIDER not in _providers:
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER must be one of {', '.join(sorted(_providers))}, got {EMAIL_PROVIDER!r}."
+        )
+    EMAIL_BACKEND = _providers[EMAIL_PROVIDER]
+    # Every ANYMAIL_* variable (e.g. ANYMAIL_SENDGRID_API_KEY) becomes an anymail setting.
+    ANYMAIL = {name[len("ANYMAIL_") :]: value for name, value in os.environ.items() if name.startswith("ANYMAIL_")}
+elif MAIL_SERVER:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = MAIL_SERVER
+    EMAIL_PORT = env.int("MAIL_PORT", 465, minimum=1)
+    EMAIL_HOST_USER = env.str("MAIL_USERNAME", "")
+    EMAIL_HOST_PASSWORD = env.str("MAIL_PASSWORD", "")
+    EMAIL_USE_SSL = env.bool("MAIL_SSL_TLS", EMAIL_PORT == 465)
+    EMAIL_USE_TLS = env.bool("MAIL_STARTTLS", False)
+    if EMAIL_USE_SSL and EMAIL_USE_TLS:
+        raise ImproperlyConfigured("MAIL_SSL_TLS and MAIL_STARTTLS cannot both be true: pick one.")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- CORS (django-cors-headers from the seed's CORS_* variables) ----------------------------
 _cors_origins = env.list("CORS_ORIGINS", [])

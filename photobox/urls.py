@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from gallery import views as gallery_views
 from photobox import views
 
 admin.site.site_header = "Photobox"
@@ -14,10 +15,15 @@ urlpatterns = [
     # Must stay after every API route: see photobox.views.api_not_found.
     re_path(r"^api/", views.api_not_found),
     path("health", views.health, name="health"),
+    path("gallery/<str:external_id>/<str:key>", gallery_views.gallery_page, name="gallery"),
+    path("gallery/<str:external_id>/<str:key>/download", gallery_views.gallery_download, name="gallery-download"),
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.PHOTO_STORAGE == "local":
+    # Without Cloudinary, Django serves the photos itself (the demo, development).
+    from django.views.static import serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns.append(
+        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )

@@ -1,0 +1,98 @@
+"""The kiosk-facing photo API and the maintenance cleanup endpoint (kiosk-contract.md)."""
+
+import hmac
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gallery import selectors, services
+from gallery.validation import check_photo, check_size
+from payments.api import get_sale_or_404
+from photobox.api import ApiError, error_response, jakarta_iso, validation_error_response
+from photobox.encryption import response_cipher
+
+
+class SalePhotosView(APIView):
+    """POST uploads a paid sale's photos; GET lists them (the kiosk's and gallery's view)."""
+
+    parser_classes = [MultiPartParser]
+
+    def post(self, request, external_id: str):
+        files = request.FILES.getlist("files")
+        if not files:
+            given = "files" in request.data
+            return validation_error_response(
+                [
+                    {
+                        "field": "files",
+                        "message": "Must be a file upload" if given else "At least one file is required",
+                        "type": "value_error" if given else "missing",
+                    }
+                ]
+            )
+        sale = get_sale_or_404(external_id)
+        services.check_sale_accepts_photos(sale)
+        if len(files) > settings.PHOTO_MAX_COUNT:
+            raise services.TooManyPhotos(stored=0, uploading=len(files))
+        # Every file is checked before any is stored: a rejected request stores nothing.
+        for upload in files:
+            check_size(name=upload.name, size=upload.size)
+        checked = [check_photo(name=upload.name, file=upload, size=upload.size) for upload in files]
+        result = services.upload_photos(sale=sale, checked=checked)
+        return Response(
+            {
+                "uploaded_count": len(result.photos),
+                "folder_url": services.gallery_url(result.sale),
+                "email_sent": result.email_sent,
+                "email_sent_at": jakarta_iso(result.sale.email_sent_at) if result.email_sent else None,
+                "photos": [
+                    {"filename": name, "url": photo.url, "size": photo.bytes}
+                    for name, photo in zip((u.name for u in files), result.photos, strict=True)
+                ],
+            }
+        )
+
+    def get(self, request, external_id: str):
+        sale = get_sale_or_404(external_id, selectors.sale_for_photo_list())
+        urls = selectors.stored_photo_urls(sale)
+        if not urls:
+            raise ApiError(
+                "No photos found for transaction", status_code=404, details={"external_id": sale.external_id}
+            )
+        body = {
+            "external_id": sale.external_id,
+            "photo_count": len(urls),
+            "email_sent_at": jakarta_iso(sale.email_sent_at),
+            "expiry_date": jakarta_iso(services.photos_expire_at(sale)),
+            "photos": [{"url": url} for url in urls],
+        }
+        cipher = response_cipher()
+        if cipher is not None:
+            body = {"data": cipher.encrypt(JSONRenderer().render(body))}
+        return Response(body)
+
+
+class CleanupView(APIView):
+    """POST /api/v1/maintenance/cleanup?days=14 (and the earlier cron's DELETE alias)."""
+
+    def post(self, request):
+        provided = request.headers.get("X-Maintenance-Token")
+        if provided is None:
+            return error_response(status.HTTP_401_UNAUTHORIZED, "Missing X-Maintenance-Token header")
+        expected = settings.MAINTENANCE_TOKEN
+        if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
+            return error_response(status.HTTP_403_FORBIDDEN, "Invalid maintenance token")
+        raw_days = request.query_params.get("days", str(settings.PHOTO_RETENTION_DAYS))
+        if not raw_days.isdigit() or not 1 <= int(raw_days) <= 3650:
+            return validation_error_response(
+                [{"field": "days", "message": "A whole number of days from 1 to 3650", "type": "int_parsing"}]
+            )
+        report = services.cleanup_photos(days=int(raw_days))
+        return Response(report.as_dict())
+
+    def delete(self, request):
+        return self.post(request)

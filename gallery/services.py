@@ -1,0 +1,394 @@
+"""Photos of a paid sale, the customer's email, and deleting photos after their retention time."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from rest_framework import status
+
+from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.storage import StorageError, StorageRateLimited, StoredPhoto, get_photo_storage
+from gallery.validation import CheckedPhoto
+from payments.models import SaleStatus, Transaction
+from photobox.api import ApiError, jakarta_iso
+
+logger = logging.getLogger("gallery")
+
+
+def gallery_url(sale: Transaction) -> str:
+    return f"{settings.API_BASE_URL}/gallery/{sale.external_id}/{sale.gallery_key}"
+
+
+def photos_expire_at(sale: Transaction) -> datetime | None:
+    """When the photos will be deleted: PHOTO_RETENTION_DAYS after the email went out."""
+    start = sale.email_sent_at or sale.paid_at
+    return start + timedelta(days=settings.PHOTO_RETENTION_DAYS) if start else None
+
+
+# --- Upload -------------------------------------------------------------------------------------
+class PaymentNotCompleted(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, sale: Transaction):
+        super().__init__(
+            "Transaction payment not completed yet", details={"external_id": sale.external_id, "status": sale.status}
+        )
+
+
+class EmailAlreadySent(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, sale: Transaction):
+        super().__init__(
+            "Photos already uploaded and email sent for this transaction",
+            details={"external_id": sale.external_id, "email_sent_at": jakarta_iso(sale.email_sent_at)},
+        )
+
+
+class TooManyPhotos(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, *, stored: int, uploading: int):
+        limit = settings.PHOTO_MAX_COUNT
+        super().__init__(
+            f"Too many photos: a session holds at most {limit} (already stored {stored}, this upload adds {uploading})",
+            details={"max_count": limit, "stored": stored, "uploading": uploading},
+        )
+
+
+class PhotoStorageFailed(ApiError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+
+    def __init__(self, names: list[str]):
+        message = (
+            f"Failed to upload photo: {names[0]}" if len(names) == 1 else f"Failed to upload photos: {', '.join(names)}"
+        )
+        super().__init__(message, details={"filename": names[0], "filenames": names})
+
+
+@dataclass
+class UploadResult:
+    sale: Transaction
+    photos: list[Photo]  # this request's photos, in the order sent
+    email_sent: bool
+
+
+def check_sale_accepts_photos(sale: Transaction) -> None:
+    if sale.status != SaleStatus.COMPLETED:
+        raise PaymentNotCompleted(sale)
+    if sale.email_sent_at is not None:
+        raise EmailAlreadySent(sale)
+
+
+def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> list[Photo]:
+    """Record the request's photos (new ones unstored) under the sale's row lock.
+
+    The lock serialises concurrent uploads for one sale, so the photo limit holds and positions
+    are unique; a photo already recorded (a retry) is reused, never recorded twice.
+    """
+    storage = get_photo_storage()
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        check_sale_accepts_photos(locked)
+        existing = {p.checksum: p for p in Photo.objects.filter(sale=locked)}
+        new = [c for c in dict.fromkeys(c.checksum for c in checked) if c not in existing]
+        if len(existing) + len(new) > settings.PHOTO_MAX_COUNT:
+            raise TooManyPhotos(stored=len(existing), uploading=len(new))
+        position = (Photo.objects.filter(sale=locked).aggregate(last=Max("position"))["last"] or 0) + 1
+        by_checksum = dict(existing)
+        for photo in checked:
+            if photo.checksum in by_checksum:
+                continue
+            by_checksum[photo.checksum] = Photo.objects.create(
+                sale=locked,
+                position=position,
+                storage_key=storage.key_for(
+                    external_id=locked.external_id,
+                    position=position,
+                    checksum=photo.checksum,
+                    extension=photo.extension,
+                ),
+                bytes=photo.size,
+                width=photo.width,
+                height=photo.height,
+                format=photo.format,
+                original_name=photo.original_name,
+                checksum=photo.checksum,
+            )
+            position += 1
+    return [by_checksum[c.checksum] for c in checked]
+
+
+def _mark_stored(photo: Photo, stored: StoredPhoto) -> None:
+    now = timezone.now()
+    Photo.objects.filter(pk=photo.pk).update(url=stored.url, stored_at=now)
+    photo.url, photo.stored_at = stored.url, now
+
+
+def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadResult:
+    """Store a paid sale's photos, then queue and try to send the customer's email.
+
+    Photos are recorded before they are stored and stored in parallel; if some fail, the stored
+    ones are kept and a retry of the same request stores only what is missing.
+    """
+    check_sale_accepts_photos(sale)
+    photos = _reserve_photos(sale=sale, checked=checked)
+    checked_by_checksum = {c.checksum: c for c in checked}
+    missing = [p for p in dict.fromkeys(photos) if p.stored_at is None]
+    failed: list[str] = []
+    if missing:
+        storage = get_photo_storage()
+
+        # Worker threads only talk to the storage; the database is written from this thread.
+        def store(photo: Photo) -> StoredPhoto:
+            upload = checked_by_checksum[photo.checksum]
+            return storage.save(key=photo.storage_key, content=upload.read(), filename=photo.original_name)
+
+        workers = min(settings.PHOTO_UPLOAD_CONCURRENCY, len(missing))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photo-upload") as pool:
+            futures = [(photo, pool.submit(store, photo)) for photo in missing]
+            for photo, future in futures:
+                try:
+                    _mark_stored(photo, future.result())
+                except StorageError as exc:
+                    logger.warning(
+                        "photo not stored external_id=%s key=%s: %s", sale.external_id, photo.storage_key, exc
+                    )
+                    failed.append(photo.original_name)
+        stored_count = len(missing) - len(failed)
+        logger.info("photos stored external_id=%s stored=%d failed=%d", sale.external_id, stored_count, len(failed))
+    if failed:
+        raise PhotoStorageFailed(failed)
+
+    outbox = queue_customer_email(sale=sale)
+    email_sent = outbox is not None and send_email(outbox=outbox)
+    sale.refresh_from_db(fields=["email_sent_at"])
+    return UploadResult(sale=sale, photos=photos, email_sent=email_sent)
+
+
+# --- The customer's email -----------------------------------------------------------------------
+def queue_customer_email(*, sale: Transaction) -> EmailOutbox | None:
+    """Create the customer's email once every photo of the sale is stored (once per sale)."""
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        photos = Photo.objects.filter(sale=locked)
+        if not photos.exists() or photos.filter(stored_at__isnull=True).exists():
+            return None
+        outbox, _ = EmailOutbox.objects.get_or_create(sale=locked, kind=EmailKind.CUSTOMER_PHOTOS)
+    return outbox
+
+
+def _permanent_errors() -> tuple[type[Exception], ...]:
+    """Answers from the mail server that no retry will change: give up and record why."""
+    import smtplib
+
+    from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
+
+    return (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, AnymailRecipientsRefused, AnymailInvalidAddress)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after each failed attempt, at most 2 hours."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 120))
+
+
+STALE_SENDING = timedelta(minutes=10)
+
+
+def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
+    """Send one outbox email if it is due; True when it went out (now or before).
+
+    The row is claimed with a conditional UPDATE, so two workers never send the same email.
+    """
+    from gallery.emails import build_customer_email
+
+    now = now or timezone.now()
+    claimed = (
+        EmailOutbox.objects.filter(pk=outbox.pk, next_attempt_at__lte=now)
+        .filter(Q(status=EmailStatus.PENDING) | Q(status=EmailStatus.SENDING, updated_at__lt=now - STALE_SENDING))
+        .update(status=EmailStatus.SENDING, updated_at=now)
+    )
+    if not claimed:
+        outbox.refresh_from_db()
+        return outbox.status == EmailStatus.SENT
+    outbox.refresh_from_db()
+    sale = Transaction.objects.select_related("location", "price").get(pk=outbox.sale_id)
+    attempts = outbox.attempts + 1
+    try:
+        message = build_customer_email(sale=sale, gallery_url=gallery_url(sale))
+        message.send()
+    except _permanent_errors() as exc:
+        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=True)
+        return False
+    except Exception as exc:  # connection refused, timeouts, 4xx from the server, ESP outages
+        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=attempts >= settings.EMAIL_MAX_ATTEMPTS)
+        return False
+    sent_at = timezone.now()
+    with transaction.atomic():
+        EmailOutbox.objects.filter(pk=outbox.pk).update(
+            status=EmailStatus.SENT, attempts=attempts, sent_at=sent_at, last_error="", updated_at=sent_at
+        )
+        Transaction.objects.filter(pk=sale.pk, email_sent_at__isnull=True).update(
+            email_sent_at=sent_at, updated_at=sent_at
+        )
+    logger.info("customer email sent external_id=%s attempts=%d", sale.external_id, attempts)
+    return True
+
+
+def _record_email_failure(outbox: EmailOutbox, *, attempts: int, error: Exception, give_up: bool) -> None:
+    now = timezone.now()
+    reason = f"{type(error).__name__}: {error}"[:2000]
+    EmailOutbox.objects.filter(pk=outbox.pk).update(
+        status=EmailStatus.FAILED if give_up else EmailStatus.PENDING,
+        attempts=attempts,
+        last_error=reason,
+        next_attempt_at=now + retry_delay(attempts),
+        updated_at=now,
+    )
+    logger.warning(
+        "customer email %s sale_id=%s attempt=%d: %s",
+        "abandoned" if give_up else "failed, will retry",
+        outbox.sale_id,
+        attempts,
+        type(error).__name__,
+    )
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def send_due_emails(*, now: datetime | None = None, limit: int = 200) -> SendReport:
+    now = now or timezone.now()
+    report = SendReport()
+    due = EmailOutbox.objects.filter(next_attempt_at__lte=now).filter(
+        Q(status=EmailStatus.PENDING) | Q(status=EmailStatus.SENDING, updated_at__lt=now - STALE_SENDING)
+    )
+    for outbox in due.order_by("next_attempt_at")[:limit]:
+        if send_email(outbox=outbox, now=now):
+            report.sent += 1
+        else:
+            report.failed += 1
+    return report
+
+
+# --- Cleanup ------------------------------------------------------------------------------------
+@dataclass
+class CleanupReport:
+    deleted: list[str] = field(default_factory=list)  # external ids
+    failed: list[str] = field(default_factory=list)
+    api_calls: int = 0
+    stopped_for_budget: bool = False
+    dry_run: bool = False
+
+    def as_dict(self) -> dict:
+        count = len(self.deleted)
+        message = f"{count} folders would be deleted" if self.dry_run else f"{count} folders deleted successfully"
+        if self.stopped_for_budget:
+            message += "; stopped early to stay within the storage API budget, the rest follow next run"
+        return {
+            "deleted_count": count,
+            "folders": self.deleted,
+            "failed_count": len(self.failed),
+            "failed_folders": self.failed,
+            "message": message,
+        }
+
+
+CLEANUP_CLAIM = timedelta(minutes=15)
+
+
+def sales_due_for_cleanup(*, days: int, now: datetime):
+    cutoff = now - timedelta(days=days)
+    return Transaction.objects.filter(photos_deleted_at__isnull=True).filter(
+        Q(email_sent_at__lt=cutoff) | Q(email_sent_at__isnull=True, paid_at__lt=cutoff, photos__isnull=False)
+    )
+
+
+def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = None) -> CleanupReport:
+    """Delete the photos of sales whose email went out more than `days` days ago.
+
+    Deletes in batches of as many photos as one storage call takes (Cloudinary: 100 ids, so about
+    8 sales of 12 photos per Admin API call), stops when the hourly budget runs low, and marks
+    each sale done. Overlapping runs claim different sales; a failure is retried next run.
+    """
+    now = now or timezone.now()
+    report = CleanupReport(dry_run=dry_run)
+    due = sales_due_for_cleanup(days=days, now=now)
+    if dry_run:
+        report.deleted = list(due.order_by("pk").values_list("external_id", flat=True).distinct())
+        return report
+
+    storage = get_photo_storage()
+    attempted: set[int] = set()
+    while True:
+        batch = _claim_cleanup_batch(due=due.exclude(pk__in=attempted), now=now, max_photos=storage.delete_batch_size)
+        if not batch:
+            break
+        attempted.update(batch)
+        keys = [key for sale_keys in batch.values() for key in sale_keys]
+        try:
+            result = storage.delete(keys) if keys else None
+        except StorageRateLimited:
+            Transaction.objects.filter(pk__in=list(batch)).update(photos_cleanup_claimed_at=None)
+            report.stopped_for_budget = True
+            break
+        failed_keys = result.failed if result else set()
+        report.api_calls += result.calls if result else 0
+        done = [sale_id for sale_id, sale_keys in batch.items() if not failed_keys.intersection(sale_keys)]
+        Transaction.objects.filter(pk__in=done, photos_deleted_at__isnull=True).update(
+            photos_deleted_at=timezone.now(), photos_cleanup_claimed_at=None
+        )
+        Transaction.objects.filter(pk__in=[s for s in batch if s not in done]).update(photos_cleanup_claimed_at=None)
+        names = dict(Transaction.objects.filter(pk__in=list(batch)).values_list("pk", "external_id"))
+        report.deleted.extend(names[sale_id] for sale_id in batch if sale_id in done)
+        report.failed.extend(names[sale_id] for sale_id in batch if sale_id not in done)
+        if (
+            result
+            and result.budget_remaining is not None
+            and result.budget_remaining <= settings.CLOUDINARY_ADMIN_API_RESERVE
+        ):
+            report.stopped_for_budget = True
+            break
+    if report.deleted or report.failed:
+        logger.info(
+            "cleanup deleted=%d failed=%d storage_calls=%d", len(report.deleted), len(report.failed), report.api_calls
+        )
+    return report
+
+
+def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> dict[int, list[str]]:
+    """Claim sales whose photos fit in one delete call, with one conditional UPDATE; a claim
+    older than CLEANUP_CLAIM (a run that died) may be taken over."""
+    unclaimed = Q(photos_cleanup_claimed_at__isnull=True) | Q(photos_cleanup_claimed_at__lt=now - CLEANUP_CLAIM)
+    candidates = (
+        due.filter(unclaimed).annotate(photo_count=Count("photos")).order_by("pk").values_list("pk", "photo_count")
+    )
+    chosen, total = [], 0
+    for sale_id, photo_count in candidates[:max_photos]:
+        if chosen and total + photo_count > max_photos:
+            break
+        chosen.append(sale_id)
+        total += photo_count
+    if not chosen:
+        return {}
+    token = timezone.now()
+    Transaction.objects.filter(unclaimed, pk__in=chosen, photos_deleted_at__isnull=True).update(
+        photos_cleanup_claimed_at=token
+    )
+    claimed = list(
+        Transaction.objects.filter(pk__in=chosen, photos_cleanup_claimed_at=token).values_list("pk", flat=True)
+    )
+    batch: dict[int, list[str]] = {sale_id: [] for sale_id in claimed}
+    for sale_id, key in (
+        Photo.objects.filter(sale_id__in=claimed).order_by("sale_id", "position").values_list("sale_id", "storage_key")
+    ):
+        batch[sale_id].append(key)
+    return batch
