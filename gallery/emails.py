@@ -1,7 +1,63 @@
-"""Placeholder: the customer email builder lands with the email templates."""
+"""The customer's email: gallery link, when the link expires, and the invoice when asked for.
 
+Written in settings.LANGUAGE_CODE (Indonesian by default), with dates in the kiosks' time zone,
+as an HTML email (inline CSS, tables, no images or scripts: it must look right in Gmail and
+Outlook) with a plain-text alternative.
+"""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from payments.models import Transaction
+from photobox.formatting import rupiah
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
-def build_customer_email(*, sale, gallery_url: str) -> EmailMultiAlternatives:
-    return EmailMultiAlternatives(subject="Foto Photobox Anda Sudah Siap! 📸", body=gallery_url, to=[sale.email])
+def build_customer_email(*, sale: Transaction, gallery_url: str) -> EmailMultiAlternatives:
+    """The email for a paid sale whose photos are all stored; built right before it is sent."""
+    # The photos are kept PHOTO_RETENTION_DAYS after the email went out (services.photos_expire_at),
+    # and it goes out now: sale.email_sent_at is still empty at this point.
+    expires_at = timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS)
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(JAKARTA):
+        if sale.send_invoice:
+            subject = gettext("Invoice & Your Photobox Photos Are Ready! 📸")
+        else:
+            subject = gettext("Your Photobox Photos Are Ready! 📸")
+        context = {
+            "subject": subject,
+            "app_name": settings.APP_NAME,
+            "language_code": settings.LANGUAGE_CODE,
+            "location_name": sale.location.name,
+            "photo_count": sale.photos.count(),
+            "gallery_url": gallery_url,
+            "retention_days": settings.PHOTO_RETENTION_DAYS,
+            "expires_at": expires_at,
+            "invoice": _invoice(sale) if sale.send_invoice else None,
+        }
+        text = render_to_string("emails/customer_photos.txt", context)
+        html = render_to_string("emails/customer_photos.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[sale.email]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _invoice(sale: Transaction) -> dict:
+    return {
+        "number": sale.external_id,
+        "paid_at": sale.paid_at,
+        "location_name": sale.location.name,
+        "location_address": sale.location.address,
+        "package": sale.price.description,
+        "amount": rupiah(sale.amount),
+        "payment_channel": sale.payment_channel,
+        "receipt_id": sale.payment_receipt_id,
+    }

@@ -6,6 +6,7 @@ the same photo always gets the same key, so a retried upload overwrites instead 
 
 import contextlib
 import functools
+import tempfile
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -173,9 +174,15 @@ class LocalStorage:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(path.suffix + ".part")
-            partial.write_bytes(content)
-            partial.replace(path)  # atomic: a reader never sees half a photo
+            # A temporary file of its own, then an atomic rename: a reader never sees half a
+            # photo, and two uploads of the same photo at once don't trip over each other.
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as partial:
+                try:
+                    partial.write(content)
+                except OSError:
+                    Path(partial.name).unlink(missing_ok=True)
+                    raise
+            Path(partial.name).replace(path)
         except OSError as exc:
             raise StorageError(f"Could not write {key}: {exc.strerror}") from exc
         return StoredPhoto(key=key, url=f"{self.base_url}/{key}")

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from gallery.admin import EmailOutboxInline, PhotoInline
 from payments import services
 from payments.gateways import GatewayError
 from payments.models import PaymentEvent, SaleStatus, Transaction
@@ -43,7 +44,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=external_id", "=xendit_qr_id", "=xendit_payment_id", "location__name", "email"]
     show_full_result_count = False
     actions = ["check_with_gateway", "simulate_payment"]
-    inlines = [PaymentEventInline]
+    inlines = [PaymentEventInline, PhotoInline, EmailOutboxInline]
     fieldsets = [
         (None, {"fields": ["external_id", "status", "location", "price", "amount", "email", "send_invoice"]}),
         ("Payment", {"fields": ["created_at", "expires_at", "paid_at", "payment_channel", "payment_receipt_id"]}),

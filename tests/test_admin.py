@@ -35,6 +35,7 @@ CHANGELISTS = [
     "admin:pricing_price_changelist",
     "admin:payments_transaction_changelist",
     "admin:payments_paymentevent_changelist",
+    "admin:gallery_emailoutbox_changelist",
 ]
 
 
@@ -162,3 +163,23 @@ def test_list_pages_use_the_same_number_of_queries_for_5_and_50_rows(staff_clien
     with_50 = queries_to_render(staff_client, reverse(name))
 
     assert with_5 == with_50
+
+
+def test_sale_page_shows_its_photos_and_email(staff_client, make_sale, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    sale = make_sale(status=SaleStatus.COMPLETED)
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(buffer, "JPEG")
+    files = [SimpleUploadedFile("booth.jpg", buffer.getvalue(), "image/jpeg")]
+    staff_client.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": files})
+
+    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+
+    assert "booth.jpg" in page
+    assert f"/media/photos/{sale.external_id}/" in page
+    assert "Photos (and invoice) to the customer" in page

@@ -1,0 +1,18 @@
+"""How amounts are written for Indonesian customers."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def rupiah(amount: Decimal | int | str) -> str:
+    """`Rp 40.000`: '.' between thousands, ',' before sen, which are shown only when not zero.
+
+    >>> rupiah(Decimal("1250000.00")), rupiah(Decimal("40000.5"))
+    ('Rp 1.250.000', 'Rp 40.000,50')
+    """
+    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    whole, sen = divmod(abs(value), 1)
+    text = f"{int(whole):,}".replace(",", ".")
+    if sen:
+        text += f",{int(sen * 100):02d}"
+    return f"{sign}Rp {text}"
