@@ -5,6 +5,7 @@ as an HTML email (inline CSS, tables, no images or scripts: it must look right i
 Outlook) with a plain-text alternative.
 """
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,7 @@ def build_customer_email(*, sale: Transaction, gallery_url: str) -> EmailMultiAl
             "expires_at": expires_at,
             "invoice": _invoice(sale) if sale.send_invoice else None,
         }
-        text = render_to_string("emails/customer_photos.txt", context)
+        text = _tidy(render_to_string("emails/customer_photos.txt", context))
         html = render_to_string("emails/customer_photos.html", context)
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[sale.email]
@@ -61,3 +62,9 @@ def _invoice(sale: Transaction) -> dict:
         "payment_channel": sale.payment_channel,
         "receipt_id": sale.payment_receipt_id,
     }
+
+
+def _tidy(text: str) -> str:
+    """The plain-text body without the template tags' stray blank lines and trailing spaces."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"

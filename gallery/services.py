@@ -192,6 +192,18 @@ def _permanent_errors() -> tuple[type[Exception], ...]:
     return (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, AnymailRecipientsRefused, AnymailInvalidAddress)
 
 
+def _is_permanent(error: Exception) -> bool:
+    """A refusal is final only with a 5xx code: 4xx (greylisting, a full mailbox, rate limits)
+    means "try again later", and smtplib raises the same exceptions for both."""
+    import smtplib
+
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return error.smtp_code >= 500
+    return isinstance(error, _permanent_errors())
+
+
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4, 8 … minutes after each failed attempt, at most 2 hours."""
     return timedelta(minutes=min(2 ** (attempts - 1), 120))
@@ -222,11 +234,9 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
     try:
         message = build_customer_email(sale=sale, gallery_url=gallery_url(sale))
         message.send()
-    except _permanent_errors() as exc:
-        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=True)
-        return False
-    except Exception as exc:  # connection refused, timeouts, 4xx from the server, ESP outages
-        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=attempts >= settings.EMAIL_MAX_ATTEMPTS)
+    except Exception as exc:  # a final refusal gives up; connection errors, timeouts, 4xx, ESP outages are retried
+        give_up = _is_permanent(exc) or attempts >= settings.EMAIL_MAX_ATTEMPTS
+        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=give_up)
         return False
     sent_at = timezone.now()
     with transaction.atomic():
@@ -303,6 +313,7 @@ class CleanupReport:
 
 
 CLEANUP_CLAIM = timedelta(minutes=15)
+CLEANUP_MAX_FAILED_BATCHES = 3
 
 
 def sales_due_for_cleanup(*, days: int, now: datetime):
@@ -328,6 +339,7 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
 
     storage = get_photo_storage()
     attempted: set[int] = set()
+    failed_in_a_row = 0
     while True:
         batch = _claim_cleanup_batch(due=due.exclude(pk__in=attempted), now=now, max_photos=storage.delete_batch_size)
         if not batch:
@@ -338,6 +350,7 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
             result = storage.delete(keys) if keys else None
         except StorageRateLimited:
             Transaction.objects.filter(pk__in=list(batch)).update(photos_cleanup_claimed_at=None)
+            report.api_calls += 1  # refused calls count against the budget too
             report.stopped_for_budget = True
             break
         failed_keys = result.failed if result else set()
@@ -350,6 +363,10 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
         names = dict(Transaction.objects.filter(pk__in=list(batch)).values_list("pk", "external_id"))
         report.deleted.extend(names[sale_id] for sale_id in batch if sale_id in done)
         report.failed.extend(names[sale_id] for sale_id in batch if sale_id not in done)
+        # A storage that keeps failing would eat the budget batch after batch: try again next run.
+        failed_in_a_row = failed_in_a_row + 1 if not done else 0
+        if failed_in_a_row >= CLEANUP_MAX_FAILED_BATCHES:
+            break
         if (
             result
             and result.budget_remaining is not None
@@ -383,8 +400,11 @@ def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> dict[int, li
     Transaction.objects.filter(unclaimed, pk__in=chosen, photos_deleted_at__isnull=True).update(
         photos_cleanup_claimed_at=token
     )
+    # In pk order, like the dry run (the model's default order, newest first, is not stable here).
     claimed = list(
-        Transaction.objects.filter(pk__in=chosen, photos_cleanup_claimed_at=token).values_list("pk", flat=True)
+        Transaction.objects.filter(pk__in=chosen, photos_cleanup_claimed_at=token)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     batch: dict[int, list[str]] = {sale_id: [] for sale_id in claimed}
     for sale_id, key in (

@@ -6,8 +6,8 @@ the same photo always gets the same key, so a retried upload overwrites instead 
 
 import contextlib
 import functools
-import tempfile
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +193,7 @@ class LocalStorage:
             try:
                 self._path(key).unlink(missing_ok=True)
                 result.deleted.add(key)
-            except OSError:
+            except (OSError, StorageError):  # a key escaping the root fails alone, not the whole run
                 result.failed.add(key)
         for folder in {self._path(key).parent for key in result.deleted}:
             with contextlib.suppress(OSError):  # not empty, or already gone

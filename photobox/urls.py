@@ -15,6 +15,9 @@ urlpatterns = [
     # Must stay after every API route: see photobox.views.api_not_found.
     re_path(r"^api/", views.api_not_found),
     path("health", views.health, name="health"),
+    # A link without its key (or with a trailing slash) gets the gallery's own 404 page.
+    path("gallery/<str:external_id>", gallery_views.gallery_page),
+    path("gallery/<str:external_id>/", gallery_views.gallery_page),
     path("gallery/<str:external_id>/<str:key>", gallery_views.gallery_page, name="gallery"),
     path("gallery/<str:external_id>/<str:key>/download", gallery_views.gallery_download, name="gallery-download"),
     path("admin/", admin.site.urls),

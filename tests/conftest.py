@@ -168,3 +168,20 @@ def run_concurrently(target: Callable[[int], object], count: int) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+@pytest.fixture
+def fake_cloudinary(settings):
+    """The real CloudinaryStorage (and SDK), pointed at a fake Cloudinary on 127.0.0.1."""
+    from tests.fakes.cloudinary import FakeCloudinaryServer
+
+    server = FakeCloudinaryServer()
+    with server as fake:
+        settings.PHOTO_STORAGE = "cloudinary"
+        settings.CLOUDINARY_CLOUD_NAME = fake.cloud_name
+        settings.CLOUDINARY_API_KEY = fake.api_key
+        settings.CLOUDINARY_API_SECRET = fake.api_secret
+        settings.CLOUDINARY_UPLOAD_PREFIX = server.url
+        settings.CLOUDINARY_FOLDER = "photobox"
+        settings.CLOUDINARY_TIMEOUT = 2.0
+        yield fake

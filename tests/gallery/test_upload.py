@@ -181,7 +181,9 @@ def test_files_field_that_is_not_a_file_is_422(api, paid_sale, local_media):
 
 def test_json_body_instead_of_multipart_is_a_clear_4xx(api, paid_sale):
     response = api.post(
-        f"/api/v1/transactions/{paid_sale.external_id}/photos", json.dumps({"files": []}), content_type="application/json"
+        f"/api/v1/transactions/{paid_sale.external_id}/photos",
+        json.dumps({"files": []}),
+        content_type="application/json",
     )
     assert response.status_code == 415
     assert response.json()["success"] is False

@@ -1,0 +1,662 @@
+"""The customer's email: what it says (Indonesian by default), and that it reaches a real SMTP
+server once, over plain SMTP, STARTTLS or implicit TLS, with retries when the server or the ESP
+is down and no retries when the address is refused."""
+
+import email
+import email.policy
+import ipaddress
+import os
+import re
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from anymail.backends.test import EmailBackend as AnymailTestBackend
+from anymail.exceptions import AnymailAPIError
+from anymail.message import AnymailRecipientStatus
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from gallery import services
+from gallery.emails import build_customer_email
+from gallery.models import EmailOutbox, EmailStatus, Photo
+from payments.models import SaleStatus
+from photobox.formatting import rupiah
+from tests.conftest import run_concurrently
+from tests.test_settings import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
+
+pytestmark = pytest.mark.django_db
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+MONTHS_ID = "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split()  # noqa: SIM905
+SUBJECT_ID = "Foto Photobox Anda Sudah Siap! 📸"
+SUBJECT_ID_INVOICE = "Invoice & Foto Photobox Anda Sudah Siap! 📸"
+CUSTOMER = "customer@example.com"
+
+
+def local_date(moment: datetime) -> str:
+    """`11 Desember 2026`: the day in Jakarta, written as Indonesians write it."""
+    local = moment.astimezone(JAKARTA)
+    return f"{local.day} {MONTHS_ID[local.month - 1]} {local.year}"
+
+
+@pytest.fixture
+def photographed(make_sale):
+    """A paid sale whose photos are all stored: ready for its email."""
+
+    def make(photo_count: int = 3, **fields):
+        fields.setdefault("status", SaleStatus.COMPLETED)
+        sale = make_sale(**fields)
+        for position in range(1, photo_count + 1):
+            Photo.objects.create(
+                sale=sale,
+                position=position,
+                storage_key=f"photobox/{sale.external_id}/{position}.jpg",
+                bytes=1000,
+                width=64,
+                height=48,
+                format="JPEG",
+                checksum=f"{position:064x}",
+                stored_at=timezone.now(),
+            )
+        return sale
+
+    return make
+
+
+def build(sale):
+    """The email as built for sending, with its plain-text and HTML bodies."""
+    message = build_customer_email(sale=sale, gallery_url=services.gallery_url(sale))
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return message, message.body, html
+
+
+# --- What the email says --------------------------------------------------------------------
+def test_the_email_says_in_indonesian_that_the_photos_are_ready_with_the_gallery_link(photographed):
+    sale = photographed(photo_count=4)
+    url = services.gallery_url(sale)
+
+    message, text, html = build(sale)
+
+    assert message.subject == SUBJECT_ID
+    assert message.to == [CUSTOMER]
+    assert message.from_email == django_settings.DEFAULT_FROM_EMAIL == "Photobox <noreply@photobox.example>"
+    assert text.startswith("Halo,\n")
+    assert "Terima kasih telah menggunakan Photobox di Mall Taman Anggrek!" in text
+    assert "4 foto Anda sudah siap diunduh." in text
+    assert url in text.splitlines()
+    assert "Download Semua Foto</a>" in html
+    assert f'<a href="{url}"' in html
+    assert "Invoice" not in text + html
+    assert "LUNAS" not in text + html
+
+
+def test_the_email_says_until_when_the_link_works_in_jakarta_time(photographed, settings):
+    settings.PHOTO_RETENTION_DAYS = 7
+    sale = photographed()
+
+    before = timezone.now()
+    _, text, html = build(sale)
+    after = timezone.now()
+
+    # Counted from now, when the email goes out (the gallery counts from email_sent_at).
+    expiry = {local_date(before + timedelta(days=7)), local_date(after + timedelta(days=7))}
+    notice = re.search(r"Link ini berlaku selama 7 hari, sampai (\d+ \w+ \d{4}) pukul \d\d:\d\d WIB\.", text)
+    assert notice, text
+    assert notice[1] in expiry
+    assert notice[0] in html
+    assert "foto akan dihapus" in text
+
+
+def test_the_invoice_block_shows_the_payment(photographed):
+    # 16 August 18:05 UTC is already 17 August in Jakarta.
+    paid_at = datetime(2025, 8, 16, 18, 5, tzinfo=UTC)
+    sale = photographed(send_invoice=True, paid_at=paid_at)
+
+    message, text, html = build(sale)
+
+    assert message.subject == SUBJECT_ID_INVOICE
+    for body in (text, html):
+        assert "Invoice Pembayaran" in body
+        assert sale.external_id in body
+        assert "17 Agustus 2025, 01:05 WIB" in body
+        assert "Rp 40.000" in body
+        assert "LUNAS" in body
+        assert "Mall Taman Anggrek" in body
+        assert "4 photo strips" in body
+    invoice_lines = text[text.index("Invoice Pembayaran") :].splitlines()
+    assert f"Nomor invoice: {sale.external_id}" in invoice_lines
+    assert "Jumlah: Rp 40.000" in invoice_lines
+    assert "Status: LUNAS" in invoice_lines
+    assert "Tanggal pembayaran: 17 Agustus 2025, 01:05 WIB" in invoice_lines
+
+
+@pytest.mark.parametrize(("channel", "receipt"), [("DANA", "RCPT-889123"), ("", ""), ("OVO", ""), ("", "RCPT-889123")])
+def test_payment_method_and_reference_appear_only_when_known(photographed, channel, receipt):
+    sale = photographed(send_invoice=True, payment_channel=channel, payment_receipt_id=receipt)
+
+    _, text, html = build(sale)
+
+    for body in (text, html):
+        assert ("Metode pembayaran" in body) == bool(channel)
+        assert ("Referensi pembayaran" in body) == bool(receipt)
+    if channel:
+        assert f"Metode pembayaran: {channel}" in text
+    if receipt:
+        assert f"Referensi pembayaran: {receipt}" in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (Decimal("40000.00"), "Rp 40.000"),
+        (Decimal("1250000.00"), "Rp 1.250.000"),
+        (Decimal("40000.50"), "Rp 40.000,50"),
+        (Decimal("999.00"), "Rp 999"),
+    ],
+)
+def test_amounts_are_written_the_indonesian_way(photographed, amount, shown):
+    sale = photographed(send_invoice=True, amount=amount)
+
+    _, text, html = build(sale)
+
+    assert f"Jumlah: {shown}\n" in text
+    assert f">{shown}<" in html
+
+
+def test_rupiah_formatting():
+    assert rupiah(Decimal("40000")) == "Rp 40.000"
+    assert rupiah(Decimal("1250000.00")) == "Rp 1.250.000"
+    assert rupiah(Decimal("40000.5")) == "Rp 40.000,50"
+    assert rupiah(Decimal("0.00")) == "Rp 0"
+    assert rupiah(1000000000) == "Rp 1.000.000.000"
+
+
+def test_with_language_code_en_the_email_is_in_english(photographed, settings):
+    settings.LANGUAGE_CODE = "en"
+    sale = photographed(send_invoice=True, paid_at=datetime(2025, 6, 15, 7, 30, tzinfo=UTC), payment_channel="DANA")
+
+    message, text, html = build(sale)
+
+    assert message.subject == "Invoice & Your Photobox Photos Are Ready! 📸"
+    assert text.startswith("Hello,\n")
+    assert "Your 3 photos are ready to download." in text
+    assert "Payment Invoice" in text
+    assert "Date paid: 15 June 2025, 14:30 WIB" in text
+    assert "Status: PAID" in text
+    assert "Payment method: DANA" in text
+    assert "Amount: Rp 40.000" in text
+    assert re.search(r"This link is valid for 14 days, until \d+ [A-Z][a-z]+ \d{4} at \d\d:\d\d WIB\.", text)
+    assert "Download All Photos</a>" in html
+    assert "LUNAS" not in text + html
+    assert "Halo" not in text + html
+
+    sale.send_invoice = False
+    assert build(sale)[0].subject == "Your Photobox Photos Are Ready! 📸"
+
+
+def test_names_are_escaped_in_html_and_kept_as_written_in_text(photographed, make_location):
+    sale = photographed(send_invoice=True, location=make_location(name="Toko A&B <Lt. 2>"))
+
+    _, text, html = build(sale)
+
+    assert "Terima kasih telah menggunakan Photobox di Toko A&B <Lt. 2>!" in text
+    assert "Toko A&amp;B &lt;Lt. 2&gt;" in html
+    assert "<Lt. 2>" not in html
+
+
+def test_the_html_needs_nothing_from_outside_the_email(photographed):
+    sale = photographed(send_invoice=True)
+
+    _, _, html = build(sale)
+
+    assert not re.search(r"<(script|img|link|style|iframe)\b", html, re.IGNORECASE)
+    assert not re.search(r"\son\w+=", html, re.IGNORECASE)  # no event handlers
+    # The only URL is the gallery link (button and fallback text link).
+    assert set(re.findall(r"https?://[^\s\"'<]+", html)) == {services.gallery_url(sale)}
+
+
+# --- Queueing ---------------------------------------------------------------------------------
+def test_a_sale_gets_one_email_however_often_it_is_queued(photographed):
+    sale = photographed()
+
+    first = services.queue_customer_email(sale=sale)
+    second = services.queue_customer_email(sale=sale)
+
+    assert first is not None
+    assert second.pk == first.pk
+    assert EmailOutbox.objects.filter(sale=sale).count() == 1
+
+
+def test_no_email_while_a_photo_is_not_stored_yet(photographed):
+    sale = photographed(photo_count=2)
+    Photo.objects.filter(sale=sale, position=2).update(stored_at=None)
+
+    assert services.queue_customer_email(sale=sale) is None
+    assert not EmailOutbox.objects.filter(sale=sale).exists()
+
+
+# --- A real SMTP server -----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and answers `refuse[address]` to those."""
+
+    def __init__(self):
+        self.received = []
+        self.refuse: dict[str, str] = {}
+        self.port = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.received]
+
+
+@pytest.fixture
+def start_smtp():
+    """Start aiosmtpd on 127.0.0.1; keyword arguments go to aiosmtpd (TLS, AUTH)."""
+    controllers = []
+
+    def start(*, port: int | None = None, **options) -> Inbox:
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port(), **options)
+        controller.start()
+        controllers.append(controller)
+        inbox.port = controller.port
+        return inbox
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def use_smtp(settings, port: int, *, tls: bool = False, ssl: bool = False) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = tls
+    settings.EMAIL_USE_SSL = ssl
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+
+
+@pytest.fixture
+def smtp(start_smtp, settings) -> Inbox:
+    inbox = start_smtp()
+    use_smtp(settings, inbox.port)
+    return inbox
+
+
+def send_emails_command() -> str:
+    out = StringIO()
+    call_command("send_emails", stdout=out)
+    return out.getvalue().strip()
+
+
+def make_due(outbox: EmailOutbox) -> None:
+    """Let the retry delay pass."""
+    EmailOutbox.objects.filter(pk=outbox.pk).update(next_attempt_at=timezone.now())
+
+
+def test_the_email_reaches_the_smtp_server(photographed, smtp):
+    sale = photographed(photo_count=4, send_invoice=True)
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is True
+
+    [envelope] = smtp.received
+    assert envelope.mail_from == "noreply@photobox.example"
+    assert envelope.rcpt_tos == [CUSTOMER]
+    [message] = smtp.messages()
+    assert message["Subject"] == SUBJECT_ID_INVOICE
+    assert message["To"] == CUSTOMER
+    assert message["From"] == "Photobox <noreply@photobox.example>"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    url = services.gallery_url(sale)
+    assert url in text
+    assert "Rp 40.000" in text
+    assert f'href="{url}"' in html
+    assert "Download Semua Foto" in html
+    outbox.refresh_from_db()
+    sale.refresh_from_db()
+    assert (outbox.status, outbox.attempts, outbox.last_error) == (EmailStatus.SENT, 1, "")
+    assert sale.email_sent_at is not None
+    assert sale.email_sent_at == outbox.sent_at
+    # The date the email promises is the date the photos are deleted.
+    assert f"sampai {local_date(services.photos_expire_at(sale))} pukul" in text
+
+
+def test_server_down_the_email_is_retried_later_by_cron_and_sent_once(photographed, start_smtp, settings):
+    port = free_port()  # nothing listens there yet
+    use_smtp(settings, port)
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
+    assert outbox.last_error.startswith("ConnectionRefusedError")
+    assert outbox.next_attempt_at > timezone.now()
+    assert outbox.next_attempt_at - outbox.updated_at == services.retry_delay(1) == timedelta(minutes=1)
+    sale.refresh_from_db()
+    assert sale.email_sent_at is None
+    assert send_emails_command() == "sent 0, failed 0"  # not due yet
+
+    inbox = start_smtp(port=port)
+    make_due(outbox)
+    assert send_emails_command() == "sent 1, failed 0"
+    assert send_emails_command() == "sent 0, failed 0"
+
+    assert len(inbox.received) == 1
+    outbox.refresh_from_db()
+    sale.refresh_from_db()
+    assert (outbox.status, outbox.attempts, outbox.last_error) == (EmailStatus.SENT, 2, "")
+    assert sale.email_sent_at == outbox.sent_at
+
+
+def test_a_refused_recipient_is_not_retried(photographed, smtp):
+    smtp.refuse[CUSTOMER] = "550 5.1.1 <customer@example.com>: Recipient address rejected: User unknown"
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
+    assert "SMTPRecipientsRefused" in outbox.last_error
+    assert "User unknown" in outbox.last_error
+    make_due(outbox)
+    assert send_emails_command() == "sent 0, failed 0"
+    assert smtp.received == []
+    sale.refresh_from_db()
+    assert sale.email_sent_at is None
+
+
+def test_a_temporary_refusal_greylisting_is_retried(photographed, smtp):
+    smtp.refuse[CUSTOMER] = "450 4.2.0 <customer@example.com>: Recipient address rejected: Greylisted"
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
+    assert "Greylisted" in outbox.last_error
+
+    smtp.refuse.clear()
+    make_due(outbox)
+    assert send_emails_command() == "sent 1, failed 0"
+    assert [e.rcpt_tos for e in smtp.received] == [[CUSTOMER]]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_four_workers_sending_one_email_deliver_it_once(photographed, smtp, attempt):
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    results = run_concurrently(lambda _: services.send_email(outbox=EmailOutbox.objects.get(pk=outbox.pk)), 4)
+
+    assert all(isinstance(result, bool) for result in results), results
+    assert True in results
+    assert len(smtp.received) == 1
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.SENT, 1)
+
+
+# --- TLS: implicit (port 465 style) and STARTTLS, with a certificate made here ----------------
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (certificate file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Photobox test SMTP")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def server_tls(certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def check_login(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"kiosk", b"s3cret")
+    return AuthResult(success=ok)
+
+
+SEND_WITH_MAIL_SETTINGS = """
+import os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "photobox.settings"
+import django
+django.setup()
+from django.core.mail import send_mail
+send_mail("Tes koneksi", "Halo", None, [sys.argv[1]])
+"""
+
+
+def send_with_mail_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Send an email from a fresh Django configured only by MAIL_* variables, as in production."""
+    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    environment.update(dict.fromkeys(SETTINGS_VARIABLES, ""))
+    environment.update(PRODUCTION, EMAIL_TIMEOUT="5", MAIL_FROM="struk@photobox.example", **env)
+    return subprocess.run(
+        [sys.executable, "-c", SEND_WITH_MAIL_SETTINGS, CUSTOMER],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "mail_env", "server_options"),
+    [
+        ("implicit TLS", {"MAIL_SSL_TLS": "true"}, lambda tls: {"ssl_context": tls}),
+        (
+            "STARTTLS with login",
+            {"MAIL_STARTTLS": "true", "MAIL_USERNAME": "kiosk", "MAIL_PASSWORD": "s3cret"},
+            lambda tls: {
+                "tls_context": tls,
+                "require_starttls": True,
+                "auth_required": True,
+                "authenticator": check_login,
+            },
+        ),
+    ],
+)
+def test_mail_variables_deliver_over_tls(start_smtp, server_tls, certificate, mode, mail_env, server_options):
+    # The server refuses anything but TLS (and, with STARTTLS, anything before a login), and
+    # Django checks its certificate: SSL_CERT_FILE is how a deployment trusts a private CA.
+    inbox = start_smtp(**server_options(server_tls))
+
+    result = send_with_mail_settings(
+        {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(inbox.port), "SSL_CERT_FILE": str(certificate[0]), **mail_env}
+    )
+
+    assert result.returncode == 0, result.stderr
+    [envelope] = inbox.received
+    assert (envelope.mail_from, envelope.rcpt_tos) == ("struk@photobox.example", [CUSTOMER])
+
+
+def test_a_server_certificate_that_is_not_trusted_is_refused_and_retried(
+    photographed, start_smtp, server_tls, settings, monkeypatch
+):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    inbox = start_smtp(ssl_context=server_tls)
+    use_smtp(settings, inbox.port, ssl=True)
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in outbox.last_error
+    assert inbox.received == []
+
+
+def test_the_customer_email_goes_out_over_starttls(
+    photographed, start_smtp, server_tls, certificate, settings, monkeypatch
+):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    inbox = start_smtp(tls_context=server_tls, require_starttls=True)
+    use_smtp(settings, inbox.port, tls=True)
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is True
+
+    [message] = inbox.messages()
+    assert message["Subject"] == SUBJECT_ID
+    assert message.get_body(("html",)) is not None
+
+
+# --- An email service provider (django-anymail) ------------------------------------------------
+class ScriptedEsp(AnymailTestBackend):
+    """anymail's test ESP answering each send with the next of `answers`, then "sent"."""
+
+    answers: ClassVar[list] = []
+
+    def post_to_esp(self, payload, message):
+        if self.answers:
+            message.anymail_test_response = self.answers.pop(0)
+        return super().post_to_esp(payload, message)
+
+
+@pytest.fixture
+def esp(settings, mailoutbox) -> list:
+    settings.EMAIL_BACKEND = f"{__name__}.ScriptedEsp"
+    ScriptedEsp.answers = answers = []
+    yield answers
+    ScriptedEsp.answers = []
+
+
+def rejected(address: str = CUSTOMER) -> dict:
+    return {"recipient_status": {address: AnymailRecipientStatus(message_id=None, status="rejected")}}
+
+
+def test_an_address_the_esp_rejects_is_not_retried(photographed, esp, mailoutbox):
+    esp.append(rejected())
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
+    assert outbox.last_error.startswith("AnymailRecipientsRefused")
+    assert services.send_due_emails(now=timezone.now() + timedelta(days=1)).sent == 0
+    assert len(mailoutbox) == 1
+
+
+def test_an_invalid_stored_address_is_not_retried(photographed, esp, mailoutbox):
+    sale = photographed(email="customer@@example")
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
+    assert outbox.last_error.startswith("AnymailInvalidAddress")
+
+
+def test_an_esp_outage_is_retried(photographed, esp, mailoutbox):
+    esp.append(AnymailAPIError("503 Service Unavailable"))
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+
+    assert services.send_email(outbox=outbox) is False
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
+    assert "503 Service Unavailable" in outbox.last_error
+
+    report = services.send_due_emails(now=timezone.now() + services.retry_delay(1))
+    assert (report.sent, report.failed) == (1, 0)
+    outbox.refresh_from_db()
+    sale.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.SENT, 2)
+    assert sale.email_sent_at is not None
+    assert mailoutbox[-1].subject == SUBJECT_ID
+
+
+def test_sending_gives_up_after_email_max_attempts(photographed, esp, mailoutbox, settings):
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    esp.extend(AnymailAPIError("503 Service Unavailable") for _ in range(10))
+    sale = photographed()
+    outbox = services.queue_customer_email(sale=sale)
+    later = timezone.now() + timedelta(days=1)
+
+    seen = []
+    for _ in range(4):
+        services.send_email(outbox=outbox, now=later)
+        outbox.refresh_from_db()
+        seen.append((outbox.status, outbox.attempts))
+        if outbox.status == EmailStatus.PENDING:
+            assert outbox.next_attempt_at - outbox.updated_at == services.retry_delay(outbox.attempts)
+
+    assert seen == [
+        (EmailStatus.PENDING, 1),
+        (EmailStatus.PENDING, 2),
+        (EmailStatus.FAILED, 3),
+        (EmailStatus.FAILED, 3),
+    ]
+    assert len(mailoutbox) == 3
+    sale.refresh_from_db()
+    assert sale.email_sent_at is None
