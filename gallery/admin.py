@@ -1,18 +1,30 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.html import format_html
 
-from gallery.models import EmailOutbox, Photo
+from gallery import services
+from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.storage import get_photo_storage
+from payments.models import Transaction
+from photobox.admin_tools import EstimatedCountPaginator
+
+# A resend talks to the mail server once per email: keep a click to a bounded amount of waiting.
+RESEND_LIMIT = 20
 
 
 class PhotoInline(admin.TabularInline):
     model = Photo
+    verbose_name_plural = "photos (click one to open it full size)"
     fields = ["position", "thumbnail", "original_name", "dimensions", "bytes", "stored_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     @admin.display(description="photo")
@@ -34,6 +46,7 @@ class PhotoInline(admin.TabularInline):
 
 class EmailOutboxInline(admin.TabularInline):
     model = EmailOutbox
+    verbose_name_plural = "photo email (each attempt to send it)"
     fields = ["kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     readonly_fields = fields
     extra = 0
@@ -42,16 +55,25 @@ class EmailOutboxInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(EmailOutbox)
 class EmailOutboxAdmin(admin.ModelAdmin):
-    list_display = ["sale", "kind", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_display = ["sale_link", "customer", "status_display", "attempts", "short_error", "next_attempt_at", "sent_at"]
     list_select_related = ["sale"]
     list_filter = ["status", "kind"]
-    search_fields = ["=sale__external_id", "sale__email"]
+    search_fields = ["sale__external_id"]  # the search itself is get_search_results
+    search_help_text = "A sale number (TRX-…) or the customer's email address."
     readonly_fields = ["sale", "kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at"]
     fields = readonly_fields
+    list_per_page = 50
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    actions = ["resend"]
+    change_list_template = "admin/photobox/change_list.html"
 
     def has_add_permission(self, request):
         return False
@@ -61,3 +83,59 @@ class EmailOutboxAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # Indexed equalities on the sales (number, UPPER(email)), then the emails of those sales.
+        sales = Transaction.objects.filter(Q(external_id__in=sorted({term, term.upper()})) | Q(email__iexact=term))
+        return queryset.filter(sale_id__in=sales.values("pk")), False
+
+    def has_resend_customer_email_permission(self, request) -> bool:
+        return request.user.has_perm("payments.resend_customer_email")
+
+    @admin.display(description="sale", ordering="sale__external_id")
+    def sale_link(self, outbox: EmailOutbox):
+        url = reverse("admin:payments_transaction_change", args=[outbox.sale_id])
+        return format_html('<a href="{}">{}</a>', url, outbox.sale.external_id)
+
+    @admin.display(description="to")
+    def customer(self, outbox: EmailOutbox) -> str:
+        return outbox.sale.email
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, outbox: EmailOutbox) -> str:
+        label = outbox.get_status_display()
+        return f"⚠ {label}" if outbox.status == EmailStatus.FAILED else label
+
+    @admin.display(description="last error")
+    def short_error(self, outbox: EmailOutbox) -> str:
+        return outbox.last_error[:80] + ("…" if len(outbox.last_error) > 80 else "")
+
+    @admin.action(description="Resend the photo email", permissions=["resend_customer_email"])
+    def resend(self, request, queryset):
+        rows = list(queryset.select_related("sale")[: RESEND_LIMIT + 1])
+        if len(rows) > RESEND_LIMIT:
+            self.message_user(request, f"Only the first {RESEND_LIMIT} were resent: select fewer.", messages.WARNING)
+        for outbox in rows[:RESEND_LIMIT]:
+            sale = outbox.sale
+            try:
+                result = services.resend_customer_email(sale=sale)
+            except services.EmailCannotBeResent as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, outbox, f"Resent to {sale.email}.")
+            if result.status == EmailStatus.SENT:
+                self.message_user(request, f"{sale.external_id}: sent to {sale.email}.", messages.SUCCESS)
+            else:
+                self.message_user(
+                    request,
+                    f"{sale.external_id}: the mail server did not take it ({result.last_error}); "
+                    f"{'it will be retried' if result.status == EmailStatus.PENDING else 'gave up'}.",
+                    messages.WARNING,
+                )
+
+    def changelist_view(self, request, extra_context=None):
+        empty = "No emails yet. An email is queued here once a paid sale's photos are all uploaded."
+        return super().changelist_view(request, {"empty_message": empty, **(extra_context or {})})

@@ -3,6 +3,7 @@
 import hmac
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -11,16 +12,33 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.validation import check_photo, check_size
+from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.api import get_sale_or_404
+from photobox import openapi
 from photobox.api import ApiError, error_response, jakarta_iso, validation_error_response
 from photobox.encryption import response_cipher
+from photobox.ratelimit import MissLimitedMixin, MissThrottle
 
 
-class SalePhotosView(APIView):
+class SalePhotosView(MissLimitedMixin, APIView):
     """POST uploads a paid sale's photos; GET lists them (the kiosk's and gallery's view)."""
 
     parser_classes = [MultiPartParser]
+    # Authorization: Bearer <kiosk key> (locations/auth.py); 404s count against RATE_LIMIT_PHOTO_MISSES.
+    authentication_classes = [KioskKeyAuthentication]
+    throttle_classes = [MissThrottle]
 
+    @extend_schema(
+        operation_id="upload_photos",
+        summary="Upload a paid session's photos",
+        description="Every file is checked (by content) before any is stored: one bad file rejects the request and "
+        "nothing is stored. A retried upload never stores a photo twice. Then the customer is emailed the gallery "
+        "link.",
+        tags=["photos"],
+        parameters=[openapi.EXTERNAL_ID],
+        request={"multipart/form-data": openapi.PhotoUploadSerializer},
+        responses=openapi.UPLOAD_RESPONSES,
+    )
     def post(self, request, external_id: str):
         files = request.FILES.getlist("files")
         if not files:
@@ -35,6 +53,7 @@ class SalePhotosView(APIView):
                 ]
             )
         sale = get_sale_or_404(external_id)
+        check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         services.check_sale_accepts_photos(sale)
         if len(files) > settings.PHOTO_MAX_COUNT:
             raise services.TooManyPhotos(stored=0, uploading=len(files))
@@ -56,8 +75,16 @@ class SalePhotosView(APIView):
             }
         )
 
+    @extend_schema(
+        operation_id="list_photos",
+        summary="The stored photos of a sale",
+        tags=["photos"],
+        parameters=[openapi.EXTERNAL_ID],
+        responses=openapi.PHOTO_LIST_RESPONSES,
+    )
     def get(self, request, external_id: str):
         sale = get_sale_or_404(external_id, selectors.sale_for_photo_list())
+        check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         urls = selectors.stored_photo_urls(sale)
         if not urls:
             raise ApiError(
@@ -72,13 +99,22 @@ class SalePhotosView(APIView):
         }
         cipher = response_cipher()
         if cipher is not None:
-            body = {"data": cipher.encrypt(JSONRenderer().render(body))}
+            body = cipher.seal(JSONRenderer().render(body), path=request.path)
         return Response(body)
 
 
 class CleanupView(APIView):
     """POST /api/v1/maintenance/cleanup?days=14 (and the earlier cron's DELETE alias)."""
 
+    @extend_schema(
+        operation_id="cleanup_photos",
+        summary="Delete old photos",
+        description="For cron jobs calling over HTTP; `manage.py cleanup` does the same.",
+        tags=["maintenance"],
+        parameters=[openapi.MAINTENANCE_TOKEN, openapi.CLEANUP_DAYS],
+        request=None,
+        responses=openapi.CLEANUP_RESPONSES,
+    )
     def post(self, request):
         provided = request.headers.get("X-Maintenance-Token")
         if provided is None:
@@ -87,12 +123,22 @@ class CleanupView(APIView):
         if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
             return error_response(status.HTTP_403_FORBIDDEN, "Invalid maintenance token")
         raw_days = request.query_params.get("days", str(settings.PHOTO_RETENTION_DAYS))
-        if not raw_days.isdigit() or not 1 <= int(raw_days) <= 3650:
+        if not (raw_days.isascii() and raw_days.isdigit()) or not 1 <= int(raw_days) <= 3650:
             return validation_error_response(
                 [{"field": "days", "message": "A whole number of days from 1 to 3650", "type": "int_parsing"}]
             )
         report = services.cleanup_photos(days=int(raw_days))
         return Response(report.as_dict())
 
+    @extend_schema(
+        operation_id="cleanup_old_folders",
+        summary="Delete old photos (the earlier cron job's path)",
+        description="The same as POST /api/v1/maintenance/cleanup.",
+        tags=["maintenance"],
+        deprecated=True,
+        parameters=[openapi.MAINTENANCE_TOKEN, openapi.CLEANUP_DAYS],
+        request=None,
+        responses=openapi.CLEANUP_RESPONSES,
+    )
     def delete(self, request):
         return self.post(request)

@@ -5,7 +5,7 @@ from payments.models import Transaction
 
 
 def sale_for_photo_list() -> QuerySet[Transaction]:
-    return Transaction.objects.only("id", "external_id", "email_sent_at", "paid_at", "photos_deleted_at")
+    return Transaction.objects.only("id", "external_id", "location", "email_sent_at", "paid_at", "photos_deleted_at")
 
 
 def stored_photos(sale: Transaction) -> QuerySet[Photo]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -157,11 +159,21 @@ def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadRe
                     _mark_stored(photo, future.result())
                 except StorageError as exc:
                     logger.warning(
-                        "photo not stored external_id=%s key=%s: %s", sale.external_id, photo.storage_key, exc
+                        "photo not stored external_id=%s key=%s: %s",
+                        sale.external_id,
+                        photo.storage_key,
+                        exc,
+                        extra={"external_id": sale.external_id},
                     )
                     failed.append(photo.original_name)
         stored_count = len(missing) - len(failed)
-        logger.info("photos stored external_id=%s stored=%d failed=%d", sale.external_id, stored_count, len(failed))
+        logger.info(
+            "photos stored external_id=%s stored=%d failed=%d",
+            sale.external_id,
+            stored_count,
+            len(failed),
+            extra={"external_id": sale.external_id},
+        )
     if failed:
         raise PhotoStorageFailed(failed)
 
@@ -246,7 +258,12 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
         Transaction.objects.filter(pk=sale.pk, email_sent_at__isnull=True).update(
             email_sent_at=sent_at, updated_at=sent_at
         )
-    logger.info("customer email sent external_id=%s attempts=%d", sale.external_id, attempts)
+    logger.info(
+        "customer email sent external_id=%s attempts=%d",
+        sale.external_id,
+        attempts,
+        extra={"external_id": sale.external_id},
+    )
     return True
 
 
@@ -266,6 +283,7 @@ def _record_email_failure(outbox: EmailOutbox, *, attempts: int, error: Exceptio
         outbox.sale_id,
         attempts,
         type(error).__name__,
+        extra={"external_id": outbox.sale.external_id},
     )
 
 
@@ -412,3 +430,69 @@ def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> dict[int, li
     ):
         batch[sale_id].append(key)
     return batch
+
+
+# --- Staff: resend the customer's email ---------------------------------------------------------
+class EmailCannotBeResent(Exception):
+    """Why the customer's email cannot be sent again, in words for staff."""
+
+
+def resend_customer_email(*, sale: Transaction, email: str | None = None) -> EmailOutbox:
+    """Send a paid sale's photo email again, to its address or to a corrected one (staff).
+
+    Only while every photo of the sale is stored and not yet deleted: the email's link must show
+    them. The outbox row is reset to pending with a fresh retry budget (or created), then sent at
+    once through `send_email`; should that attempt fail, `send_emails` retries it as usual. Returns
+    the outbox row as it stands afterwards (status SENT when it went out now).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        if locked.status != SaleStatus.COMPLETED:
+            raise EmailCannotBeResent(f"{locked.external_id} is not paid: there are no photos to send.")
+        if locked.photos_deleted_at is not None:
+            deleted = timezone.localtime(locked.photos_deleted_at)
+            raise EmailCannotBeResent(
+                f"The photos of {locked.external_id} were deleted on {deleted:%d %b %Y}: the link would show nothing."
+            )
+        photos = Photo.objects.filter(sale=locked)
+        if not photos.exists():
+            raise EmailCannotBeResent(f"The kiosk has not uploaded any photos for {locked.external_id} yet.")
+        if photos.filter(stored_at__isnull=True).exists():
+            raise EmailCannotBeResent(
+                f"Some photos of {locked.external_id} are not stored yet: the kiosk's upload did not finish."
+            )
+        if email is not None and email.strip() and email.strip() != locked.email:
+            address = email.strip()
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise EmailCannotBeResent(f"“{address}” is not an email address.") from None
+            locked.email = address
+            locked.save(update_fields=["email", "updated_at"])
+            logger.info(
+                "customer email address changed by staff external_id=%s",
+                locked.external_id,
+                extra={"external_id": locked.external_id},
+            )
+        outbox, _ = EmailOutbox.objects.get_or_create(sale=locked, kind=EmailKind.CUSTOMER_PHOTOS)
+        # A send in progress (claimed less than STALE_SENDING ago) is left alone.
+        reset = (
+            EmailOutbox.objects.filter(pk=outbox.pk)
+            .exclude(status=EmailStatus.SENDING, updated_at__gte=now - STALE_SENDING)
+            .update(status=EmailStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+        )
+        if not reset:
+            raise EmailCannotBeResent(
+                f"The email of {locked.external_id} is being sent right now: look again in a minute."
+            )
+    sale.email = locked.email
+    send_email(outbox=outbox, now=now)
+    outbox.refresh_from_db()
+    logger.info(
+        "customer email resent by staff external_id=%s status=%s",
+        locked.external_id,
+        outbox.status,
+        extra={"external_id": locked.external_id},
+    )
+    return outbox

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote, urlencode
 
 import cloudinary.api
 import cloudinary.exceptions
@@ -61,7 +62,7 @@ class PhotoStorage(Protocol):
 
     def thumbnail_url(self, url: str) -> str: ...
 
-    def download_url(self, url: str) -> str: ...
+    def download_url(self, url: str, filename: str) -> str: ...
 
     def open(self, key: str, url: str) -> Iterator[bytes]: ...
 
@@ -138,9 +139,11 @@ class CloudinaryStorage:
     def thumbnail_url(self, url: str) -> str:
         return url.replace("/image/upload/", f"/image/upload/{THUMBNAIL}/", 1)
 
-    def download_url(self, url: str) -> str:
-        # Cross-origin links ignore the `download` attribute: ask Cloudinary for an attachment.
-        return url.replace("/image/upload/", "/image/upload/fl_attachment/", 1)
+    def download_url(self, url: str, filename: str) -> str:
+        # Cross-origin links ignore the `download` attribute: ask Cloudinary for an attachment,
+        # named like the link says (Cloudinary adds the extension itself).
+        stem = quote(filename.rsplit(".", 1)[0], safe="")
+        return url.replace("/image/upload/", f"/image/upload/fl_attachment:{stem}/", 1)
 
     def open(self, key: str, url: str) -> Iterator[bytes]:
         try:
@@ -203,8 +206,10 @@ class LocalStorage:
     def thumbnail_url(self, url: str) -> str:
         return url
 
-    def download_url(self, url: str) -> str:
-        return url
+    def download_url(self, url: str, filename: str) -> str:
+        # The `download` attribute only works on the same origin: ask the media view for an
+        # attachment with this name instead.
+        return f"{url}?{urlencode({'download': filename})}"
 
     def open(self, key: str, url: str) -> Iterator[bytes]:
         try:

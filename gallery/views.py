@@ -27,6 +27,7 @@ from gallery.services import photos_expire_at
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
 from payments.models import SaleStatus, Transaction
+from photobox.ratelimit import GALLERY_MISSES, miss_limited
 
 logger = logging.getLogger("gallery")
 
@@ -134,7 +135,14 @@ def _photo_filename(sale: Transaction, number: int, photo: Photo) -> str:
     return f"{_file_stem(sale)}-{number:02d}.{extension}"
 
 
+def _too_many_misses(request: HttpRequest, wait: int) -> HttpResponse:
+    # Too many wrong links from this address (RATE_LIMIT_GALLERY_MISSES): every gallery is refused
+    # to it for a while, the right links too, or a 429 would tell a wrong link from a right one.
+    return _page("gallery/too_many_requests.html", {"minutes": max(1, -(-wait // 60))}, status=429)
+
+
 @gallery_response
+@miss_limited(GALLERY_MISSES, _too_many_misses)
 def gallery_page(request: HttpRequest, external_id: str, key: str = "") -> HttpResponse:
     sale = _find_sale(external_id, key)
     if sale is None:
@@ -153,7 +161,7 @@ def gallery_page(request: HttpRequest, external_id: str, key: str = "") -> HttpR
             filename=_photo_filename(sale, number, photo),
             thumbnail_url=storage.thumbnail_url(photo.url),
             full_url=photo.url,
-            download_url=storage.download_url(photo.url),
+            download_url=storage.download_url(photo.url, _photo_filename(sale, number, photo)),
             bytes=photo.bytes,
             width=photo.width,
             height=photo.height,
@@ -165,6 +173,7 @@ def gallery_page(request: HttpRequest, external_id: str, key: str = "") -> HttpR
 
 
 @gallery_response
+@miss_limited(GALLERY_MISSES, _too_many_misses)
 def gallery_download(request: HttpRequest, external_id: str, key: str = "") -> HttpResponseBase:
     """Every photo of the sale in one ZIP, streamed: read from the storage chunk by chunk as the
     customer's phone receives it, so no photo is ever held in memory whole."""

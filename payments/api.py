@@ -5,16 +5,22 @@ import re
 
 from django.conf import settings
 from django.http import HttpResponse
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
-from payments import idempotency, services
+from payments import idempotency, sale_status, services
 from payments.models import EventOutcome, EventSource, Transaction
+from photobox import openapi
 from photobox.api import ApiError, error_response, jakarta_iso, rupiah_number
+from photobox.client_ip import client_ip
 from photobox.encryption import response_cipher
+from photobox.ratelimit import WEBHOOK_BAD_TOKEN, SaleCreateThrottle
 from pricing.models import Price
 
 EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -80,6 +86,21 @@ def get_sale_or_404(external_id: str, queryset=None) -> Transaction:
 class SaleCreateView(APIView):
     """POST /api/v1/transactions: create a sale and its QRIS code."""
 
+    # Authorization: Bearer <kiosk key> (locations/auth.py); RATE_LIMIT_SALE_CREATE per key or IP.
+    authentication_classes = [KioskKeyAuthentication]
+    throttle_classes = [SaleCreateThrottle]
+
+    @extend_schema(
+        operation_id="create_sale",
+        summary="Sell a session: create a sale and its QRIS code",
+        description="Checks in this order, the first failure wins: body, location, price, quota; then asks Xendit "
+        "for the QR code. `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
+        "is lowercased. Never encrypted.",
+        tags=["sales"],
+        parameters=[openapi.IDEMPOTENCY_KEY],
+        request=CreateSaleSerializer,
+        responses=openapi.CREATE_SALE_RESPONSES,
+    )
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
         if key is None:
@@ -90,7 +111,9 @@ class SaleCreateView(APIView):
                 "Invalid Idempotency-Key header",
                 {"reason": "1-255 printable ASCII characters"},
             )
-        claimed = idempotency.claim(key=key, body=request.body)
+        # A kiosk's keys are its own: another kiosk (or a caller without a key) reusing the same
+        # Idempotency-Key never gets its answer replayed.
+        claimed = idempotency.claim(key=idempotency.scoped_key(key, kiosk_key(request)), body=request.body)
         if claimed.conflict == "body":
             return error_response(status.HTTP_409_CONFLICT, "Idempotency key reused with a different request")
         if claimed.conflict == "in_progress":
@@ -115,6 +138,7 @@ class SaleCreateView(APIView):
         serializer = CreateSaleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        check_kiosk_location(request, data["location_id"])
         location = Location.objects.filter(pk=data["location_id"]).first()
         if location is None:
             raise ApiError("Location not found", status_code=404, details={"location_id": data["location_id"]})
@@ -140,30 +164,57 @@ class SaleCreateView(APIView):
 class SaleStatusView(APIView):
     """GET /api/v1/transactions/external/{external_id}: the kiosk polls this every 3 s."""
 
+    @extend_schema(
+        operation_id="get_sale_status",
+        summary="Poll a sale's payment status",
+        description="Kiosks poll every 3 seconds until the status is no longer PENDING.",
+        tags=["sales"],
+        parameters=[openapi.EXTERNAL_ID],
+        responses=openapi.SALE_STATUS_RESPONSES,
+    )
     def get(self, request, external_id: str):
-        queryset = Transaction.objects.select_related("location").only(
-            "id",
-            "external_id",
-            "location_id",
-            "location__machine_code",
-            "price_id",
-            "amount",
-            "status",
-            "qr_string",
-            "expires_at",
-            "paid_at",
-            "created_at",
-        )
-        sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
-        body = {
-            "success": True,
-            "message": "Transaction retrieved successfully",
-            "data": sale_payload(sale, with_paid_at=True),
-        }
+        # One hand-written SELECT, no model instance: see payments/sale_status.py.
+        data = sale_status.poll_data(external_id) if EXTERNAL_ID_PATTERN.match(external_id) else None
+        if data is None:
+            raise SaleNotFound(external_id)
+        body = {"success": True, "message": "Transaction retrieved successfully", "data": data}
         cipher = response_cipher()
         if cipher is not None:
-            body = {"data": cipher.encrypt(JSONRenderer().render(body))}
+            body = cipher.seal(JSONRenderer().render(body), path=request.path)
         return Response(body)
+
+    def dispatch(self, request, *args, **kwargs):
+        """GET skips DRF's request wrapper and per-request checks: kiosks poll this ~1,000 times a
+        second, and this view has nothing for them to do (no authentication, AllowAny, no throttle,
+        no body, one renderer). `get` then receives Django's HttpRequest. Other methods, and an
+        Accept header that is not plainly JSON (DRF answers 406, or indents), go through DRF."""
+        if request.method != "GET" or not self._lean_get(request.META.get("HTTP_ACCEPT", "")):
+            return super().dispatch(request, *args, **kwargs)
+        self.args, self.kwargs, self.request = args, kwargs, request
+        self.headers = self.default_response_headers
+        try:
+            response = self.get(request, *args, **kwargs)
+        except Exception as exc:
+            response = self.get_exception_handler()(exc, self.get_exception_handler_context())
+            if response is None:
+                raise
+        # What DRF's finalize_response does for a Response and this view's one renderer.
+        if isinstance(response, Response):
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+            response.renderer_context = self.get_renderer_context()
+        for key, value in self.headers.items():
+            response[key] = value
+        return response
+
+    def _lean_get(self, accept: str) -> bool:
+        return (
+            (not accept or (";" not in accept and ("*/*" in accept or "application/json" in accept)))
+            and not self.authentication_classes
+            and not self.throttle_classes
+            and all(permission is AllowAny for permission in self.permission_classes)
+            and list(self.renderer_classes) == [JSONRenderer]
+        )
 
 
 class XenditWebhookView(APIView):
@@ -173,21 +224,38 @@ class XenditWebhookView(APIView):
     Xendit retries every non-2xx for a day.
     """
 
+    @extend_schema(
+        operation_id="xendit_webhook",
+        summary="Xendit's QR payment callback",
+        description="Set this URL in the Xendit dashboard. Every request is stored before anything else. Accepts "
+        "Xendit's 2022-07-31 `qr.payment`, the legacy `qr.payment`, and the earlier service's flat shape.",
+        tags=["webhooks"],
+        parameters=[openapi.CALLBACK_TOKEN],
+        request=openapi.WEBHOOK_REQUEST,
+        responses=openapi.WEBHOOK_RESPONSES,
+    )
     def post(self, request):
+        # An address that sent RATE_LIMIT_WEBHOOK_BAD_TOKEN wrong tokens is refused (and not stored)
+        # until its window ends, whatever it sends: guessing the token gets nowhere.
+        caller = client_ip(request)
+        if (wait := WEBHOOK_BAD_TOKEN.wait(caller)) is not None:
+            raise exceptions.Throttled(wait)
         event = services.record_payment_event(
             source=EventSource.WEBHOOK,
             headers=dict(request.headers),
             body=request.body,
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=caller or None,
         )
         provided = request.headers.get("x-callback-token")
         if provided is None:
             services.reject_payment_event(event=event, reason="Missing x-callback-token header")
+            WEBHOOK_BAD_TOKEN.hit(caller)
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")
         expected = settings.XENDIT_CALLBACK_TOKEN
         # WSGI hands header values over as latin-1 text: compare their bytes in constant time.
         if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
             services.reject_payment_event(event=event, reason="Invalid callback token")
+            WEBHOOK_BAD_TOKEN.hit(caller)
             return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")
 
         event = services.process_payment_event(event)
@@ -203,6 +271,15 @@ class XenditWebhookView(APIView):
 class SimulatePaymentView(APIView):
     """POST /api/v1/simulator/transactions/{external_id}/pay (DEBUG and simulator only)."""
 
+    @extend_schema(
+        operation_id="simulate_payment",
+        summary="Pay a sale with the simulator (development only)",
+        description="Answers 404 unless DEBUG is on and PAYMENT_GATEWAY=simulator.",
+        tags=["simulator"],
+        parameters=[openapi.EXTERNAL_ID],
+        request=openapi.SimulatePaymentRequestSerializer,
+        responses=openapi.SIMULATE_RESPONSES,
+    )
     def post(self, request, external_id: str):
         if not settings.DEBUG or settings.PAYMENT_GATEWAY != "simulator":
             return error_response(status.HTTP_404_NOT_FOUND, "Not found")

@@ -40,6 +40,18 @@ def fingerprint_of(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def scoped_key(key: str, kiosk_key=None) -> str:
+    """The stored key: a request with a kiosk key gets its location's own namespace (it survives a
+    key rotation), so no other kiosk, and no caller without a key, can have its answer replayed."""
+    if kiosk_key is None:
+        return key
+    # Spaces never occur in a key a client sends (printable ASCII without space): no collisions.
+    scoped = f"kiosk {kiosk_key.location_id} {key}"
+    if len(scoped) > IdempotencyKey._meta.get_field("key").max_length:
+        scoped = f"kiosk {kiosk_key.location_id} sha256 {hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
 def claim(*, key: str, body: bytes) -> Claim:
     fingerprint = fingerprint_of(body)
     now = timezone.now()

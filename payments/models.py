@@ -1,6 +1,8 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -51,6 +53,11 @@ class Transaction(models.Model):
     class Meta:
         verbose_name = "sale"
         ordering = ["-created_at"]
+        permissions = [
+            ("resend_customer_email", "Can resend the customer's photo email"),
+            ("check_payment", "Can ask Xendit whether a sale was paid"),
+            ("resolve_review", "Can resolve payment problems and re-run payment events"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=SaleStatus.values), name="sale_status_valid"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="sale_amount_not_negative"),
@@ -82,6 +89,24 @@ class Transaction(models.Model):
                 condition=models.Q(photos_deleted_at__isnull=True, email_sent_at__isnull=True),
                 name="sale_unsent_photos_idx",
             ),
+            # Admin: "paid between", and the sales report, which reads only these three columns:
+            # a year of paid sales is summed from the index alone (PostgreSQL index-only scan).
+            models.Index(
+                fields=["paid_at", "location", "amount"],
+                condition=models.Q(status=SaleStatus.COMPLETED),
+                name="sale_paid_idx",
+            ),
+            # Admin: paid sales whose email has not gone out yet and whose photos are still kept
+            # (waiting for photos, retrying, gave up): the problem count and the email filters.
+            models.Index(
+                fields=["-created_at"],
+                condition=models.Q(
+                    status=SaleStatus.COMPLETED, email_sent_at__isnull=True, photos_deleted_at__isnull=True
+                ),
+                name="sale_paid_unsent_idx",
+            ),
+            # Admin search by customer email: Django's case-insensitive match compares UPPER(email).
+            models.Index(Upper("email"), name="sale_email_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -127,15 +152,58 @@ class PaymentEvent(models.Model):
     outcome = models.CharField(max_length=20, choices=EventOutcome.choices, default=EventOutcome.RECEIVED)
     outcome_detail = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Unmatched payments stay on the admin's problem list until staff record what they did.
+    reviewed_at = models.DateTimeField(
+        "dealt with at", null=True, blank=True, help_text="When staff recorded what they did about this payment."
+    )
 
     class Meta:
         ordering = ["-received_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(outcome__in=EventOutcome.values), name="event_outcome_valid"),
         ]
+        indexes = [
+            models.Index(fields=["outcome", "-received_at"], name="event_outcome_received_idx"),
+            # Admin search: the sale number a notification named, even when no sale matched it.
+            models.Index(fields=["reference"], name="event_reference_idx"),
+            # The admin's problem count: payments for no known sale that nobody dealt with yet.
+            models.Index(
+                fields=["-received_at"],
+                condition=models.Q(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=True),
+                name="event_unmatched_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.received_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+
+class ReviewNote(models.Model):
+    """What staff decided about a payment problem: kept with the sale (or the unmatched payment)."""
+
+    sale = models.ForeignKey(Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="review_notes")
+    payment_event = models.ForeignKey(
+        PaymentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="review_notes"
+    )
+    problem = models.TextField(blank=True, help_text="The problem as it stood when it was resolved.")
+    note = models.TextField(help_text="What was done, e.g. refunded through the Xendit dashboard.")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["resolved_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sale__isnull=False, payment_event__isnull=True)
+                | models.Q(sale__isnull=True, payment_event__isnull=False),
+                name="review_note_for_sale_or_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Resolved {timezone.localtime(self.resolved_at):%Y-%m-%d %H:%M}"
 
 
 class IdempotencyKey(models.Model):

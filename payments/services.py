@@ -12,7 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,7 +22,7 @@ from rest_framework import status as http_status
 from locations.models import Location
 from payments.gateways import GatewayError, GatewayRejected, GatewayTimeout, get_gateway
 from payments.gateways.xendit import SUCCESSFUL_PAYMENT_STATUSES, parse_amount, parse_timestamp
-from payments.models import EventOutcome, EventSource, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from photobox.api import JAKARTA, ApiError
 from pricing.services import lock_price_for_sale
 
@@ -76,7 +76,9 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
             created_at=now,
             expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
         )
-    logger.info("sale created external_id=%s amount=%s", sale.external_id, sale.amount)
+    logger.info(
+        "sale created external_id=%s amount=%s", sale.external_id, sale.amount, extra={"external_id": sale.external_id}
+    )
 
     try:
         qr = get_gateway().create_qr_code(reference_id=sale.external_id, amount=sale.amount, expires_at=sale.expires_at)
@@ -105,7 +107,9 @@ def fail_sale(*, sale: Transaction, reason: str) -> bool:
     )
     if updated:
         sale.status = SaleStatus.FAILED
-        logger.warning("sale failed external_id=%s reason=%s", sale.external_id, reason)
+        logger.warning(
+            "sale failed external_id=%s reason=%s", sale.external_id, reason, extra={"external_id": sale.external_id}
+        )
     return bool(updated)
 
 
@@ -120,7 +124,7 @@ def expire_if_overdue(*, sale: Transaction, now: datetime | None = None) -> Tran
     )
     if updated:
         sale.status = SaleStatus.EXPIRED
-        logger.info("sale expired external_id=%s", sale.external_id)
+        logger.info("sale expired external_id=%s", sale.external_id, extra={"external_id": sale.external_id})
     else:
         # A payment won the race: report what is stored.
         sale.refresh_from_db(fields=["status", "paid_at", "updated_at"])
@@ -153,7 +157,12 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
                 report.completed += check_sale_with_gateway(sale=sale)
             except GatewayError as exc:
                 # Expire anyway: a late webhook still completes an EXPIRED sale (flagged for review).
-                logger.warning("payment check failed external_id=%s error=%s", sale.external_id, exc.error_code or exc)
+                logger.warning(
+                    "payment check failed external_id=%s error=%s",
+                    sale.external_id,
+                    exc.error_code or exc,
+                    extra={"external_id": sale.external_id},
+                )
                 report.check_failures.append(sale.external_id)
     report.expired = overdue.update(status=SaleStatus.EXPIRED, updated_at=now)
     return report
@@ -302,6 +311,15 @@ def reject_payment_event(*, event: PaymentEvent, reason: str) -> None:
     )
 
 
+def _storable_amount(amount: Decimal | None) -> Decimal | None:
+    """The reported amount as the event's column holds it (15 digits, 2 after the point), or None
+    when it cannot (the raw body keeps it; the amount check still sees the real value)."""
+    field = PaymentEvent._meta.get_field("amount")
+    if amount is None or abs(amount) >= Decimal(10) ** (field.max_digits - field.decimal_places):
+        return None
+    return amount.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
+
+
 def process_payment_event(event: PaymentEvent) -> PaymentEvent:
     """Parse a stored notification and apply it; the outcome is kept on the event."""
     try:
@@ -311,12 +329,17 @@ def process_payment_event(event: PaymentEvent) -> PaymentEvent:
         _finish_event(event, EventOutcome.INVALID, str(exc))
         return event
     event.shape, event.reference, event.xendit_payment_id = notice.shape, notice.reference, notice.payment_id
-    event.reported_status, event.amount = notice.status, notice.amount
+    event.reported_status, event.amount = notice.status, _storable_amount(notice.amount)
     try:
         with transaction.atomic():
             outcome, detail = apply_payment_notice(event=event, notice=notice)
     except Exception as exc:
-        logger.exception("payment event %s failed reference=%s", event.pk, notice.reference)
+        logger.exception(
+            "payment event %s failed reference=%s",
+            event.pk,
+            notice.reference,
+            extra={"external_id": notice.reference or None},
+        )
         _finish_event(event, EventOutcome.ERROR, f"{type(exc).__name__}: {exc}")
         raise
     _finish_event(event, outcome, detail)
@@ -375,7 +398,12 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice) -> tuple
             return EventOutcome.IGNORED, f"Sale is already {sale.status}"
         sale.status = notice.status
         sale.save(update_fields=["status", "updated_at"])
-        logger.info("sale %s by notice external_id=%s", notice.status.lower(), sale.external_id)
+        logger.info(
+            "sale %s by notice external_id=%s",
+            notice.status.lower(),
+            sale.external_id,
+            extra={"external_id": sale.external_id},
+        )
         return EventOutcome.APPLIED, f"PENDING -> {notice.status}"
 
     if notice.status != SaleStatus.COMPLETED:
@@ -387,7 +415,12 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice) -> tuple
         if notice.payment_id and sale.xendit_payment_id:
             _flag_for_review(sale, f"Second payment {notice.payment_id} received for an already paid sale (refund?)")
             sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
-            logger.warning("double payment external_id=%s payment=%s", sale.external_id, notice.payment_id)
+            logger.warning(
+                "double payment external_id=%s payment=%s",
+                sale.external_id,
+                notice.payment_id,
+                extra={"external_id": sale.external_id},
+            )
             return EventOutcome.DOUBLE_PAYMENT, "Sale was already paid by another payment"
         return EventOutcome.DUPLICATE, "Sale was already paid"
     if notice.amount is not None and notice.amount != sale.amount:
@@ -398,7 +431,11 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice) -> tuple
         )
         sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
         logger.warning(
-            "amount mismatch external_id=%s paid=%s expected=%s", sale.external_id, notice.amount, sale.amount
+            "amount mismatch external_id=%s paid=%s expected=%s",
+            sale.external_id,
+            notice.amount,
+            sale.amount,
+            extra={"external_id": sale.external_id},
         )
         return EventOutcome.AMOUNT_MISMATCH, f"Paid {notice.amount}, expected {sale.amount}; sale not completed"
 
@@ -428,7 +465,13 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice) -> tuple
     except IntegrityError:
         # The payment id is already on another sale: never apply one payment twice.
         return EventOutcome.DOUBLE_PAYMENT, f"Payment {notice.payment_id} already belongs to another sale"
-    logger.info("sale completed external_id=%s payment=%s previous=%s", sale.external_id, notice.payment_id, previous)
+    logger.info(
+        "sale completed external_id=%s payment=%s previous=%s",
+        sale.external_id,
+        notice.payment_id,
+        previous,
+        extra={"external_id": sale.external_id},
+    )
     return EventOutcome.APPLIED, f"{previous} -> COMPLETED"
 
 
@@ -452,3 +495,107 @@ def simulate_payment(*, sale: Transaction, amount: Decimal | None = None) -> Pay
     body = json.dumps({"event": "qr.payment", "api_version": "2022-07-31", "data": payment}).encode()
     event = record_payment_event(source=EventSource.SIMULATOR, headers={}, body=body)
     return process_payment_event(event)
+
+
+# --- Staff: payment problems --------------------------------------------------------------
+class NothingToResolve(Exception):
+    """The sale or payment is not (or no longer) waiting for staff: someone else may have resolved it."""
+
+
+class EventNotReprocessable(Exception):
+    """This stored payment event must not be applied again; the message says why, for staff."""
+
+
+def resolve_review(*, sale: Transaction, note: str, user) -> ReviewNote:
+    """Close a sale's payment problem with staff's note of what was done.
+
+    The problem text and the note are kept as a ReviewNote with the sale; the sale leaves the
+    review list. Under the sale's row lock, so two staff resolving at once record one note, and a
+    payment webhook arriving meanwhile waits (a problem it raises afterwards flags the sale again).
+    """
+    note = note.strip()
+    if not note:
+        raise ValueError("A note is required: say what was done.")
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        if not locked.needs_review:
+            raise NothingToResolve(f"{locked.external_id} is not waiting for review.")
+        resolution = ReviewNote.objects.create(sale=locked, problem=locked.review_reason, note=note, resolved_by=user)
+        locked.needs_review, locked.review_reason = False, ""
+        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    sale.needs_review, sale.review_reason = False, ""
+    logger.info(
+        "review resolved external_id=%s by=%s",
+        locked.external_id,
+        getattr(user, "pk", None),
+        extra={"external_id": locked.external_id},
+    )
+    return resolution
+
+
+def resolve_unmatched_payment(*, event: PaymentEvent, note: str, user) -> ReviewNote:
+    """Record what staff did about a payment that matched no sale (e.g. refunded it), so it leaves
+    the problem list. The event itself stays as received."""
+    note = note.strip()
+    if not note:
+        raise ValueError("A note is required: say what was done.")
+    with transaction.atomic():
+        locked = PaymentEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.outcome != EventOutcome.UNKNOWN_SALE or locked.reviewed_at is not None:
+            raise NothingToResolve("This payment is not an open unmatched payment.")
+        resolution = ReviewNote.objects.create(
+            payment_event=locked, problem=locked.outcome_detail, note=note, resolved_by=user
+        )
+        locked.reviewed_at = resolution.resolved_at
+        locked.save(update_fields=["reviewed_at"])
+    event.reviewed_at = locked.reviewed_at
+    return resolution
+
+
+# Only events that passed the callback-token check may be applied again: a webhook still RECEIVED
+# may be one whose token was never checked (the process died first), and a REJECTED one came
+# without a valid token at all. Applied, duplicate, ignored and mismatched events are final.
+REPROCESSABLE_OUTCOMES = (EventOutcome.UNKNOWN_SALE, EventOutcome.ERROR, EventOutcome.INVALID)
+
+
+def reprocess_payment_event(*, event: PaymentEvent) -> PaymentEvent:
+    """Run a stored payment event through processing again, e.g. after the sale it names turned up
+    or a processing error was fixed. Idempotent: a payment already applied is recognised by its
+    payment id and recorded as a duplicate. An error is recorded on the event, not raised."""
+    with transaction.atomic():
+        # Locked so two staff re-running the same event cannot overwrite each other's outcome.
+        locked = PaymentEvent.objects.select_for_update().get(pk=event.pk)
+        trusted_source = locked.source in (EventSource.RECONCILIATION, EventSource.SIMULATOR)
+        if locked.outcome not in REPROCESSABLE_OUTCOMES and not (
+            trusted_source and locked.outcome == EventOutcome.RECEIVED
+        ):
+            if locked.outcome in (EventOutcome.REJECTED, EventOutcome.RECEIVED):
+                raise EventNotReprocessable(
+                    "This notification's callback token was missing, wrong or never checked: it may not "
+                    "come from Xendit, so it is never applied."
+                )
+            raise EventNotReprocessable(f"Its outcome is final: {locked.get_outcome_display()}.")
+        try:
+            process_payment_event(locked)
+        except Exception:
+            # process_payment_event kept the error on the event (staff read it there) and logged it.
+            logger.warning("payment event %s failed again when reprocessed", locked.pk)
+    logger.info("payment event %s reprocessed outcome=%s", locked.pk, locked.outcome)
+    return locked
+
+
+class CannotCheckPayment(Exception):
+    """The sale cannot be checked with the gateway; the message says why, for staff."""
+
+
+def recheck_sale_payment(*, sale: Transaction) -> bool:
+    """Ask the gateway now whether a sale awaiting payment was paid (the customer says they paid,
+    the kiosk still waits): a payment found is applied like its webhook. True when it completed
+    the sale. Raises CannotCheckPayment, or GatewayError when the gateway cannot be reached."""
+    if sale.status != SaleStatus.PENDING:
+        raise CannotCheckPayment(
+            f"{sale.external_id} is {sale.get_status_display().lower()}: only sales awaiting payment are checked."
+        )
+    if not get_gateway().reconciles:
+        raise CannotCheckPayment("The payment simulator keeps no payment records to ask: use “Simulate payment”.")
+    return check_sale_with_gateway(sale=sale) > 0

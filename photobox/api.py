@@ -105,6 +105,12 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, exceptions.MethodNotAllowed):
         return error_response(exc.status_code, "Method not allowed", {"method": context["request"].method})
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # APIView.handle_exception has set the view's WWW-Authenticate value (and 401) already.
+        auth_header = getattr(exc, "auth_header", None)
+        headers = {"WWW-Authenticate": auth_header} if auth_header else None
+        message = str(exc.detail) if isinstance(exc.detail, str) else "Unauthorized"
+        return error_response(exc.status_code, message, headers=headers)
     if isinstance(exc, exceptions.Throttled):
         headers = {"Retry-After": str(exc.wait)} if exc.wait is not None else None
         return error_response(exc.status_code, "Too many requests", {"retry_after": exc.wait}, headers=headers)

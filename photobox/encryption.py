@@ -1,17 +1,24 @@
-"""Response encryption compatible with kiosks built for the earlier service.
+"""Response encryption for kiosks (ENCRYPTION_ENABLED=true), in one of two modes.
 
-AES-256-CBC with PKCS#7 padding and a static IV, Base64 output. The key is the configured text
-truncated to 32 characters or right-padded with '0' (a 32-hex-character key is used as text,
-not hex-decoded); the IV likewise to 16. This mode has no integrity protection and a static IV:
-it exists so deployed kiosks decrypt the poll response unchanged.
+`cbc` (the default) is compatible with kiosks built for the earlier service: AES-256-CBC with
+PKCS#7 padding and a static IV, Base64 output. The key is the configured text truncated to 32
+characters or right-padded with '0' (a 32-hex-character key is used as text, not hex-decoded);
+the IV likewise to 16. It is deterministic and malleable: it exists so deployed kiosks decrypt the
+poll response unchanged.
+
+`gcm` is for new kiosks: AES-256-GCM with a fresh 96-bit nonce per response and the request path
+as associated data (a response cannot be replayed as another sale's), the key a 64-hex-character
+ENCRYPTION_KEY; the body is `{"data": base64(nonce || ciphertext || tag), "alg": "A256GCM"}`.
 """
 
 import base64
 import functools
 import logging
+import os
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 logger = logging.getLogger("photobox.encryption")
@@ -45,6 +52,10 @@ class ResponseCipher:
         encryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).encryptor()
         return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
 
+    def seal(self, plaintext: bytes, *, path: str) -> dict:
+        """The encrypted response body for `plaintext` (the path is not used in this mode)."""
+        return {"data": self.encrypt(plaintext)}
+
     def decrypt(self, token: str) -> bytes:
         decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
         padded = decryptor.update(base64.b64decode(token)) + decryptor.finalize()
@@ -52,13 +63,35 @@ class ResponseCipher:
         return unpadder.update(padded) + unpadder.finalize()
 
 
+class GcmResponseCipher:
+    alg = "A256GCM"
+    NONCE_LENGTH = 12
+
+    def __init__(self, hex_key: str) -> None:
+        key = bytes.fromhex(hex_key)
+        if len(key) != 32:
+            raise ValueError("ENCRYPTION_KEY must be 64 hexadecimal characters for ENCRYPTION_MODE=gcm")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, *, path: str) -> dict:
+        nonce = os.urandom(self.NONCE_LENGTH)
+        sealed = self._aead.encrypt(nonce, plaintext, path.encode("utf-8"))
+        return {"data": base64.b64encode(nonce + sealed).decode("ascii"), "alg": self.alg}
+
+    def open(self, token: str, *, path: str) -> bytes:
+        raw = base64.b64decode(token)
+        return self._aead.decrypt(raw[: self.NONCE_LENGTH], raw[self.NONCE_LENGTH :], path.encode("utf-8"))
+
+
 @functools.lru_cache(maxsize=4)
-def _cipher(key: str, iv: str) -> ResponseCipher:
+def _cipher(mode: str, key: str, iv: str) -> ResponseCipher | GcmResponseCipher:
+    if mode == "gcm":
+        return GcmResponseCipher(key)
     return ResponseCipher(key, iv)
 
 
-def response_cipher() -> ResponseCipher | None:
+def response_cipher() -> ResponseCipher | GcmResponseCipher | None:
     """The configured cipher, or None when encryption is off."""
     if not settings.ENCRYPTION_ENABLED:
         return None
-    return _cipher(settings.ENCRYPTION_KEY, settings.ENCRYPTION_IV)
+    return _cipher(getattr(settings, "ENCRYPTION_MODE", "cbc"), settings.ENCRYPTION_KEY, settings.ENCRYPTION_IV)

@@ -9,6 +9,7 @@ well-formed value or stops start-up with ``ImproperlyConfigured`` naming the var
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import environ
@@ -18,6 +19,42 @@ TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
 
 _UNSET = object()
+
+RATE_PERIODS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate limit: `count` requests per `period` seconds."""
+
+    count: int
+    period: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period}s"
+
+
+def parse_rate(text: str) -> Rate | None:
+    """`30/minute` → Rate(30, 60); `off` → None (no limit). Raises ValueError when malformed."""
+    value = text.strip().lower()
+    if value in ("off", "none", "unlimited"):
+        return None
+    count, slash, period = (part.strip() for part in value.partition("/"))
+    seconds = RATE_PERIODS.get(period) or RATE_PERIODS.get(period.removesuffix("s"))
+    if not slash or not count.isdigit() or int(count) < 1 or seconds is None:
+        raise ValueError(value)
+    return Rate(int(count), seconds)
 
 
 class StrictEnv:
@@ -84,6 +121,16 @@ class StrictEnv:
         if lowered not in choices:
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
         return lowered
+
+    def rate(self, name: str, default: str) -> Rate | None:
+        """A rate limit as `count/period` (`30/minute`, `10/m`, `1000/hour`), or `off`."""
+        value = self.raw(name) or default
+        try:
+            return parse_rate(value)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must look like 30/minute (a count per second, minute, hour or day) or off, got {value!r}."
+            ) from None
 
     def list(self, name: str, default: list[str]) -> list[str]:
         """A comma-separated list, or a JSON list (the seed's CORS_* accept both)."""

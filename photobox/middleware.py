@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils import translation
 
 from photobox.api import json_error
+from photobox.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Echo a caller's id only when it is a sane token: it ends up in logs and response headers.
@@ -31,7 +32,12 @@ class RequestIDMiddleware:
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
-        response = self.get_response(request)
+        # Every log record written while handling the request carries its id (photobox.logging).
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request.request_id
         return response
 

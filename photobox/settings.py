@@ -5,12 +5,15 @@ deployment's environment keeps working. `.env.example` documents every variable.
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from photobox.env import StrictEnv
+from photobox.logging import log_file_path, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,47 @@ if not ALLOWED_HOSTS:
     # Django would start and then answer every request with 400: say why at start-up instead.
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off, e.g. ALLOWED_HOSTS=photobox.example.com")
 
+# --- HTTPS behind a reverse proxy (production) ----------------------------------------------
+# With DEBUG off the service is meant to be reached over HTTPS only: plain HTTP is redirected,
+# browsers are told to stay on HTTPS (HSTS), and cookies (the admin's) never travel in clear.
+# The proxy terminates TLS; Django learns the original scheme from X-Forwarded-Proto, trusted only
+# when SECURE_PROXY_SSL_HEADER says the proxy sets it (otherwise a client could claim HTTPS).
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header.lower() in ("", "false", "0", "no", "off"):
+    SECURE_PROXY_SSL_HEADER = None
+elif _proxy_ssl_header.lower() in ("true", "1", "yes", "on"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+elif re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", _proxy_ssl_header):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+else:
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER must be true, false or a header name such as X-Forwarded-Proto, "
+        f"got {_proxy_ssl_header!r}."
+    )
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers check /health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+# Origins allowed to POST forms to the admin besides this host itself (scheme included).
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not re.match(r"^https?://[^/\s]+$", _origin):
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS entries look like https://photobox.example.com (scheme, host, no path), "
+            f"got {_origin!r}."
+        )
+# The Host header is the client's, never a proxy's X-Forwarded-Host.
+USE_X_FORWARDED_HOST = False
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_PRELOAD:
+    # Asking browsers to preload HSTS is the domain owner's decision (hstspreload.org), made with
+    # SECURE_HSTS_PRELOAD=true; `check --deploy` need not warn that it was not made.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -40,7 +84,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
+    "axes",
     "locations",
     "pricing",
     "payments",
@@ -49,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "photobox.middleware.RequestIDMiddleware",
+    "photobox.logging.LogContextMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "photobox.middleware.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -60,6 +108,8 @@ MIDDLEWARE = [
     "photobox.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out admin login into the lockout page (django-axes; must come last).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "photobox.urls"
@@ -116,8 +166,66 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Caches ---------------------------------------------------------------------------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Caches: shared by every worker of every instance ----------------------------------------
+# The rate limits count here, so it must be one place for all processes: Redis when REDIS_URL is
+# set (several instances), else a table in the database (created by locations' migration 0003).
+REDIS_URL = env.str("REDIS_URL", "")
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "photobox")
+if REDIS_URL:
+    if not re.match(r"^(rediss?|unix)://", REDIS_URL):
+        raise ImproperlyConfigured("REDIS_URL must look like redis://127.0.0.1:6379/0 (or rediss://, unix://).")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # A Redis that stops answering must not hold requests up: rate limits then let requests through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "photobox_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # Expired rows are culled when the table grows past this (Django's default, 300, would
+            # cull live rate-limit counters under a scan from many addresses).
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
+
+# --- Client identity, kiosk keys, rate limits ------------------------------------------------
+# How many reverse proxies in front append to X-Forwarded-For (nginx on this server: 1). The
+# client's address is then the Nth entry from the right, which no client can forge; with 0 it is
+# the connection's address (photobox/client_ip.py). Rate limits and admin lockouts count by it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Kiosk keys (Authorization: Bearer pbk_...): `required` in production; `optional` serves kiosks
+# without a key as before (a key sent must still be valid). `check` warns unless required.
+KIOSK_AUTH = env.choice("KIOSK_AUTH", ("required", "optional"), "optional")
+# "count/period" (period: second, minute, hour or day) or "off"; see photobox/ratelimit.py.
+RATE_LIMIT_SALE_CREATE = env.rate("RATE_LIMIT_SALE_CREATE", "30/minute")  # per kiosk key, or per IP without one
+RATE_LIMIT_PHOTO_MISSES = env.rate("RATE_LIMIT_PHOTO_MISSES", "20/minute")  # photo list/upload 404s, per key or IP
+RATE_LIMIT_GALLERY_MISSES = env.rate("RATE_LIMIT_GALLERY_MISSES", "20/minute")  # gallery page 404s, per IP
+RATE_LIMIT_WEBHOOK_BAD_TOKEN = env.rate("RATE_LIMIT_WEBHOOK_BAD_TOKEN", "10/minute")  # webhook 401/403s, per IP
+
+# --- Admin login: lockout after repeated wrong passwords (django-axes) -------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+# Locked: this username from this address (another colleague in the same office still logs in).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the rate limits, proxy-aware and unforgeable.
+AXES_CLIENT_IP_CALLABLE = "photobox.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "photobox.lockout.lockout_response"
+# Attempts are in the database (shared by all instances); unlock with `manage.py axes_reset`.
+AXES_ENABLE_ADMIN = False
+# No start-up banner in the logs; a lockout is still logged (as a warning).
+AXES_VERBOSE = False
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -139,7 +247,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the static files (admin, API docs) that whitenoise serves.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -148,6 +257,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Production serves what collectstatic gathered (hashed names, cached for a year); development
+# serves straight from the apps.
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -165,6 +276,50 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "photobox.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's own client address rule, the same as photobox.client_ip.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+}
+
+# OpenAPI schema at /api/schema/, Swagger UI at /docs, ReDoc at /redoc: public, and served from
+# our own static files (kiosk and staff networks may have no CDN access).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Photobox API",
+    "DESCRIPTION": (
+        "The API of Photobox's self-service photo booth kiosks: sell a session and show its QRIS code, "
+        "poll the payment, upload the photos; Xendit's payment webhook; the maintenance cleanup. "
+        'Every error is the envelope `{"success": false, "message": "...", "details": {...}}`; '
+        "request validation errors are 422 with `details.errors[]`. Every response carries `X-Request-ID`. "
+        "Kiosks send their key as `Authorization: Bearer pbk_...` (required when the server runs with "
+        "KIOSK_AUTH=required); a rate-limited request gets 429 with `Retry-After`."
+    ),
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to swagger.io's online validator: the docs work without the internet.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "displayOperationId": True, "validatorUrl": None},
+    # The envelopes' `success` is always true (answers) or always false (errors).
+    "ENUM_NAME_OVERRIDES": {
+        "SuccessTrue": [(True, True)],
+        "SuccessFalse": [(False, False)],
+        "SaleStatusEnum": "payments.models.SaleStatus",
+    },
+    "PREPROCESSING_HOOKS": ["photobox.openapi.preprocess"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "photobox.openapi.postprocess",
+    ],
+    "TAGS": [
+        {"name": "sales", "description": "Kiosks sell a session, show its QRIS code and poll the payment."},
+        {"name": "photos", "description": "Kiosks upload a paid session's photos; the photo list."},
+        {"name": "webhooks", "description": "Xendit's QR payment callback."},
+        {"name": "maintenance", "description": "Photo cleanup for cron jobs calling over HTTP."},
+        {"name": "simulator", "description": "Development only (DEBUG and PAYMENT_GATEWAY=simulator)."},
+        {"name": "health", "description": "For load balancers and uptime checks."},
+    ],
 }
 
 # --- Payments -------------------------------------------------------------------------------
@@ -200,12 +355,24 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
 
 # --- Response encryption (compatible with kiosks built for the earlier service) -------------
 ENCRYPTION_ENABLED = env.bool("ENCRYPTION_ENABLED", False)
+# cbc: what deployed kiosks decrypt (static IV, no integrity); gcm: AES-256-GCM for new kiosks.
+ENCRYPTION_MODE = env.choice("ENCRYPTION_MODE", ("cbc", "gcm"), "cbc")
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", "")
 ENCRYPTION_IV = env.str("ENCRYPTION_IV", "")
-if ENCRYPTION_ENABLED and not ENCRYPTION_KEY:
-    raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_KEY (32 characters).")
-if ENCRYPTION_ENABLED and not ENCRYPTION_IV:
-    raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
+if ENCRYPTION_ENABLED and ENCRYPTION_MODE == "gcm":
+    if not re.fullmatch(r"[0-9A-Fa-f]{64}", ENCRYPTION_KEY):
+        raise ImproperlyConfigured(
+            "ENCRYPTION_MODE=gcm needs ENCRYPTION_KEY of 64 hexadecimal characters (32 bytes): openssl rand -hex 32"
+        )
+    if ENCRYPTION_IV:
+        raise ImproperlyConfigured(
+            "ENCRYPTION_IV must be empty with ENCRYPTION_MODE=gcm: every response gets a fresh random nonce."
+        )
+elif ENCRYPTION_ENABLED:
+    if not ENCRYPTION_KEY:
+        raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_KEY (32 characters).")
+    if not ENCRYPTION_IV:
+        raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
 
 MAINTENANCE_TOKEN = env.str("MAINTENANCE_TOKEN", "")
 
@@ -243,6 +410,7 @@ CLOUDINARY_UPLOAD_PREFIX = env.str("CLOUDINARY_UPLOAD_PREFIX", "https://api.clou
 CLOUDINARY_TIMEOUT = env.float("CLOUDINARY_TIMEOUT", 30.0, minimum=0.1)
 # Stop a cleanup run when the hourly Admin API budget falls to this many calls.
 CLOUDINARY_ADMIN_API_RESERVE = env.int("CLOUDINARY_ADMIN_API_RESERVE", 20, minimum=0)
+DEMO_KIOSK = env.bool("DEMO_KIOSK", False)  # the demo kiosk page at /kiosk/ (always on with DEBUG)
 
 # --- Email ----------------------------------------------------------------------------------
 # SMTP with the seed's MAIL_* names; or any django-anymail ESP with EMAIL_PROVIDER and its
@@ -314,17 +482,15 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 CORS_URLS_REGEX = r"^/(api/|health$).*"
 
 # --- Logging --------------------------------------------------------------------------------
+# One line per record on the console (and in LOG_TO_FILE when set), with the request id and the
+# sale's external id; emails masked and secrets never written (photobox/logging.py).
 LOG_LEVEL = env.choice("LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Our own 4xx envelopes are logged by the API layer; Django's would log them twice.
-        "django.request": {"level": "ERROR"},
-    },
-}
+LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "plain"), "plain" if DEBUG else "json")
+LOG_TO_FILE = log_file_path(env.str("LOG_TO_FILE", ""), BASE_DIR)
+if LOG_TO_FILE is not None:
+    try:
+        LOG_TO_FILE.parent.mkdir(parents=True, exist_ok=True)
+        LOG_TO_FILE.open("a").close()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"LOG_TO_FILE: cannot write {LOG_TO_FILE}: {exc.strerror}.") from None
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, file=LOG_TO_FILE)

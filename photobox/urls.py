@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gallery import views as gallery_views
+from payments import kiosk
 from photobox import views
 
 admin.site.site_header = "Photobox"
@@ -12,6 +14,10 @@ admin.site.index_title = "Run the photo booths"
 urlpatterns = [
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("gallery.urls")),
+    # The OpenAPI schema (YAML; ?format=json for JSON) and its readers, from our own static files.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"), name="redoc"),
     # Must stay after every API route: see photobox.views.api_not_found.
     re_path(r"^api/", views.api_not_found),
     path("health", views.health, name="health"),
@@ -20,13 +26,12 @@ urlpatterns = [
     path("gallery/<str:external_id>/", gallery_views.gallery_page),
     path("gallery/<str:external_id>/<str:key>", gallery_views.gallery_page, name="gallery"),
     path("gallery/<str:external_id>/<str:key>/download", gallery_views.gallery_download, name="gallery-download"),
+    # The demo kiosk page (DEBUG or DEMO_KIOSK only; 404 otherwise).
+    path("kiosk/", kiosk.kiosk_page, name="kiosk"),
+    path("kiosk/gallery-qr.svg", kiosk.gallery_qr, name="kiosk-gallery-qr"),
     path("admin/", admin.site.urls),
 ]
 
 if settings.PHOTO_STORAGE == "local":
     # Without Cloudinary, Django serves the photos itself (the demo, development).
-    from django.views.static import serve
-
-    urlpatterns.append(
-        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", views.media))

@@ -1,32 +1,51 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count
 from django.utils import timezone
 
+from payments.models import Transaction
+from photobox.admin_tools import KeepIfSoldAdminMixin
+from photobox.formatting import rupiah
 from pricing.models import Price
 from pricing.selectors import prices_with_usage
 
+USAGE = ["quota_used", "quota_remaining", "sales_count", "created_at", "updated_at", "id"]
+
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "quota_display", "quota_used", "quota_remaining", "sales_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["description"]
-    readonly_fields = ["id", "quota_used", "quota_remaining", "sales_count", "created_at", "updated_at"]
-    fields = [
-        "amount",
-        "description",
-        "quota",
-        "is_active",
-        "quota_used",
-        "quota_remaining",
-        "sales_count",
-        "id",
-        "created_at",
-        "updated_at",
-    ]
+    actions = ["activate", "deactivate"]
+    change_list_template = "admin/photobox/change_list.html"
 
     def get_queryset(self, request):
         # Usage is counted in the same query as the prices: no query per row.
         return prices_with_usage(timezone.now())
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["amount", "description", "quota", "is_active"]
+        # Money is never edited once a price exists: its sales were made at that amount, and a
+        # kiosk in the middle of a sale would charge something it did not show. New amount = new price.
+        return ["amount_display", "description", "quota", "is_active", *USAGE]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["help_texts"] = {
+            "description": "What the customer gets, as the kiosk shows it, e.g. “4 photo strips + digital copies”.",
+        }
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["amount_display", *USAGE]
+
+    def sales_counts(self, objs) -> dict:
+        rows = Transaction.objects.filter(price__in=objs).values("price").annotate(count=Count("pk"))
+        return {row["price"]: row["count"] for row in rows}
+
+    @admin.display(description="price")
+    def amount_display(self, price: Price) -> str:
+        return f"{rupiah(price.amount)} (fixed: to charge another amount, add a new price and deactivate this one)"
 
     @admin.display(description="quota", ordering="quota")
     def quota_display(self, price: Price) -> str:
@@ -45,3 +64,17 @@ class PriceAdmin(admin.ModelAdmin):
     @admin.display(description="paid sales", ordering="sales_count")
     def sales_count(self, price: Price) -> int:
         return price.sales_count
+
+    @admin.action(description="Activate: kiosks may sell them", permissions=["change"])
+    def activate(self, request, queryset):
+        count = Price.objects.filter(pk__in=queryset.values("pk")).update(is_active=True, updated_at=timezone.now())
+        self.message_user(request, f"{count} price(s) can be sold again.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate: kiosks stop selling them (their sales are kept)", permissions=["change"])
+    def deactivate(self, request, queryset):
+        count = Price.objects.filter(pk__in=queryset.values("pk")).update(is_active=False, updated_at=timezone.now())
+        self.message_user(request, f"{count} price(s) can no longer be sold; their sales stay in the reports.")
+
+    def changelist_view(self, request, extra_context=None):
+        empty = "No prices yet. Add one with “Add price”: kiosks can sell it as soon as it is active."
+        return super().changelist_view(request, {"empty_message": empty, **(extra_context or {})})

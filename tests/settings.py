@@ -17,6 +17,7 @@ TEST_ENVIRONMENT = {
     "ENCRYPTION_ENABLED": "false",
     "LOG_LEVEL": "warning",
     "DB_POOL_SIZE": "0",
+    "SECURE_SSL_REDIRECT": "false",  # the test client speaks plain HTTP; tests/test_deploy.py covers HTTPS
 }
 # A developer's .env must not change what the tests see.
 os.environ.update(TEST_ENVIRONMENT)
@@ -27,3 +28,6 @@ from photobox.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# Each test process counts rate limits in its own memory (cleared before every test, tests/conftest.py);
+# the tests about the shared cache (tests/test_rate_limits_shared.py) start servers with the real one.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

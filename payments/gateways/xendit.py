@@ -23,9 +23,11 @@ def parse_timestamp(value) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC: an offset PostgreSQL cannot store (+23:59), or a moment outside the years 1-9999
+        # once in UTC, is no usable time.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_amount(value) -> Decimal | None:

@@ -406,8 +406,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"Resource not found", content_type="text/plain", headers={"X-Cld-Error": "not found"})
             return
         headers = {}
-        if "fl_attachment" in transformation.split(","):
-            headers["Content-Disposition"] = f'attachment; filename="{public_id.rpartition("/")[2]}.{asset.format}"'
+        for flag in transformation.split(","):
+            # fl_attachment, or fl_attachment:<name> to choose the downloaded file's name.
+            if flag == "fl_attachment" or flag.startswith("fl_attachment:"):
+                stem = unquote(flag.partition(":")[2]) or public_id.rpartition("/")[2]
+                headers["Content-Disposition"] = f'attachment; filename="{stem}.{asset.format}"'
         call.status = 200
         self._send(200, asset.content, content_type=CONTENT_TYPES[asset.format], headers=headers)
 

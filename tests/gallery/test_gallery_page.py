@@ -138,7 +138,7 @@ def jakarta_date(moment, months) -> str:
 # --- The gallery ----------------------------------------------------------------------------
 
 
-def test_gallery_shows_every_photo_in_upload_order_with_location_and_expiry(client, api, paid_sale):
+def test_gallery_shows_every_photo_in_upload_order_with_location_and_expiry(client, api, paid_sale, settings):
     upload(api, paid_sale, [jpeg("b.jpg", (200, 0, 0)), jpeg("a.jpg", (0, 200, 0)), png("c.png")])
     # Sent at 20:00 UTC: already the next day in Jakarta, where the customer reads the date.
     sent = (timezone.now() - timedelta(days=1)).astimezone(UTC).replace(hour=20, minute=0, second=0, microsecond=0)
@@ -158,10 +158,14 @@ def test_gallery_shows_every_photo_in_upload_order_with_location_and_expiry(clie
     stem = f"photobox-{paid_sale.external_id}"
     assert links.downloads[0] == (zip_url(paid_sale), "")
     assert links.downloads[1:] == [
-        (urls[0], f"{stem}-01.jpg"),
-        (urls[1], f"{stem}-02.jpg"),
-        (urls[2], f"{stem}-03.png"),
+        (f"{urls[0]}?download={stem}-01.jpg", f"{stem}-01.jpg"),
+        (f"{urls[1]}?download={stem}-02.jpg", f"{stem}-02.jpg"),
+        (f"{urls[2]}?download={stem}-03.png", f"{stem}-03.png"),
     ]
+    # The photo itself comes as an attachment of that name (the `download` attribute alone only
+    # works on the same origin).
+    photo_response = client.get(links.downloads[1][0].removeprefix(settings.API_BASE_URL))
+    assert photo_response["Content-Disposition"] == f'attachment; filename="{stem}-01.jpg"'
     assert "Mall Taman Anggrek" in html
     assert jakarta_date(paid_sale.paid_at, MONTHS_ID) in html
     expires = sent + timedelta(days=14)
@@ -210,7 +214,8 @@ def test_cloudinary_photos_show_small_thumbnails_and_attachment_downloads(client
 
     assert links.full == [original]
     assert links.thumbnails[0][0] == original.replace("/upload/", "/upload/c_fill,w_480,h_480,q_auto,f_auto/")
-    assert links.downloads[1][0] == original.replace("/upload/", "/upload/fl_attachment/")
+    stem = f"photobox-{paid_sale.external_id}"
+    assert links.downloads[1][0] == original.replace("/upload/", f"/upload/fl_attachment:{stem}-01/")
 
 
 def test_page_query_count_does_not_grow_with_the_photos(client, make_sale):

@@ -117,11 +117,11 @@ def test_thumbnail_and_download_urls_ask_cloudinary_for_a_transformation(fake_cl
     stored, _ = save(storage, content)
 
     thumbnail = storage.thumbnail_url(stored.url)
-    download = storage.download_url(stored.url)
+    download = storage.download_url(stored.url, "photobox-TRX-1-01.jpg")
 
     prefix = f"{fake_cloudinary.url}/{fake_cloudinary.cloud_name}/image/upload/"
     assert thumbnail.startswith(prefix + "c_fill,w_480,h_480,q_auto,f_auto/v")
-    assert download.startswith(prefix + "fl_attachment/v")
+    assert download.startswith(prefix + "fl_attachment:photobox-TRX-1-01/v")
     assert thumbnail.endswith(f"/{stored.key}.jpg")
     assert download.endswith(f"/{stored.key}.jpg")
     assert requests.get(thumbnail, timeout=2).content == content

@@ -17,6 +17,7 @@ class Command(BaseCommand):
         url = f"http://{addrport}"
         self.stdout.write(
             f"\nPayment gateway: {settings.PAYMENT_GATEWAY}\n"
+            f"Kiosk:  {url}/kiosk/  (open this: buy a session, pay, upload photos, see the gallery)\n"
             f"Admin:  {url}/admin/\n"
             f"API:    {url}/api/v1/transactions  (see README: 'Try the pay flow')\n"
         )

@@ -1,0 +1,24 @@
+from django.db import connection
+
+QUERY_COUNT_HEADER = "X-Bench-Queries"
+
+
+class QueryCountMiddleware:
+    """Counts the SQL queries Django runs for a request (as `django_assert_num_queries` does) and
+    reports them in a response header. Benchmarks only: see bench/settings.py."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        count = 0
+
+        def counter(execute, sql, params, many, context):
+            nonlocal count
+            count += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counter):
+            response = self.get_response(request)
+        response[QUERY_COUNT_HEADER] = str(count)
+        return response

@@ -1,0 +1,190 @@
+"""Benchmark 1, the poll: `GET /api/v1/transactions/external/{id}` of random existing sales.
+
+Production settings under gunicorn on PostgreSQL with --sales sales in the table; the load
+generator keeps --connections connections busy for --seconds seconds. The same run, the same way,
+measures a bare Django view returning a fixed JSON body through the same middleware, and prints
+the poll's rate as a fraction of it.
+
+    .venv/bin/python -m bench.poll            # 100,000 sales, 32 connections, 15 s
+    .venv/bin/python -m bench.poll --smoke    # 1,000 sales, 4 connections, 2 s
+"""
+
+from bench import harness as h
+
+POLL = "/api/v1/transactions/external/"
+BARE = "/api/v1/bench/bare"
+BEFORE = "/api/v1/bench/poll-before/"
+
+TARGET_RPS = 1000
+TARGET_P99_MS = 50
+TARGET_FRACTION = 0.60
+
+
+def poll_database(sales: int, env_extra: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+    name = f"photobox_bench_poll_{sales}"
+    env = h.server_env(h.database_url(name), **env_extra)
+
+    def seed(conn):
+        h.seed_locations_and_price(conn)
+        h.seed_sales(conn, sales)
+
+    url = h.prepare_database(name, seed, signature=f"poll-{sales}", env=env)
+    return name, url, env
+
+
+def measure(
+    *,
+    sales: int,
+    seconds: float,
+    connections: int,
+    gunicorn: list[str],
+    env_extra: dict[str, str],
+    keep_db: bool,
+    rounds: int = 3,
+    bare: bool = True,
+    before: bool = False,
+    count_queries: bool = True,
+) -> dict:
+    """Poll (and bare view) figures: `rounds` rounds of seconds/rounds each, the two endpoints
+    alternating, so a neighbour's burst of work on this shared machine hits both alike."""
+    name, url, env = poll_database(sales, env_extra)
+    paths = [POLL + external_id for external_id in h.sample_external_ids(url, limit=min(sales, 100_000))]
+    figures: dict = {"sales": sales, "connections": connections, "seconds": seconds}
+    endpoints = {"poll": {"paths": paths}} | ({"bare": {"paths": [BARE]}} if bare else {})
+    if before:
+        endpoints["before"] = {"paths": [BEFORE + p.removeprefix(POLL) for p in paths]}
+    try:
+        with h.Gunicorn(env, gunicorn, log=h.log_file("poll")) as server:
+            h.note(f"gunicorn {' '.join(gunicorn)} on {server.url}, {len(server.worker_pids())} workers")
+            if before:
+                # The optimised poll answers exactly what the poll answered before.
+                for path in paths[:20]:
+                    old = h.request("GET", server.port, BEFORE + path.removeprefix(POLL))[2]
+                    if h.request("GET", server.port, path)[2] != old:
+                        raise SystemExit(f"{path} answers differently from the poll before optimisation")
+            for spec in endpoints.values():
+                h.check_answers(server.port, spec["paths"])
+                # Warm up: every worker has imported everything, connected, filled its caches.
+                h.generate_load(server.url, paths=spec["paths"], connections=connections, seconds=min(3, seconds))
+            loads: dict[str, list[h.Load]] = {label: [] for label in endpoints}
+            for number in range(rounds):
+                order = list(endpoints) if number % 2 else list(reversed(endpoints))
+                for label in order:
+                    h.note(
+                        f"round {number + 1}/{rounds}: {label}, {connections} connections for {seconds / rounds:g} s"
+                    )
+                    loads[label].append(
+                        h.measured_load(
+                            server,
+                            name,
+                            paths=endpoints[label]["paths"],
+                            connections=connections,
+                            seconds=seconds / rounds,
+                        )
+                    )
+            for label, measured in loads.items():
+                figures[label] = h.combine(measured)
+            if count_queries:
+                h.note("counting SQL per request (waits for PostgreSQL's statistics)")
+                figures["poll_queries"] = h.queries_per_request(server.port, h.get_requests(paths), database=name)
+                if bare:
+                    figures["bare_queries"] = h.queries_per_request(
+                        server.port, h.get_requests([BARE], 50), database=name
+                    )
+                if before:
+                    figures["before_queries"] = h.queries_per_request(
+                        server.port, h.get_requests(endpoints["before"]["paths"], 100), database=name
+                    )
+    finally:
+        if not keep_db:
+            h.drop_database(name)
+    return figures
+
+
+def row(label: str, sales: int | str, load: h.Load, queries: tuple[float, float] | None) -> list:
+    django_q, pg_q = queries if queries else ("-", "-")
+    return [
+        label,
+        sales,
+        load.rps,
+        load.p50_ms,
+        load.p90_ms,
+        load.p99_ms,
+        load.errors,
+        django_q,
+        pg_q,
+        load.server_cpu_us,
+        f"{load.others_cpu:.0%}",
+    ]
+
+
+HEADER = [
+    "endpoint",
+    "sales",
+    "requests/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "errors",
+    "SQL/request (Django)",
+    "PostgreSQL transactions/request",
+    "server+DB CPU µs/request",
+    "others' CPU",
+]
+
+
+def main() -> None:
+    p = h.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--sales", type=int, default=100_000)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=15, help="per endpoint, split over the rounds")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument(
+        "--before", action="store_true", help="also measure the poll as it was before optimisation (bench/urls.py)"
+    )
+    args = p.parse_args()
+    if args.smoke:
+        args.sales, args.connections, args.seconds, args.rounds = 1_000, 4, 2, 2
+    figures = measure(
+        sales=args.sales,
+        seconds=args.seconds,
+        connections=args.connections,
+        gunicorn=h.server_options(args),
+        env_extra=h.server_extra_env(args),
+        keep_db=args.keep_db,
+        rounds=args.rounds,
+        before=args.before,
+    )
+    poll, bare = figures["poll"], figures["bare"]
+    fraction = poll.rps / bare.rps if bare.rps else 0.0
+    django_q = figures["poll_queries"][0]
+    checks = [
+        ("≥ 1,000 requests/s", poll.rps >= TARGET_RPS),
+        ("p99 ≤ 50 ms", poll.p99_ms <= TARGET_P99_MS),
+        ("≥ 60 % of the bare view", fraction >= TARGET_FRACTION),
+        ("1 SQL query per poll", django_q == 1),
+        ("no errors", poll.errors == 0),
+    ]
+    h.print_table(
+        f"Poll throughput: {args.connections} connections, {args.seconds:g} s, gunicorn "
+        f"{h.server_description(args)}, load from {poll.generator}",
+        HEADER,
+        [
+            row("bare Django view", "-", bare, figures.get("bare_queries")),
+            *(
+                [row("poll before (ORM + DRF)", args.sales, figures["before"], figures["before_queries"])]
+                if args.before
+                else []
+            ),
+            row("poll", args.sales, poll, figures["poll_queries"]),
+        ],
+        notes=[
+            f"poll rate = {fraction:.0%} of the bare view's",
+            "targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks),
+        ],
+    )
+    h.write_json(args.json, figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Production settings plus what the benchmarks need, and nothing else.
+
+`DJANGO_SETTINGS_MODULE=bench.settings` is used by the benchmarks only: it adds a bare view to
+the URLs (the baseline the poll is compared with) and an outermost middleware that counts the SQL
+queries Django runs for each request and reports them in an `X-Bench-Queries` response header.
+"""
+
+import os
+
+from photobox.settings import *  # noqa: F403
+from photobox.settings import DATABASES, MIDDLEWARE
+
+ROOT_URLCONF = "bench.urls"
+MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
+
+# Proposed settings, tried here before they exist in photobox/settings.py (bench/README.md):
+# BENCH_DB_PREPARE_THRESHOLD=5 lets psycopg prepare statements run that often on a connection.
+if os.environ.get("BENCH_DB_PREPARE_THRESHOLD"):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(os.environ["BENCH_DB_PREPARE_THRESHOLD"])

@@ -1,0 +1,113 @@
+"""Gunicorn settings for Photobox: `gunicorn -c gunicorn.conf.py photobox.wsgi`.
+
+Every value can be changed from the environment (or the project's .env, read the way
+photobox/settings.py reads it: variables already set win). See README, "Deploying".
+"""
+
+import logging
+import multiprocessing
+import os
+from pathlib import Path
+
+import environ
+from gunicorn.glogging import Logger
+
+BASE_DIR = Path(__file__).resolve().parent
+environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {value!r}.") from None
+    if number < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+# --- Where to listen ---------------------------------------------------------------------------
+# Behind a reverse proxy on the same machine: 127.0.0.1:8000. Platforms that hand out a port in
+# $PORT get 0.0.0.0:$PORT. GUNICORN_BIND wins over both (e.g. unix:/run/photobox/gunicorn.sock).
+if os.environ.get("GUNICORN_BIND", "").strip():
+    bind = [address.strip() for address in os.environ["GUNICORN_BIND"].split(",") if address.strip()]
+elif os.environ.get("PORT", "").strip():
+    bind = [f"0.0.0.0:{_int('PORT', 8000)}"]
+else:
+    bind = ["127.0.0.1:8000"]
+
+# --- Workers ---------------------------------------------------------------------------------------
+# Processes x threads. Each thread can hold a PostgreSQL connection (without DB_POOL_SIZE), so the
+# default is capped: 4 workers x 4 threads = 16 connections, within a 20-connection database
+# together with the cron jobs. Raise both only with the database's connection budget in mind
+# (README, "Deploying").
+workers = _int("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 4))
+# Threads: a kiosk's photo upload waits on Cloudinary for seconds; other requests go on meanwhile.
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+# Xendit gives up on a webhook after 30 s: a stuck worker is replaced well before that.
+timeout = _int("GUNICORN_TIMEOUT", 25)
+# On restart/deploy, requests under way get this long to finish.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+# Seconds to keep an idle connection from the proxy open (nginx reuses them with keepalive).
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Replace each worker now and then (bounds the memory any leak could take), not all at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
+max_requests_jitter = max(max_requests // 10, 0)
+# Heartbeat files in memory, not on a possibly slow disk (the usual advice for containers).
+if Path("/dev/shm").is_dir():  # noqa: S108 - gunicorn's heartbeat files, not data
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+# gunicornc's control socket: only where asked for (by default every gunicorn of a user would
+# share one path, ~/.gunicorn/gunicorn.ctl).
+if os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip():
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"].strip()
+else:
+    control_socket_disable = True
+
+# --- The proxy in front ----------------------------------------------------------------------------
+# Addresses allowed to set X-Forwarded-For/-Proto (the proxy's). Django decides HTTPS from
+# SECURE_PROXY_SSL_HEADER; this only lets gunicorn log the real client address.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# --- Logs ---------------------------------------------------------------------------------------
+# Access log on stdout, errors on stderr, one line per request: who, what, status, bytes, how long
+# (ms) and the request id (the X-Request-ID response header, which is also on the app's lines).
+# With LOG_FORMAT=json (the default when DEBUG is off) each line is a JSON object instead, through
+# the app's formatter (photobox/logging.py).
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
+
+
+def _log_format() -> str:
+    chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if chosen in ("json", "plain"):
+        return chosen
+    debug = os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
+    return "plain" if debug else "json"
+
+
+class PhotoboxLogger(Logger):
+    """Gunicorn's logger, writing its access and error lines with the app's formatter."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from photobox.logging import JsonFormatter, PlainFormatter
+
+        json_lines = _log_format() == "json"
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if json_lines:
+                    handler.setFormatter(JsonFormatter())
+                elif log is self.error_log:
+                    handler.setFormatter(PlainFormatter())
+                else:
+                    handler.setFormatter(logging.Formatter("%(message)s"))
+
+
+logger_class = PhotoboxLogger

@@ -1,0 +1,76 @@
+"""Kiosk keys on the API: `Authorization: Bearer pbk_...` (README, "Kiosk keys").
+
+KIOSK_AUTH=required: every request to a kiosk endpoint (sale creation, photo upload, photo list)
+needs an active key. KIOSK_AUTH=optional (the default, for kiosks deployed before keys existed):
+a request without the header is served as before, but a request *with* one must carry a valid
+key. Either way a key only works for its own location: creating a sale for another location, or
+uploading to or listing another location's sale, is refused with 403.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from locations import services
+from locations.models import KioskKey
+from photobox.api import ApiError
+
+INVALID_KEY = "Invalid kiosk key"
+KEY_REQUIRED = "Kiosk key required"
+WRONG_LOCATION = "Kiosk key does not belong to this location"
+
+
+class Kiosk:
+    """request.user for a request with a valid kiosk key (request.auth is the KioskKey)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, key: KioskKey) -> None:
+        self.key = key
+        self.location_id = key.location_id
+
+    def __str__(self) -> str:
+        return f"kiosk {self.key.prefix}"
+
+
+class KioskKeyAuthentication(BaseAuthentication):
+    """Unknown, malformed or revoked key: 401 `Invalid kiosk key`; no key with KIOSK_AUTH=required:
+    401 `Kiosk key required`. Both with `WWW-Authenticate: Bearer`."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            if getattr(settings, "KIOSK_AUTH", "optional") == "required":
+                raise exceptions.NotAuthenticated(KEY_REQUIRED)
+            return None
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        key = services.find_active_key(token)
+        if key is None:
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        services.touch_last_used(key)
+        return Kiosk(key), key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="photobox"'
+
+
+def kiosk_key(request) -> KioskKey | None:
+    key = getattr(request, "auth", None)
+    return key if isinstance(key, KioskKey) else None
+
+
+def check_kiosk_location(request, location_id: int, **details) -> None:
+    """403 unless the request's kiosk key (if any) belongs to `location_id`."""
+    key = kiosk_key(request)
+    if key is not None and key.location_id != location_id:
+        raise ApiError(
+            WRONG_LOCATION,
+            status_code=403,
+            details={**details, "location_id": location_id, "kiosk_location_id": key.location_id},
+        )

@@ -1,0 +1,86 @@
+"""Kiosk keys: issue, revoke, and find the key a request carries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from locations.models import KioskKey, Location
+
+KEY_PREFIX = "pbk_"
+# 32 random bytes, URL-safe Base64 without padding: 43 characters after the prefix.
+KEY_BYTES = 32
+SHOWN_PREFIX_LENGTH = len(KEY_PREFIX) + 8
+MAX_ACTIVE_KEYS = 2
+# last_used_at is written at most this often per key: not a database write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class KioskKeyLimitReached(Exception):
+    """The location already has its two active keys: revoke one first."""
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def issue_kiosk_key(*, location: Location, label: str, user=None) -> tuple[KioskKey, str]:
+    """Make a new key for `location`; returns the row and the plaintext, which is never stored
+    and cannot be shown again. Refused when the location has MAX_ACTIVE_KEYS active keys already
+    (checked under a row lock on the location, so two staff clicking at once cannot make three)."""
+    label = label.strip() or "kiosk"
+    with transaction.atomic():
+        locked = Location.objects.select_for_update().get(pk=location.pk)
+        active = KioskKey.objects.filter(location=locked, revoked_at__isnull=True).count()
+        if active >= MAX_ACTIVE_KEYS:
+            raise KioskKeyLimitReached(
+                f"{locked.machine_code} already has {active} active kiosk keys: revoke one before making another."
+            )
+        plaintext = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
+        key = KioskKey.objects.create(
+            location=locked,
+            label=label[:100],
+            prefix=plaintext[:SHOWN_PREFIX_LENGTH],
+            key_hash=hash_key(plaintext),
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+    return key, plaintext
+
+
+def revoke_kiosk_key(*, key: KioskKey) -> KioskKey:
+    """Revoke `key` at once (the next request carrying it gets 401). Revoking twice keeps the
+    first revocation's time."""
+    now = timezone.now()
+    KioskKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    key.refresh_from_db(fields=["revoked_at"])
+    return key
+
+
+def find_active_key(plaintext: str) -> KioskKey | None:
+    """The active key whose secret is `plaintext`, with its location; None for anything else.
+
+    Looked up by its hash (a unique index), then the hashes compared in constant time."""
+    if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
+        return None
+    digest = hash_key(plaintext)
+    key = KioskKey.objects.select_related("location").filter(key_hash=digest, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    return key
+
+
+def touch_last_used(key: KioskKey) -> None:
+    """Record that the key was used, at most once per LAST_USED_RESOLUTION."""
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    KioskKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    key.last_used_at = now

@@ -1,0 +1,203 @@
+"""The sales report in the admin: paid sales and revenue per Jakarta day and per machine, as a
+page (tables and server-drawn bar charts) and as CSV with the same numbers."""
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from locations.models import Location
+from payments import selectors
+from payments.models import SaleStatus
+from photobox.admin_tools import bar_chart, csv_amount, csv_response
+from photobox.api import JAKARTA
+from photobox.formatting import rupiah
+
+# A year at 200 machines is 73.000 day-and-machine lines: the page shows the first ones, the CSV all.
+REPORT_MAX_CELLS = 400
+
+
+class ReportForm(forms.Form):
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    location = forms.ModelMultipleChoiceField(
+        label="Machines",
+        queryset=Location.objects.order_by("machine_code"),
+        required=False,
+        help_text="None selected: all machines. Hold Ctrl (⌘ on a Mac) to pick several.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+
+    MAX_DAYS = 366
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError("“From” must be on or before “To”.")
+            if (end - start).days >= self.MAX_DAYS:
+                raise forms.ValidationError(f"Choose at most {self.MAX_DAYS} days at a time.")
+        return data
+
+
+class SalesReportAdminMixin:
+    """The report's two pages, for the sales' ModelAdmin: /admin/payments/transaction/report/ and
+    .../report/csv/, for anyone who may view sales."""
+
+    def get_report_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("report/", view(self.report_view), name="payments_transaction_report"),
+            path("report/csv/", view(self.report_csv_view), name="payments_transaction_report_csv"),
+        ]
+
+    def _report_form(self, request) -> ReportForm:
+        today = timezone.localdate(timezone=JAKARTA)
+        data = request.GET.copy()
+        data.setdefault("date_from", today.replace(day=1).isoformat())
+        data.setdefault("date_to", today.isoformat())
+        return ReportForm(data)
+
+    def report_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = self._report_form(request)
+        report = None
+        if form.is_valid():
+            report = selectors.sales_report(
+                date_from=form.cleaned_data["date_from"],
+                date_to=form.cleaned_data["date_to"],
+                location_ids=[location.pk for location in form.cleaned_data["location"]],
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Sales report",
+            "form": form,
+            "report": report,
+            "quick_ranges": _quick_ranges(
+                timezone.localdate(timezone=JAKARTA), locations=request.GET.getlist("location")
+            ),
+            "csv_query": request.GET.urlencode(),
+        }
+        if report is not None:
+            context.update(_report_presentation(report))
+        return TemplateResponse(request, "admin/payments/transaction/report.html", context)
+
+    def report_csv_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = self._report_form(request)
+        if not form.is_valid():
+            self.message_user(request, "Choose a valid date range first.", messages.ERROR)
+            return redirect(reverse("admin:payments_transaction_report") + "?" + request.GET.urlencode())
+        data = form.cleaned_data
+        report = selectors.sales_report(
+            date_from=data["date_from"], date_to=data["date_to"], location_ids=[loc.pk for loc in data["location"]]
+        )
+        rows = (
+            [
+                cell.day.isoformat(),
+                cell.location.machine_code,
+                cell.location.name,
+                cell.totals.sales,
+                csv_amount(cell.totals.revenue),
+            ]
+            for cell in report.cells
+        )
+        name = f"photobox-report-{data['date_from']:%Y%m%d}-{data['date_to']:%Y%m%d}.csv"
+        return csv_response(name, ["date (Jakarta)", "machine code", "machine", "paid sales", "revenue (IDR)"], rows)
+
+
+def _quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]:
+    """Links for the usual ranges, keeping the machines chosen."""
+    first_of_month = today.replace(day=1)
+    last_month_end = first_of_month - timedelta(days=1)
+    ranges = [
+        ("Today", today, today),
+        ("Yesterday", today - timedelta(days=1), today - timedelta(days=1)),
+        ("Last 7 days", today - timedelta(days=6), today),
+        ("This month", first_of_month, today),
+        ("Last month", last_month_end.replace(day=1), last_month_end),
+    ]
+    return [
+        (label, urlencode({"date_from": start, "date_to": end, "location": locations}, doseq=True))
+        for label, start, end in ranges
+    ]
+
+
+def _report_presentation(report: selectors.SalesReport) -> dict:
+    sales_list = reverse("admin:payments_transaction_changelist")
+
+    def sales_link(**params) -> str:
+        return f"{sales_list}?{urlencode({'status__in': SaleStatus.COMPLETED, **params})}"
+
+    days = [
+        {
+            "day": line.day,
+            "sales": line.totals.sales,
+            "revenue": rupiah(line.totals.revenue),
+            "url": sales_link(paid_from=line.day, paid_to=line.day) if line.totals.sales else "",
+        }
+        for line in report.days
+    ]
+    total = report.totals.revenue or 1
+    locations = [
+        {
+            "location": line.location,
+            "sales": line.totals.sales,
+            "revenue": rupiah(line.totals.revenue),
+            "share": f"{line.totals.revenue * 100 / total:.1f}%",
+            "url": sales_link(paid_from=report.date_from, paid_to=report.date_to, location__id__in=line.location.pk),
+        }
+        for line in report.locations
+    ]
+    cells = [
+        {
+            "day": cell.day,
+            "location": cell.location,
+            "sales": cell.totals.sales,
+            "revenue": rupiah(cell.totals.revenue),
+            "url": sales_link(paid_from=cell.day, paid_to=cell.day, location__id__in=cell.location.pk),
+        }
+        for cell in report.cells[:REPORT_MAX_CELLS]
+    ]
+    day_chart = bar_chart(
+        [
+            (
+                f"{line.day:%d %b}",
+                line.totals.revenue,
+                f"{line.day:%a %d %b %Y}: {rupiah(line.totals.revenue)}, {line.totals.sales} paid sale(s)",
+            )
+            for line in report.days
+        ]
+    )
+    location_chart = bar_chart(
+        [
+            (
+                line.location.machine_code,
+                line.totals.revenue,
+                f"{line.location}: {rupiah(line.totals.revenue)}, {line.totals.sales} paid sale(s)",
+            )
+            for line in report.locations
+        ],
+        height=220,
+    )
+    return {
+        "days": days,
+        "locations": locations,
+        "cells": cells,
+        "cells_not_shown": max(len(report.cells) - REPORT_MAX_CELLS, 0),
+        "total_sales": report.totals.sales,
+        "total_revenue": rupiah(report.totals.revenue),
+        "day_chart": day_chart,
+        "location_chart": location_chart,
+        "all_sales_url": sales_link(paid_from=report.date_from, paid_to=report.date_to),
+    }

@@ -1,0 +1,164 @@
+"""/kiosk/, the demo kiosk page: when it is there, what it offers, and the gallery link's QR code.
+
+The page's behaviour in a browser (buying, paying, uploading) is in tests/browser/test_kiosk.py.
+"""
+
+import io
+import re
+from html.parser import HTMLParser
+from io import StringIO
+
+import pytest
+import zxingcpp
+from django.core.management import call_command
+from PIL import Image
+
+from payments.management.commands import demo
+from payments.qr import qr_image
+
+pytestmark = pytest.mark.django_db
+
+GALLERY = "http://127.0.0.1:8000/gallery/TRX-1-20251215162229-57283A15/" + "k" * 43
+
+
+@pytest.fixture(autouse=True)
+def base_url(settings):
+    settings.API_BASE_URL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def kiosk_on(settings, location, price):
+    settings.DEBUG = True
+    settings.PAYMENT_GATEWAY = "simulator"
+
+
+class Assets(HTMLParser):
+    """Every script, stylesheet and image address the page loads."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+
+
+@pytest.mark.parametrize(
+    ("debug", "demo_kiosk", "status"), [(False, False, 404), (True, False, 200), (False, True, 200)]
+)
+def test_the_page_is_there_with_debug_or_demo_kiosk_only(client, settings, location, price, debug, demo_kiosk, status):
+    settings.DEBUG, settings.DEMO_KIOSK = debug, demo_kiosk
+
+    assert client.get("/kiosk/").status_code == status
+    assert client.get("/kiosk/gallery-qr.svg", {"url": GALLERY}).status_code == status
+
+
+def test_it_offers_the_active_kiosks_and_prices_only(client, kiosk_on, make_location, make_price):
+    make_location(machine_code="PB-777", name="Closed mall", is_active=False)
+    make_price(99000, description="Retired package", is_active=False)
+    make_price(1250000, description="Wedding package")
+
+    page = client.get("/kiosk/").content.decode()
+
+    assert "PB-001 – Mall Taman Anggrek" in page
+    assert "Rp 40.000" in page
+    assert "Rp 1.250.000" in page
+    assert "Wedding package" in page
+    assert "PB-777" not in page
+    assert "Retired package" not in page
+
+
+def test_without_kiosks_or_prices_it_says_how_to_make_them(client, settings):
+    settings.DEBUG = True
+
+    page = client.get("/kiosk/").content.decode()
+
+    assert "manage.py load_demo_data" in page
+    assert 'id="choose-form"' not in page
+
+
+@pytest.mark.parametrize(
+    ("debug", "gateway"),
+    [(True, "simulator"), (False, "simulator"), (True, "xendit")],
+    ids=["demo", "demo-kiosk-without-debug", "real-gateway"],
+)
+def test_the_pay_now_button_is_there_exactly_when_the_simulator_endpoint_is(
+    client, api, settings, location, price, make_sale, debug, gateway
+):
+    settings.DEBUG, settings.DEMO_KIOSK, settings.PAYMENT_GATEWAY = debug, True, gateway
+    sale = make_sale()
+
+    has_button = "Pay now (simulator)" in client.get("/kiosk/").content.decode()
+    endpoint_answers = api.post(f"/api/v1/simulator/transactions/{sale.external_id}/pay").status_code != 404
+
+    assert has_button == endpoint_answers == (debug and gateway == "simulator")
+
+
+def test_it_loads_nothing_from_other_sites_and_runs_only_our_script(client, kiosk_on):
+    response = client.get("/kiosk/")
+    assets = Assets()
+    assets.feed(response.content.decode())
+
+    assert sorted(assets.urls) == ["/static/kiosk/kiosk.css", "/static/kiosk/kiosk.js", "data:,"]
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "connect-src 'self'" in response["Content-Security-Policy"]
+    assert "<script>" not in response.content.decode()  # no inline script
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_page_hands_its_script_the_public_api_addresses(client, kiosk_on):
+    page = client.get("/kiosk/").content.decode()
+    addresses = dict(re.findall(r'data-([a-z-]+-url)="([^"]+)"', page))
+
+    assert addresses == {
+        "create-url": "/api/v1/transactions",
+        "status-url": "/api/v1/transactions/external/EXTERNAL_ID",
+        "qr-url": "/api/v1/transactions/external/EXTERNAL_ID/qr.svg",
+        "pay-url": "/api/v1/simulator/transactions/EXTERNAL_ID/pay",
+        "photos-url": "/api/v1/transactions/EXTERNAL_ID/photos",
+        "gallery-qr-url": "/kiosk/gallery-qr.svg",
+    }
+
+
+def test_the_gallery_link_qr_scans_as_the_link(client, kiosk_on):
+    response = client.get("/kiosk/gallery-qr.svg", {"url": GALLERY})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    # The SVG is drawn in Chromium by the browser tests; here the same code drawn as PNG.
+    png = Image.open(io.BytesIO(qr_image(GALLERY, "png")))
+    assert [barcode.text for barcode in zxingcpp.read_barcodes(png)] == [GALLERY]
+    assert response.content == qr_image(GALLERY, "svg", scale=6)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/gallery/TRX-1/abc",
+        "http://127.0.0.1:8000/admin/",
+        "http://127.0.0.1:8000/gallery/TRX-1/abc/../../admin",
+        "http://127.0.0.1:8000/gallery/TRX-1/abc\nmore",
+        "http://127.0.0.1:8000/gallery/TRX-1/abc\n",
+        "",
+    ],
+)
+def test_the_gallery_qr_draws_only_links_to_our_own_galleries(client, kiosk_on, url):
+    assert client.get("/kiosk/gallery-qr.svg", {"url": url}).status_code == 400
+
+
+def test_the_demo_command_says_where_the_kiosk_page_is(settings, monkeypatch):
+    settings.DEBUG = True
+    ran = []
+    monkeypatch.setattr(demo, "call_command", lambda name, *args, **kwargs: ran.append(name))
+    output = StringIO()
+
+    call_command("demo", stdout=output)
+
+    assert "http://127.0.0.1:8000/kiosk/" in output.getvalue()
+    assert ran == ["migrate", "load_demo_data", "runserver"]

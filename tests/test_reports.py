@@ -1,0 +1,196 @@
+"""The sales report staff hand to accounting: paid sales and revenue per Jakarta day and per
+machine, as a page with charts and as CSV, with the same numbers as the sales behind them."""
+
+import csv
+import html
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from payments.models import SaleStatus
+from payments.selectors import sales_report
+from photobox.api import JAKARTA
+
+pytestmark = pytest.mark.django_db
+
+REPORT = reverse("admin:payments_transaction_report")
+REPORT_CSV = reverse("admin:payments_transaction_report_csv")
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def two_days_of_sales(make_sale, make_location, location, price, make_price):
+    """Sales around the Jakarta midnights that start and end 9 and 10 March 2025 (UTC+7)."""
+    other = make_location(machine_code="PB-002", name="Mall Kota Kasablanka")
+    dear = make_price(50000)
+
+    def paid(at: datetime, where=location, price=price, created=None):
+        price = price or location.sales.model._meta.get_field("price").related_model.objects.get(amount=40000)
+        return make_sale(status=SaleStatus.COMPLETED, location=where, price=price, paid_at=at, created_at=created or at)
+
+    paid(utc(2025, 3, 8, 16, 59, 59))  # 23:59:59 on 8 March in Jakarta: outside
+    paid(utc(2025, 3, 8, 17, 0, 0))  # 00:00:00 on 9 March
+    paid(utc(2025, 3, 9, 16, 59, 59), where=other, price=dear)  # 23:59:59 on 9 March
+    paid(utc(2025, 3, 9, 17, 0, 0))  # 00:00:00 on 10 March
+    # Started before midnight, paid after: counts on the day the money came, 10 March.
+    paid(utc(2025, 3, 9, 17, 5), where=other, price=dear, created=utc(2025, 3, 9, 16, 55))
+    paid(utc(2025, 3, 10, 16, 59, 59))  # 23:59:59 on 10 March
+    paid(utc(2025, 3, 10, 17, 0, 0))  # 11 March: outside
+    for status in (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED):
+        make_sale(status=status, created_at=utc(2025, 3, 9, 5))  # not paid: never counted
+    return location, other
+
+
+def table(page: str, table_id: str) -> list[list[str]]:
+    """The rows of an HTML table as the text of their cells."""
+    body = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S).group(1)
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        rows.append([html.unescape(" ".join(re.sub(r"<[^>]+>", " ", cell).split())) for cell in cells])
+    return rows
+
+
+def test_the_report_counts_each_paid_sale_on_its_jakarta_day(staff_client, two_days_of_sales):
+    page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
+
+    assert table(page, "report-days") == [
+        ["Day", "Paid sales", "Revenue"],
+        ["Sun 9 Mar 2025", "2", "Rp 90.000"],
+        ["Mon 10 Mar 2025", "3", "Rp 130.000"],
+        ["Total", "5", "Rp 220.000"],
+    ]
+    assert table(page, "report-locations") == [
+        ["Machine", "Paid sales", "Revenue", "Share"],
+        ["PB-001 – Mall Taman Anggrek", "3", "Rp 120.000", "54.5%"],
+        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "45.5%"],
+        ["Total", "5", "Rp 220.000", ""],
+    ]
+    assert table(page, "report-cells")[1:] == [
+        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000"],
+        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000"],
+        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "2", "Rp 80.000"],
+        ["Mon 10 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000"],
+    ]
+
+
+def test_a_single_day_holds_exactly_its_own_midnight_to_midnight(two_days_of_sales):
+    report = sales_report(date_from=date(2025, 3, 9), date_to=date(2025, 3, 9))
+
+    assert [(line.day, line.totals.sales, line.totals.revenue) for line in report.days] == [
+        (date(2025, 3, 9), 2, Decimal(90000))
+    ]
+
+
+def test_the_csv_has_the_same_numbers_as_the_page(staff_client, two_days_of_sales):
+    response = staff_client.get(REPORT_CSV, {"date_from": "2025-03-09", "date_to": "2025-03-10"})
+
+    assert response["Content-Disposition"] == 'attachment; filename="photobox-report-20250309-20250310.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows == [
+        ["date (Jakarta)", "machine code", "machine", "paid sales", "revenue (IDR)"],
+        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000"],
+        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000"],
+        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "2", "80000"],
+        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000"],
+    ]
+
+
+def test_each_number_links_to_exactly_the_sales_behind_it(staff_client, two_days_of_sales):
+    page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
+    links = re.findall(r'<a href="(/admin/payments/transaction/\?[^"]+)">(\d+)</a>', page)
+
+    assert len(links) == 2 + 2 + 4  # days, machines, day x machine
+    for url, number in links:
+        listed = staff_client.get(html.unescape(url)).context["cl"].result_list
+        assert len(listed) == int(number), url
+        assert {sale.status for sale in listed} == {SaleStatus.COMPLETED}
+
+
+def test_only_the_chosen_machines_are_counted(staff_client, two_days_of_sales):
+    _, other = two_days_of_sales
+
+    page = staff_client.get(
+        REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10", "location": [other.pk]}
+    ).content.decode()
+
+    assert table(page, "report-days")[-1] == ["Total", "2", "Rp 100.000"]
+
+
+def test_the_chart_draws_one_bar_per_day_as_tall_as_its_revenue(staff_client, two_days_of_sales):
+    page = staff_client.get(REPORT, {"date_from": "2025-03-08", "date_to": "2025-03-11"}).content.decode()
+    day_chart = page.split('aria-label="Bar chart: revenue per day"')[1].split("</svg>")[0]
+
+    bars = re.findall(
+        r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"[^>]*><title>([^<]+)</title>', day_chart
+    )
+
+    assert [html.unescape(title) for _, title in bars] == [
+        "Sat 08 Mar 2025: Rp 40.000, 1 paid sale(s)",
+        "Sun 09 Mar 2025: Rp 90.000, 2 paid sale(s)",
+        "Mon 10 Mar 2025: Rp 130.000, 3 paid sale(s)",
+        "Tue 11 Mar 2025: Rp 40.000, 1 paid sale(s)",
+    ]
+    heights = [float(height) for height, _ in bars]
+    assert heights[0] == heights[3]
+    assert heights[1] / heights[0] == pytest.approx(90 / 40, rel=0.01)
+    assert heights[2] / heights[0] == pytest.approx(130 / 40, rel=0.01)
+    assert "<script" not in page.split('id="content-main"')[1]  # drawn by the server, no chart library
+
+
+def test_without_dates_the_report_shows_this_month_so_far(staff_client, make_sale):
+    make_sale(status=SaleStatus.COMPLETED)
+    today = timezone.localdate(timezone=JAKARTA)
+
+    page = staff_client.get(REPORT).content.decode()
+
+    assert f"Paid sales from {today.replace(day=1):%a} {today.replace(day=1).day} {today:%b %Y}" in page
+    assert 'id="report-total-sales">1<' in page
+
+
+def test_a_range_with_no_sales_says_so(staff_client, two_days_of_sales):
+    page = staff_client.get(REPORT, {"date_from": "2024-01-01", "date_to": "2024-01-31"}).content.decode()
+
+    assert "No paid sales in these days." in page
+    assert 'id="report-days"' not in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"date_from": "2025-03-10", "date_to": "2025-03-09"}, "“From” must be on or before “To”."),
+        ({"date_from": "2024-01-01", "date_to": "2025-03-09"}, "Choose at most 366 days at a time."),
+        ({"date_from": "yesterday", "date_to": "2025-03-09"}, "Enter a valid date."),
+    ],
+)
+def test_a_wrong_range_is_explained(staff_client, params, message):
+    page = staff_client.get(REPORT, params).content.decode()
+
+    assert message in page
+    assert "Paid sales from" not in page
+    assert staff_client.get(REPORT_CSV, params).status_code == 302
+
+
+def test_quick_ranges_cover_today_yesterday_and_months(staff_client):
+    today = timezone.localdate(timezone=JAKARTA)
+    yesterday = today - timedelta(days=1)
+
+    page = staff_client.get(REPORT).content.decode()
+
+    assert f'href="?date_from={today}&amp;date_to={today}">Today</a>' in page
+    assert f'href="?date_from={yesterday}&amp;date_to={yesterday}">Yesterday</a>' in page
