@@ -101,7 +101,7 @@ def main() -> None:
     budgets = [5_000, 500]
     if args.smoke:
         args.sales, budgets = 300, [100, 20]
-    name = "photobox_bench_cleanup"
+    name = h.db_name("photobox_bench_cleanup")
     env = h.server_env(h.database_url(name), **h.server_extra_env(args))
     env["DJANGO_SETTINGS_MODULE"] = "photobox.settings"
     h.drop_database(name)

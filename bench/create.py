@@ -42,7 +42,7 @@ def main() -> None:
     args = p.parse_args()
     if args.smoke:
         args.sales, args.seconds = 1_000, 2
-    name = f"photobox_bench_create_{args.sales}"
+    name = h.db_name(f"photobox_bench_create_{args.sales}")
     env = h.server_env(h.database_url(name), **h.server_extra_env(args))
 
     def seed(conn):

@@ -48,8 +48,33 @@ DEFAULT_GUNICORN_ARGS = "--workers 2 --worker-class gthread --threads 4 --timeou
 
 
 # --- Command line ---------------------------------------------------------------------------------
+KEEP_DB = False
+
+
+class _Parser(argparse.ArgumentParser):
+    def parse_args(self, *args, **kwargs):
+        global KEEP_DB
+        parsed = super().parse_args(*args, **kwargs)
+        KEEP_DB = parsed.keep_db
+        return parsed
+
+
+def db_name(base: str) -> str:
+    """A benchmark's database: its own per run (two runs at once must not drop each other's),
+    or, with --keep-db, one kept and reused from run to run."""
+    return base if KEEP_DB else f"{base}_run{os.getpid()}"
+
+
+def _stop_on_sigterm(signum, frame):
+    # Raise instead of dying at once, so the servers a benchmark started are stopped on the way out.
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _stop_on_sigterm)
+
+
 def parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
+    p = _Parser(description=description)
     p.add_argument("--smoke", action="store_true", help="tiny sizes and short runs: proves the benchmark works")
     p.add_argument(
         "--gunicorn-args",

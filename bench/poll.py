@@ -21,7 +21,7 @@ TARGET_FRACTION = 0.60
 
 
 def poll_database(sales: int, env_extra: dict[str, str]) -> tuple[str, str, dict[str, str]]:
-    name = f"photobox_bench_poll_{sales}"
+    name = h.db_name(f"photobox_bench_poll_{sales}")
     env = h.server_env(h.database_url(name), **env_extra)
 
     def seed(conn):

@@ -116,7 +116,7 @@ def main() -> None:
     scenarios = [("12 × 3 MB", 12, 3_000_000), ("20 × 10 MB", 20, 10_000_000)]
     if args.smoke:
         scenarios, args.runs = [("3 × 0.3 MB", 3, 300_000)], 1
-    name = "photobox_bench_upload"
+    name = h.db_name("photobox_bench_upload")
     media = Path(h.tempfile.mkdtemp(prefix="photobox-bench-media-"))
     rows, figures = [], {}
     fake_server = fake_cloudinary_server(latency=args.latency)

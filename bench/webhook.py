@@ -88,7 +88,7 @@ def main() -> None:
     args = p.parse_args()
     if args.smoke:
         args.sales, args.connections, args.seconds, args.rate = 2_000, 4, 2, 10
-    name = f"photobox_bench_webhook_{args.sales}"
+    name = h.db_name(f"photobox_bench_webhook_{args.sales}")
     env = h.server_env(h.database_url(name), **h.server_extra_env(args))
 
     def seed(conn):
