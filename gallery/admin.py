@@ -7,25 +7,18 @@ from gallery import services
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.storage import get_photo_storage
 from payments.models import Transaction
-from photobox.admin_tools import EstimatedCountPaginator
+from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
 
 # A resend talks to the mail server once per email: keep a click to a bounded amount of waiting.
 RESEND_LIMIT = 20
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Photo
     verbose_name_plural = "photos (click one to open it full size)"
     fields = ["position", "thumbnail", "original_name", "dimensions", "bytes", "stored_at"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="photo")
     def thumbnail(self, photo: Photo):
@@ -44,23 +37,16 @@ class PhotoInline(admin.TabularInline):
         return f"{photo.width} × {photo.height}"
 
 
-class EmailOutboxInline(admin.TabularInline):
+class EmailOutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EmailOutbox
     verbose_name_plural = "photo email (each attempt to send it)"
     fields = ["kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(EmailOutbox)
-class EmailOutboxAdmin(admin.ModelAdmin):
+class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["sale_link", "customer", "status_display", "attempts", "short_error", "next_attempt_at", "sent_at"]
     list_select_related = ["sale"]
     list_filter = ["status", "kind"]
@@ -74,15 +60,6 @@ class EmailOutboxAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     actions = ["resend"]
     change_list_template = "admin/photobox/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

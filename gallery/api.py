@@ -1,7 +1,5 @@
 """The kiosk-facing photo API and the maintenance cleanup endpoint (kiosk-contract.md)."""
 
-import hmac
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -15,7 +13,7 @@ from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.api import get_sale_or_404
 from photobox import openapi
-from photobox.api import ApiError, error_response, jakarta_iso, validation_error_response
+from photobox.api import ApiError, error_response, header_token_matches, jakarta_iso, validation_error_response
 from photobox.encryption import response_cipher
 from photobox.ratelimit import MissLimitedMixin, MissThrottle
 
@@ -119,8 +117,7 @@ class CleanupView(APIView):
         provided = request.headers.get("X-Maintenance-Token")
         if provided is None:
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing X-Maintenance-Token header")
-        expected = settings.MAINTENANCE_TOKEN
-        if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
+        if not header_token_matches(provided, settings.MAINTENANCE_TOKEN):
             return error_response(status.HTTP_403_FORBIDDEN, "Invalid maintenance token")
         raw_days = request.query_params.get("days", str(settings.PHOTO_RETENTION_DAYS))
         if not (raw_days.isascii() and raw_days.isdigit()) or not 1 <= int(raw_days) <= 3650:

@@ -356,13 +356,18 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
         return report
 
     storage = get_photo_storage()
-    attempted: set[int] = set()
+    # Through the due sales once, in pk order (keyset, so a long backlog stays linear): a sale
+    # that fails waits for the next run.
+    after_pk = 0
     failed_in_a_row = 0
     while True:
-        batch = _claim_cleanup_batch(due=due.exclude(pk__in=attempted), now=now, max_photos=storage.delete_batch_size)
-        if not batch:
+        batch, after_pk = _claim_cleanup_batch(
+            due=due.filter(pk__gt=after_pk), now=now, max_photos=storage.delete_batch_size
+        )
+        if after_pk is None:
             break
-        attempted.update(batch)
+        if not batch:
+            continue  # another run claimed this page
         keys = [key for sale_keys in batch.values() for key in sale_keys]
         try:
             result = storage.delete(keys) if keys else None
@@ -399,21 +404,26 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
     return report
 
 
-def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> dict[int, list[str]]:
-    """Claim sales whose photos fit in one delete call, with one conditional UPDATE; a claim
-    older than CLEANUP_CLAIM (a run that died) may be taken over."""
+def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> tuple[dict[int, list[str]], int | None]:
+    """Claim the next sales (in pk order) whose photos fit in one delete call, with one
+    conditional UPDATE; a claim older than CLEANUP_CLAIM (a run that died) may be taken over.
+
+    Returns the claimed sales' storage keys and the last pk looked at (None when none are left).
+    """
     unclaimed = Q(photos_cleanup_claimed_at__isnull=True) | Q(photos_cleanup_claimed_at__lt=now - CLEANUP_CLAIM)
-    candidates = (
-        due.filter(unclaimed).annotate(photo_count=Count("photos")).order_by("pk").values_list("pk", "photo_count")
+    page = list(due.filter(unclaimed).order_by("pk").values_list("pk", flat=True).distinct()[:max_photos])
+    if not page:
+        return {}, None
+    photo_counts = dict(
+        Photo.objects.filter(sale_id__in=page).values("sale_id").annotate(n=Count("pk")).values_list("sale_id", "n")
     )
     chosen, total = [], 0
-    for sale_id, photo_count in candidates[:max_photos]:
+    for sale_id in page:
+        photo_count = photo_counts.get(sale_id, 0)
         if chosen and total + photo_count > max_photos:
             break
         chosen.append(sale_id)
         total += photo_count
-    if not chosen:
-        return {}
     token = timezone.now()
     Transaction.objects.filter(unclaimed, pk__in=chosen, photos_deleted_at__isnull=True).update(
         photos_cleanup_claimed_at=token
@@ -429,7 +439,7 @@ def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> dict[int, li
         Photo.objects.filter(sale_id__in=claimed).order_by("sale_id", "position").values_list("sale_id", "storage_key")
     ):
         batch[sale_id].append(key)
-    return batch
+    return batch, chosen[-1]
 
 
 # --- Staff: resend the customer's email ---------------------------------------------------------

@@ -30,6 +30,7 @@ from photobox.admin_tools import (
     DateRangeFilter,
     EstimatedCountPaginator,
     MultipleChoiceFilter,
+    ReadOnlyAdminMixin,
     csv_amount,
     csv_response,
 )
@@ -44,19 +45,6 @@ STATUS_COLOURS = {
     SaleStatus.FAILED: "#cf222e",
     SaleStatus.EXPIRED: "#6e7781",
 }
-
-
-class ReadOnlyAdminMixin:
-    """Money records are written by the payment flow only; staff read them and run actions."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _jakarta(moment) -> str:

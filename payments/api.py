@@ -1,6 +1,5 @@
 """The kiosk-facing payment API (kiosk-contract.md): create a sale, poll it, Xendit's webhook."""
 
-import hmac
 import re
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from locations.models import Location
 from payments import idempotency, sale_status, services
 from payments.models import EventOutcome, EventSource, Transaction
 from photobox import openapi
-from photobox.api import ApiError, error_response, jakarta_iso, rupiah_number
+from photobox.api import ApiError, error_response, header_token_matches
 from photobox.client_ip import client_ip
 from photobox.encryption import response_cipher
 from photobox.ratelimit import WEBHOOK_BAD_TOKEN, SaleCreateThrottle
@@ -48,22 +47,21 @@ class CreateSaleSerializer(serializers.Serializer):
 
 
 def sale_payload(sale: Transaction, *, with_paid_at: bool) -> dict:
-    """The sale as kiosks see it; key order is part of the contract."""
-    payload = {
-        "id": sale.pk,
-        "external_id": sale.external_id,
-        "location_id": sale.location_id,
-        "location": {"id": sale.location_id, "machine_code": sale.location.machine_code},
-        "price_id": str(sale.price_id),
-        "price": {"id": str(sale.price_id), "price": rupiah_number(sale.amount)},
-        "status": sale.status,
-        "qr_string": sale.qr_string,
-        "expires_at": jakarta_iso(sale.expires_at),
-    }
-    if with_paid_at:
-        payload["paid_at"] = jakarta_iso(sale.paid_at)
-    payload["created_at"] = jakarta_iso(sale.created_at)
-    return payload
+    """The sale as kiosks see it, from a model instance (see sale_status.sale_data)."""
+    return sale_status.sale_data(
+        pk=sale.pk,
+        external_id=sale.external_id,
+        location_id=sale.location_id,
+        machine_code=sale.location.machine_code,
+        price_id=str(sale.price_id),
+        amount=sale.amount,
+        status=sale.status,
+        qr_string=sale.qr_string,
+        expires_at=sale.expires_at,
+        paid_at=sale.paid_at,
+        created_at=sale.created_at,
+        with_paid_at=with_paid_at,
+    )
 
 
 class SaleNotFound(ApiError):
@@ -251,9 +249,7 @@ class XenditWebhookView(APIView):
             services.reject_payment_event(event=event, reason="Missing x-callback-token header")
             WEBHOOK_BAD_TOKEN.hit(caller)
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")
-        expected = settings.XENDIT_CALLBACK_TOKEN
-        # WSGI hands header values over as latin-1 text: compare their bytes in constant time.
-        if not expected or not hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8")):
+        if not header_token_matches(provided, settings.XENDIT_CALLBACK_TOKEN):
             services.reject_payment_event(event=event, reason="Invalid callback token")
             WEBHOOK_BAD_TOKEN.hit(caller)
             return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")

@@ -136,17 +136,50 @@ def poll_data(external_id: str) -> dict | None:
             sale=Transaction(pk=pk, external_id=external_id, status=status, expires_at=expires_at, paid_at=paid_at)
         )
         status, paid_at = sale.status, sale.paid_at
-    price_id = _uuid_text(price_id)
-    return {
+    return sale_data(
+        pk=pk,
+        external_id=external_id,
+        location_id=location_id,
+        machine_code=code,
+        price_id=_uuid_text(price_id),
+        amount=_decimal(amount),
+        status=status,
+        qr_string=qr_string,
+        expires_at=expires_at,
+        paid_at=paid_at,
+        created_at=_aware(created_at),
+    )
+
+
+def sale_data(
+    *,
+    pk: int,
+    external_id: str,
+    location_id: int,
+    machine_code: str,
+    price_id: str,
+    amount: Decimal,
+    status: str,
+    qr_string: str,
+    expires_at: datetime,
+    paid_at: datetime | None,
+    created_at: datetime,
+    with_paid_at: bool = True,
+) -> dict:
+    """The sale as kiosks see it (create and poll); key order is part of the contract, and the
+    poll adds `paid_at` before `created_at`."""
+    data = {
         "id": pk,
         "external_id": external_id,
         "location_id": location_id,
-        "location": {"id": location_id, "machine_code": code},
+        "location": {"id": location_id, "machine_code": machine_code},
         "price_id": price_id,
-        "price": {"id": price_id, "price": rupiah_number(_decimal(amount))},
+        "price": {"id": price_id, "price": rupiah_number(amount)},
         "status": status,
         "qr_string": qr_string,
         "expires_at": jakarta_iso(expires_at),
-        "paid_at": jakarta_iso(paid_at),
-        "created_at": jakarta_iso(_aware(created_at)),
     }
+    if with_paid_at:
+        data["paid_at"] = jakarta_iso(paid_at)
+    data["created_at"] = jakarta_iso(created_at)
+    return data

@@ -24,6 +24,7 @@ from payments.gateways import GatewayError, GatewayRejected, GatewayTimeout, get
 from payments.gateways.xendit import SUCCESSFUL_PAYMENT_STATUSES, parse_amount, parse_timestamp
 from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from photobox.api import JAKARTA, ApiError
+from photobox.formatting import rupiah
 from pricing.services import lock_price_for_sale
 
 logger = logging.getLogger("payments")
@@ -378,7 +379,7 @@ def _flag_for_review(sale: Transaction, reason: str) -> None:
 
 
 def _rupiah(amount: Decimal | None) -> str:
-    return "unknown" if amount is None else f"Rp {amount:,.0f}".replace(",", ".")
+    return "unknown" if amount is None else rupiah(amount)
 
 
 def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice) -> tuple[str, str]:

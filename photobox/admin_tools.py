@@ -74,6 +74,19 @@ def jakarta_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JAKARTA)
 
 
+class ReadOnlyAdminMixin:
+    """Money records are written by the payment flow only; staff read them and run actions."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def _other_parameters(changelist, exclude: Iterable[str]) -> list[tuple[str, str]]:
     """The list's other query parameters (search, other filters, sorting), to keep them when this
     filter's own form is submitted. A new filter value starts again at page 1."""

@@ -4,6 +4,7 @@ Every error from every layer leaves as
 ``{"success": false, "message": "...", "details": {...}}`` (see kiosk-contract.md).
 """
 
+import hmac
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -127,6 +128,12 @@ def exception_handler(exc, context):
     request = context.get("request")
     logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
     return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+def header_token_matches(provided: str, expected: str) -> bool:
+    """A token from a request header against a configured secret, in constant time; never true
+    when no secret is configured. WSGI hands header values over as latin-1 text, so compare bytes."""
+    return bool(expected) and hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8"))
 
 
 def jakarta_iso(value: datetime | None) -> str | None:

@@ -1,6 +1,6 @@
 """How amounts are written for Indonesian customers."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 
 def rupiah(amount: Decimal | int | str) -> str:
@@ -9,9 +9,13 @@ def rupiah(amount: Decimal | int | str) -> str:
     >>> rupiah(Decimal("1250000.00")), rupiah(Decimal("40000.5"))
     ('Rp 1.250.000', 'Rp 40.000,50')
     """
-    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
-    whole, sen = divmod(abs(value), 1)
+    value = Decimal(amount)
+    with localcontext() as context:
+        # Enough digits for any amount (a webhook may report an absurd one), not just 28.
+        context.prec = max(context.prec, value.adjusted() + 4)
+        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        sign = "-" if value < 0 else ""
+        whole, sen = divmod(abs(value), 1)
     text = f"{int(whole):,}".replace(",", ".")
     if sen:
         text += f",{int(sen * 100):02d}"

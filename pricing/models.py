@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from photobox.formatting import rupiah
+
 # QRIS accepts IDR 1 to 10,000,000 per payment (Xendit's rules and limitations).
 QRIS_MIN_AMOUNT = Decimal("1")
 QRIS_MAX_AMOUNT = Decimal("10000000")
@@ -41,7 +43,7 @@ class Price(models.Model):
         ]
 
     def __str__(self) -> str:
-        label = f"Rp {self.amount:,.0f}".replace(",", ".")
+        label = rupiah(self.amount)
         return f"{label} – {self.description}" if self.description else label
 
     def clean(self) -> None:
