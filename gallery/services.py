@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from rest_framework import status
 
+from core import errors
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from gallery.storage import StorageError, StorageRateLimited, StoredPhoto, get_photo_storage
 from gallery.validation import CheckedPhoto
@@ -80,7 +81,14 @@ class UploadResult:
     email_sent: bool
 
 
+class SaleRefunded(errors.Conflict):
+    def __init__(self, sale: Transaction):
+        super().__init__("Transaction was refunded", details={"external_id": sale.external_id, "status": sale.status})
+
+
 def check_sale_accepts_photos(sale: Transaction) -> None:
+    if sale.status == SaleStatus.REFUNDED:
+        raise SaleRefunded(sale)
     if sale.status != SaleStatus.COMPLETED:
         raise PaymentNotCompleted(sale)
     if sale.email_sent_at is not None:

@@ -2,6 +2,7 @@
 the problem payments, the actions (which only call services) and the sales report."""
 
 import json
+import math
 
 import segno
 from django import forms
@@ -18,13 +19,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.errors import DomainError
 from gallery import services as gallery_services
 from gallery.admin import EmailOutboxInline, PhotoInline
 from gallery.models import EmailStatus
 from locations.models import Location
-from payments import selectors, services
+from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
-from payments.gateways import GatewayError
+from payments.gateways import GatewayError, GatewayRateLimited
 from payments.models import EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from photobox.admin_tools import (
     DateRangeFilter,
@@ -34,7 +36,7 @@ from photobox.admin_tools import (
     csv_amount,
     csv_response,
 )
-from photobox.api import JAKARTA, ApiError
+from photobox.api import JAKARTA
 from photobox.formatting import rupiah
 
 # An action runs a service per sale; "select all" on a million sales must not run it a million times.
@@ -533,9 +535,16 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     def _check(self, request, sale: Transaction) -> None:
         try:
-            paid = services.recheck_sale_payment(sale=sale)
-        except services.CannotCheckPayment as exc:
+            paid = reconciliation.recheck_sale_payment(sale=sale)
+        except reconciliation.CannotCheckPayment as exc:
             self.message_user(request, str(exc), messages.WARNING)
+            return
+        except GatewayRateLimited as exc:
+            self.message_user(
+                request,
+                f"{sale.external_id}: Xendit is busy (its rate limit). Try again in {math.ceil(exc.retry_after)} s.",
+                messages.ERROR,
+            )
             return
         except GatewayError:
             self.message_user(
@@ -552,8 +561,8 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     def _simulate(self, request, sale: Transaction) -> None:
         try:
-            event = services.simulate_payment(sale=sale)
-        except ApiError as exc:
+            event = simulation.simulate_payment(sale=sale)
+        except DomainError as exc:
             self.message_user(request, f"{sale.external_id}: {exc.message}", messages.ERROR)
             return
         self.message_user(request, f"{sale.external_id}: {event.get_outcome_display()}.", messages.INFO)
@@ -787,7 +796,7 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         tools = []
         if obj is not None and self.has_resolve_review_permission(request):
-            if obj.outcome in services.REPROCESSABLE_OUTCOMES:
+            if obj.outcome in events.REPROCESSABLE_OUTCOMES:
                 tools.append(("Process it again", reverse("admin:payments_paymentevent_reprocess", args=[obj.pk])))
             if obj.outcome == EventOutcome.UNKNOWN_SALE and obj.reviewed_at is None:
                 tools.append(("Record what was done", reverse("admin:payments_paymentevent_resolve", args=[obj.pk])))
@@ -851,8 +860,8 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def _reprocess(self, request, event: PaymentEvent) -> None:
         try:
-            event = services.reprocess_payment_event(event=event)
-        except services.EventNotReprocessable as exc:
+            event = events.reprocess_payment_event(event=event)
+        except events.EventNotReprocessable as exc:
             self.message_user(request, f"Not processed again: {exc}", messages.WARNING)
             return
         self.log_change(request, event, f"Processed again: {event.get_outcome_display()}.")

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
-from payments import idempotency, sale_status, services
+from payments import events, idempotency, sale_status, services, simulation
 from payments.models import EventOutcome, EventSource, Transaction
 from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches
@@ -224,43 +224,53 @@ class XenditWebhookView(APIView):
 
     @extend_schema(
         operation_id="xendit_webhook",
-        summary="Xendit's QR payment callback",
-        description="Set this URL in the Xendit dashboard. Every request is stored before anything else. Accepts "
-        "Xendit's 2022-07-31 `qr.payment`, the legacy `qr.payment`, and the earlier service's flat shape.",
+        summary="Xendit's QR payment and refund callback",
+        description='Set this URL in the Xendit dashboard for "QR code paid & refunded". Every request is stored '
+        "before anything else. Dispatched on `event`: Xendit's 2022-07-31 `qr.payment`, the legacy `qr.payment` and "
+        "the earlier service's flat shape are payments (applied only in rupiah and for the sale's exact amount); "
+        "`qr.refund` (and `refund.succeeded` / `refund.failed`) settle refunds and never change whether a sale was "
+        "paid; any other event is stored, answered 200 and ignored.",
         tags=["webhooks"],
         parameters=[openapi.CALLBACK_TOKEN],
         request=openapi.WEBHOOK_REQUEST,
         responses=openapi.WEBHOOK_RESPONSES,
     )
     def post(self, request):
-        # An address that sent RATE_LIMIT_WEBHOOK_BAD_TOKEN wrong tokens is refused (and not stored)
-        # until its window ends, whatever it sends: guessing the token gets nowhere.
+        # The token is checked first and only failures count: Xendit's own webhooks are never
+        # refused, however many forged ones came from the same address (a shared proxy, say).
         caller = client_ip(request)
+        provided = request.headers.get("x-callback-token")
+        if provided is not None and header_token_matches(provided, settings.XENDIT_CALLBACK_TOKEN):
+            event = events.record_payment_event(
+                source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
+            )
+            return self._answer(events.process_payment_event(event))
+        # An address that sent RATE_LIMIT_WEBHOOK_BAD_TOKEN wrong tokens is refused (and its
+        # requests not stored) until its window ends: guessing the token gets nowhere.
         if (wait := WEBHOOK_BAD_TOKEN.wait(caller)) is not None:
             raise exceptions.Throttled(wait)
-        event = services.record_payment_event(
-            source=EventSource.WEBHOOK,
-            headers=dict(request.headers),
-            body=request.body,
-            remote_addr=caller or None,
+        event = events.record_payment_event(
+            source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
         )
-        provided = request.headers.get("x-callback-token")
+        WEBHOOK_BAD_TOKEN.hit(caller)
         if provided is None:
-            services.reject_payment_event(event=event, reason="Missing x-callback-token header")
-            WEBHOOK_BAD_TOKEN.hit(caller)
+            events.reject_payment_event(event=event, reason="Missing x-callback-token header")
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")
-        if not header_token_matches(provided, settings.XENDIT_CALLBACK_TOKEN):
-            services.reject_payment_event(event=event, reason="Invalid callback token")
-            WEBHOOK_BAD_TOKEN.hit(caller)
-            return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")
+        events.reject_payment_event(event=event, reason="Invalid callback token")
+        return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")
 
-        event = services.process_payment_event(event)
+    @staticmethod
+    def _answer(event) -> Response:
         if event.outcome == EventOutcome.INVALID:
             return error_response(
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
                 "Validation error",
                 {"errors": [{"field": "body", "message": event.outcome_detail, "type": "value_error"}]},
             )
+        if event.outcome == EventOutcome.IGNORED and event.shape == "ignored":
+            return Response({"success": True, "message": "Notification stored and ignored"})
+        if event.shape == "refund":
+            return Response({"success": True, "message": "Refund updated"})
         return Response({"success": True, "message": "Transaction updated"})
 
 
@@ -287,7 +297,7 @@ class SimulatePaymentView(APIView):
                 "Validation error",
                 {"errors": [{"field": "amount", "message": "A whole number of rupiah.", "type": "int_type"}]},
             )
-        event = services.simulate_payment(sale=sale, amount=amount)
+        event = simulation.simulate_payment(sale=sale, amount=amount)
         sale.refresh_from_db()
         return Response(
             {

@@ -16,6 +16,12 @@ class SaleStatus(models.TextChoices):
     COMPLETED = "COMPLETED", "Paid"
     FAILED = "FAILED", "Failed"
     EXPIRED = "EXPIRED", "Expired"
+    # Its whole payment was given back (a partial refund leaves the sale COMPLETED).
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+# Sales whose money was received: paid, and paid then refunded. The report's gross counts both.
+PAID_STATUSES = (SaleStatus.COMPLETED, SaleStatus.REFUNDED)
 
 
 class Transaction(models.Model):
@@ -34,6 +40,20 @@ class Transaction(models.Model):
     send_invoice = models.BooleanField(default=False)
     expires_at = models.DateTimeField(help_text="The QR code can be paid until this time.")
     paid_at = models.DateTimeField(null=True, blank=True)
+    paid_amount = models.DecimalField(
+        "amount paid (Rp)",
+        max_digits=15,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the payment notice stated; empty when it stated no amount (the earlier service's body).",
+    )
+    # Kept under the sale's row lock by the refund settlement: successful refunds of this sale's
+    # own payment (refunds of a second, extra payment are not counted here).
+    refunded_amount = models.DecimalField("refunded (Rp)", max_digits=15, decimal_places=2, default=0)
+    # When expire_sales asked the gateway about this sale. A sale the kiosk's poll expired was never
+    # asked: expire_sales asks it once later, so a payment whose webhook was lost is still found.
+    gateway_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     payment_channel = models.CharField(
         max_length=50, blank=True, help_text="The customer's bank or wallet, when Xendit reports it."
     )
@@ -57,14 +77,16 @@ class Transaction(models.Model):
             ("resend_customer_email", "Can resend the customer's photo email"),
             ("check_payment", "Can ask Xendit whether a sale was paid"),
             ("resolve_review", "Can resolve payment problems and re-run payment events"),
+            ("refund_sale", "Can refund sales"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=SaleStatus.values), name="sale_status_valid"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="sale_amount_not_negative"),
             models.CheckConstraint(
-                condition=~models.Q(status=SaleStatus.COMPLETED) | models.Q(paid_at__isnull=False),
-                name="sale_completed_has_paid_at",
+                condition=~models.Q(status__in=PAID_STATUSES) | models.Q(paid_at__isnull=False),
+                name="sale_paid_has_paid_at",
             ),
+            models.CheckConstraint(condition=models.Q(refunded_amount__gte=0), name="sale_refunded_not_negative"),
         ]
         indexes = [
             # Quota check: sales of one price that are COMPLETED, or PENDING and unexpired.
@@ -93,8 +115,14 @@ class Transaction(models.Model):
             # a year of paid sales is summed from the index alone (PostgreSQL index-only scan).
             models.Index(
                 fields=["paid_at", "location", "amount"],
-                condition=models.Q(status=SaleStatus.COMPLETED),
+                condition=models.Q(status__in=PAID_STATUSES),
                 name="sale_paid_idx",
+            ),
+            # expire_sales: sales expired without asking the gateway (by the poll), asked once later.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status=SaleStatus.EXPIRED, gateway_checked_at__isnull=True),
+                name="sale_expired_unchecked_idx",
             ),
             # Admin: paid sales whose email has not gone out yet and whose photos are still kept
             # (waiting for photos, retrying, gave up): the problem count and the email filters.
@@ -123,9 +151,10 @@ class EventOutcome(models.TextChoices):
     RECEIVED = "received", "Received, not processed yet"
     APPLIED = "applied", "Applied to the sale"
     DUPLICATE = "duplicate", "Duplicate (already applied)"
-    IGNORED = "ignored", "Ignored (no change needed)"
+    IGNORED = "ignored", "Ignored (nothing to apply)"
     UNKNOWN_SALE = "unknown_sale", "No matching sale"
-    AMOUNT_MISMATCH = "amount_mismatch", "Amount does not match the sale"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amount missing or not the sale's"
+    CURRENCY_MISMATCH = "currency_mismatch", "Currency is not rupiah"
     DOUBLE_PAYMENT = "double_payment", "Second payment for a paid sale"
     INVALID = "invalid", "Not a payment we understand"
     REJECTED = "rejected", "Rejected: missing or wrong callback token"
@@ -142,12 +171,18 @@ class PaymentEvent(models.Model):
     body = models.TextField(blank=True)
     webhook_id = models.CharField(max_length=200, blank=True, db_index=True)
     shape = models.CharField(max_length=20, blank=True, help_text="Which payload format Xendit used.")
+    event_type = models.CharField(
+        "event", max_length=50, blank=True, help_text="Xendit's event name, e.g. qr.payment or qr.refund."
+    )
     reference = models.CharField("sale number in payload", max_length=200, blank=True)
     xendit_payment_id = models.CharField(max_length=200, blank=True, db_index=True)
     reported_status = models.CharField(max_length=30, blank=True)
     amount = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
     transaction = models.ForeignKey(
         Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events", verbose_name="sale"
+    )
+    refund = models.ForeignKey(
+        "payments.Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     outcome = models.CharField(max_length=20, choices=EventOutcome.choices, default=EventOutcome.RECEIVED)
     outcome_detail = models.TextField(blank=True)
@@ -204,6 +239,76 @@ class ReviewNote(models.Model):
 
     def __str__(self) -> str:
         return f"Resolved {timezone.localtime(self.resolved_at):%Y-%m-%d %H:%M}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for Xendit"
+    SUCCEEDED = "SUCCEEDED", "Refunded"
+    FAILED = "FAILED", "Failed"
+
+
+class RefundOrigin(models.TextChoices):
+    STAFF = "staff", "Photobox"
+    XENDIT = "xendit", "Xendit (made outside Photobox)"
+
+
+class Refund(models.Model):
+    """Money given back for one payment of a sale: recorded before Xendit is asked, settled by
+    Xendit's refund webhook or by the refund check in cron."""
+
+    sale = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="refunds")
+    payment_id = models.CharField("Xendit payment id", max_length=100, db_index=True)
+    amount = models.DecimalField("amount (Rp)", max_digits=15, decimal_places=2)
+    reason = models.TextField()
+    origin = models.CharField(max_length=10, choices=RefundOrigin.choices, default=RefundOrigin.STAFF)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # One per refund form shown: a double click or a re-sent form finds the refund it already made.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    xendit_refund_id = models.CharField("Xendit refund id", max_length=100, null=True, blank=True, unique=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    # When Xendit was last asked (sent, or checked by cron): the check leaves fresh requests alone.
+    gateway_called_at = models.DateTimeField(null=True, blank=True, editable=False)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=models.Q(status__in=RefundStatus.values), name="refund_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status=RefundStatus.PENDING) | models.Q(settled_at__isnull=False),
+                name="refund_settled_has_time",
+            ),
+        ]
+        indexes = [
+            # The refund check in cron: PENDING refunds only.
+            models.Index(
+                fields=["created_at"], condition=models.Q(status=RefundStatus.PENDING), name="refund_pending_idx"
+            ),
+            # The sales report: successful refunds by the day they went through.
+            models.Index(
+                fields=["settled_at"], condition=models.Q(status=RefundStatus.SUCCEEDED), name="refund_settled_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.xendit_refund_id or f"Refund {self.pk}"
+
+    @property
+    def requested_by_name(self) -> str:
+        if self.origin == RefundOrigin.XENDIT:
+            return "Xendit"
+        return self.requested_by.get_username() if self.requested_by else "a deleted user"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Sent to Xendit with every request for this refund: a retry is the same refund."""
+        return f"photobox-refund-{self.pk}"
 
 
 class IdempotencyKey(models.Model):

@@ -15,6 +15,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from core import errors
+
 logger = logging.getLogger("photobox.api")
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -48,6 +50,7 @@ class ApiError(Exception):
         if status_code is not None:
             self.status_code = status_code
         self.details = details or {}
+        self.headers: dict[str, str] = {}
 
 
 def envelope(message: str, details: dict | None = None) -> dict:
@@ -92,7 +95,9 @@ def validation_error_response(errors: list[dict]) -> Response:
 def exception_handler(exc, context):
     """DRF exception handler: every exception raised by an API view becomes the envelope."""
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.message, exc.details, headers=exc.headers or None)
+    if isinstance(exc, errors.DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, exceptions.ValidationError):
         return validation_error_response(validation_errors(exc.detail))
     if isinstance(exc, exceptions.ParseError):
@@ -128,6 +133,25 @@ def exception_handler(exc, context):
     request = context.get("request")
     logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
     return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+DOMAIN_ERROR_STATUSES = {
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.Invalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    errors.Refused: status.HTTP_502_BAD_GATEWAY,
+    errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def domain_error_response(exc: errors.DomainError) -> Response:
+    """The one place a domain error gets its HTTP status (and Retry-After, when it has a wait)."""
+    code = next(
+        (code for kind, code in DOMAIN_ERROR_STATUSES.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return error_response(code, exc.message, exc.details, headers=headers)
 
 
 def header_token_matches(provided: str, expected: str) -> bool:

@@ -334,6 +334,9 @@ XENDIT_CALLBACK_TOKEN = env.str("XENDIT_CALLBACK_TOKEN", "")
 XENDIT_API_URL = env.str("XENDIT_API_URL", "https://api.xendit.co").rstrip("/")
 XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", 15.0, minimum=0.1)
+# Our Xendit business id (Dashboard > Settings > Business profile): a notice naming another
+# business is stored and ignored. Empty: notices are not checked for it.
+XENDIT_BUSINESS_ID = env.str("XENDIT_BUSINESS_ID", "")
 
 PAYMENT_GATEWAY = env.choice("PAYMENT_GATEWAY", ("xendit", "simulator"), None)
 if PAYMENT_GATEWAY is None:
@@ -357,6 +360,9 @@ if PAYMENT_GATEWAY == "xendit":
         )
 
 SALE_EXPIRY_MINUTES = env.int("SALE_EXPIRY_MINUTES", 15, minimum=1)
+# expire_sales asks Xendit once about sales expired this many hours ago or less that nobody asked
+# about (the kiosk's poll expired them): Xendit delivers late payments for up to a day.
+LATE_PAYMENT_CHECK_HOURS = env.int("LATE_PAYMENT_CHECK_HOURS", 24, minimum=1)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
 
 # --- Response encryption (compatible with kiosks built for the earlier service) -------------

@@ -1,28 +1,49 @@
+"""The payment gateway: Xendit, or the simulator chosen by settings (PAYMENT_GATEWAY).
+
+Everything past this package sees notices and typed errors, never Xendit's JSON.
+"""
+
 import functools
+import json
 
 from django.conf import settings
 
 from payments.gateways.base import (
     GatewayError,
+    GatewayRateLimited,
     GatewayRejected,
     GatewayTimeout,
     GatewayUnavailable,
+    IgnoredNotice,
+    InvalidCallback,
+    Notice,
     PaymentGateway,
+    PaymentNotice,
     QrCode,
-    QrPayment,
+    RefundNotice,
 )
 from payments.gateways.simulator import SimulatorGateway
 from payments.gateways.xendit import XenditClient
+from payments.gateways.xendit_wire import read_callback as _read_xendit_callback
+from payments.gateways.xendit_wire import read_listed_payment, read_refund
 
 __all__ = [
     "GatewayError",
+    "GatewayRateLimited",
     "GatewayRejected",
     "GatewayTimeout",
     "GatewayUnavailable",
+    "IgnoredNotice",
+    "InvalidCallback",
+    "Notice",
     "PaymentGateway",
+    "PaymentNotice",
     "QrCode",
-    "QrPayment",
+    "RefundNotice",
+    "SimulatorGateway",
     "get_gateway",
+    "read_callback",
+    "read_stored_notice",
 ]
 
 
@@ -44,3 +65,23 @@ def get_gateway() -> PaymentGateway:
         settings.XENDIT_CONNECT_TIMEOUT,
         settings.XENDIT_READ_TIMEOUT,
     )
+
+
+def read_callback(body: bytes | str) -> Notice:
+    """What a callback to our webhook URL says (the simulator's notices are Xendit's shapes too).
+    Raises InvalidCallback for a body that is no notice at all."""
+    return _read_xendit_callback(body, business_id=settings.XENDIT_BUSINESS_ID)
+
+
+def read_stored_notice(wire: str, *, refund: bool) -> Notice:
+    """What the gateway told reconciliation or the refund check, as kept on the event, read again
+    (staff re-running an event). Events kept before notices were stored as webhooks are read so."""
+    try:
+        item = json.loads(wire)
+    except ValueError:
+        raise InvalidCallback("The stored answer is not JSON") from None
+    if not isinstance(item, dict):
+        raise InvalidCallback("The stored answer is not a JSON object")
+    if "event" in item:
+        return read_callback(wire)
+    return read_refund(item) if refund else read_listed_payment(item, qr_id="")

@@ -1,59 +1,39 @@
-"""Xendit QR Codes API (version 2022-07-31) over `requests`."""
+"""Xendit QR Codes API (version 2022-07-31) over `requests`: QR codes, their payments, refunds.
+
+What Xendit's JSON means is read in `xendit_wire`; this module owns the HTTP: auth, timeouts,
+retries, and Xendit's errors as typed exceptions (a 429 is `GatewayRateLimited`, with the wait).
+"""
 
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from payments.gateways.base import GatewayError, GatewayRejected, GatewayTimeout, GatewayUnavailable, QrCode, QrPayment
+from payments.gateways.base import (
+    GatewayError,
+    GatewayRateLimited,
+    GatewayRejected,
+    GatewayTimeout,
+    GatewayUnavailable,
+    PaymentNotice,
+    QrCode,
+    RefundNotice,
+)
+from payments.gateways.xendit_wire import parse_amount, parse_timestamp, read_listed_payment, read_refund
 
 logger = logging.getLogger("payments.xendit")
 
 API_VERSION = "2022-07-31"
-# Xendit reports a successful QR payment as SUCCEEDED (2022-07-31) or COMPLETED (legacy).
-SUCCESSFUL_PAYMENT_STATUSES = {"SUCCEEDED", "COMPLETED"}
+# When a 429 carries neither Rate-Limit-Reset nor Retry-After: Xendit's window is a minute.
+DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 
-def parse_timestamp(value) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        # In UTC: an offset PostgreSQL cannot store (+23:59), or a moment outside the years 1-9999
-        # once in UTC, is no usable time.
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def parse_amount(value) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() else None
-
-
-def qr_payment_from_json(item: dict, *, qr_id: str = "") -> QrPayment:
-    detail = item.get("payment_detail") or item.get("payment_details") or {}
-    status = str(item.get("status", "")).upper()
-    return QrPayment(
-        id=str(item.get("id", "")),
-        qr_id=str(item.get("qr_id") or (item.get("qr_code") or {}).get("id") or qr_id),
-        reference_id=str(item.get("reference_id") or (item.get("qr_code") or {}).get("external_id") or ""),
-        amount=parse_amount(item.get("amount")) or Decimal(0),
-        status="COMPLETED" if status in SUCCESSFUL_PAYMENT_STATUSES else status,
-        paid_at=parse_timestamp(item.get("created")),
-        channel=str(detail.get("source") or item.get("channel_code") or "")[:50] if isinstance(detail, dict) else "",
-        receipt_id=str(detail.get("receipt_id") or "")[:100] if isinstance(detail, dict) else "",
-        raw=item,
-    )
+def _quoted(value: str) -> str:
+    return requests.utils.quote(value, safe="")
 
 
 class XenditClient:
@@ -94,15 +74,47 @@ class XenditClient:
         return self._qr_code(self._request("POST", "/qr_codes", json=body))
 
     def get_qr_code(self, qr_id: str) -> QrCode:
-        return self._qr_code(self._request("GET", f"/qr_codes/{requests.utils.quote(qr_id, safe='')}"))
+        return self._qr_code(self._request("GET", f"/qr_codes/{_quoted(qr_id)}"))
 
-    def list_payments(self, qr_id: str) -> list[QrPayment]:
-        data = self._request("GET", f"/qr_codes/{requests.utils.quote(qr_id, safe='')}/payments")
-        # The 2022-07-31 list shape is undocumented: accept a bare list or {"data": [...]}.
+    def list_payments(self, qr_id: str) -> list[PaymentNotice]:
+        items = self._list(self._request("GET", f"/qr_codes/{_quoted(qr_id)}/payments"), "payments")
+        return [read_listed_payment(item, qr_id=qr_id) for item in items]
+
+    def create_refund(self, *, payment_id: str, amount: Decimal, reason: str, idempotency_key: str) -> RefundNotice:
+        """Ask Xendit to refund `amount` of a QR payment (xendit.md §11.1). Answers PENDING; the
+        result comes later by webhook. The key makes a retried request the same refund, where
+        Xendit honours it (undocumented for this endpoint: the refund check lists before resending)."""
+        body = {"amount": int(amount), "reason": reason}
+        data = self._request(
+            "POST",
+            f"/qr_codes/payments/{_quoted(payment_id)}/refunds",
+            json=body,
+            headers={"idempotency-key": idempotency_key},
+        )
+        return self._refund(data)
+
+    def get_refund(self, *, payment_id: str, refund_id: str) -> RefundNotice:
+        return self._refund(
+            self._request("GET", f"/qr_codes/payments/{_quoted(payment_id)}/refunds/{_quoted(refund_id)}")
+        )
+
+    def list_refunds(self, *, payment_id: str) -> list[RefundNotice]:
+        items = self._list(self._request("GET", f"/qr_codes/payments/{_quoted(payment_id)}/refunds"), "refunds")
+        return [read_refund(item) for item in items]
+
+    @staticmethod
+    def _list(data, what: str) -> list[dict]:
+        # The 2022-07-31 list shapes are undocumented: accept a bare list or {"data": [...]}.
         items = data.get("data", []) if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise GatewayError("Unexpected payments list from Xendit", error_code="UNEXPECTED_RESPONSE")
-        return [qr_payment_from_json(item, qr_id=qr_id) for item in items if isinstance(item, dict)]
+            raise GatewayError(f"Unexpected {what} list from Xendit", error_code="UNEXPECTED_RESPONSE")
+        return [item for item in items if isinstance(item, dict)]
+
+    @staticmethod
+    def _refund(data) -> RefundNotice:
+        if not isinstance(data, dict) or not data.get("id"):
+            raise GatewayError("Xendit answered without a refund", error_code="UNEXPECTED_RESPONSE")
+        return read_refund(data)
 
     def _request(self, method: str, path: str, **kwargs):
         url = self.base_url + path
@@ -132,9 +144,9 @@ class XenditClient:
                 error_code,
                 request_id,
             )
-            error_class = (
-                GatewayRejected if response.status_code < 500 and response.status_code != 429 else GatewayUnavailable
-            )
+            if response.status_code == 429:
+                raise GatewayRateLimited(message, retry_after=self._rate_limit_wait(response), error_code=error_code)
+            error_class = GatewayRejected if response.status_code < 500 else GatewayUnavailable
             raise error_class(message, error_code=error_code, http_status=response.status_code)
         try:
             return response.json()
@@ -142,6 +154,19 @@ class XenditClient:
             raise GatewayError(
                 "Xendit answered with a body that is not JSON", error_code="UNEXPECTED_RESPONSE"
             ) from exc
+
+    @staticmethod
+    def _rate_limit_wait(response: requests.Response) -> float:
+        """Seconds until Xendit takes calls again: `Rate-Limit-Reset` is the seconds left in its
+        window (a decimal, xendit.md §12); `Retry-After` is honoured if it is ever sent."""
+        for header in ("Rate-Limit-Reset", "Retry-After"):
+            try:
+                wait = float(response.headers.get(header, ""))
+            except ValueError:
+                continue
+            if 0 <= wait < 24 * 3600:
+                return wait
+        return DEFAULT_RATE_LIMIT_WAIT
 
     @staticmethod
     def _error_of(response: requests.Response) -> tuple[str, str]:

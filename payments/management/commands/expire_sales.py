@@ -1,21 +1,24 @@
 from django.core.management.base import BaseCommand
 
-from payments import idempotency, services
+from payments import idempotency, reconciliation
 
 
 class Command(BaseCommand):
     help = (
-        "Expire PENDING sales past their expiry, first asking Xendit whether each was paid "
-        "(a paid one is completed instead). Run every minute from cron; safe to overlap."
+        "Expire PENDING sales past their expiry, first asking Xendit whether each was paid (a paid one is "
+        "completed instead); then ask once about sales the kiosk's poll expired in the last "
+        "LATE_PAYMENT_CHECK_HOURS (a payment found completes the sale, flagged as a late payment). "
+        "Stops calling Xendit on its rate limit until the wait is over. Run every minute from cron; safe to overlap."
     )
 
     def handle(self, *args, **options):
-        report = services.expire_overdue_sales()
+        report = reconciliation.expire_overdue_sales()
         purged = idempotency.purge_expired_keys()
         self.stdout.write(
             f"checked {report.checked} with the gateway, completed {report.completed}, "
-            f"expired {report.expired}, check failures {len(report.check_failures)}, "
+            f"expired {report.expired}, late checks {report.late_checked} (paid late {report.late_completed}), "
+            f"not asked for Xendit's rate limit {report.deferred}, check failures {len(report.check_failures)}, "
             f"old idempotency keys purged {purged}"
         )
         for external_id in report.check_failures:
-            self.stderr.write(f"could not check {external_id} with the gateway; expired it anyway")
+            self.stderr.write(f"could not check {external_id} with the gateway; it is asked again on a later run")

@@ -2,9 +2,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments import services
+from core.errors import DomainError
+from payments import simulation
 from payments.models import Transaction
-from photobox.api import ApiError
 
 
 class Command(BaseCommand):
@@ -23,8 +23,8 @@ class Command(BaseCommand):
         except InvalidOperation:
             raise CommandError(f"--amount must be a number, got {amount!r}") from None
         try:
-            event = services.simulate_payment(sale=sale, amount=paid)
-        except ApiError as exc:
+            event = simulation.simulate_payment(sale=sale, amount=paid)
+        except DomainError as exc:
             raise CommandError(exc.message) from None
         sale.refresh_from_db()
         self.stdout.write(f"{sale.external_id}: {event.get_outcome_display()} (sale is now {sale.status})")

@@ -1,0 +1,110 @@
+"""What a sale received and what of it can still be given back."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Transaction
+
+# Payments that reached us for a sale without paying it: a second payment, or one of the wrong
+# amount. The money was taken all the same, so staff can give it back.
+EXTRA_PAYMENT_OUTCOMES = (EventOutcome.DOUBLE_PAYMENT, EventOutcome.AMOUNT_MISMATCH)
+
+
+@dataclass(frozen=True)
+class ReceivedPayment:
+    payment_id: str
+    amount: Decimal
+    paid_at: datetime | None
+    channel: str
+    pays_the_sale: bool  # False: an extra payment (paid twice, or the wrong amount)
+    refunded: Decimal = Decimal(0)  # refunds that went through
+    pending: Decimal = Decimal(0)  # refunds Xendit has not settled yet
+
+    @property
+    def left(self) -> Decimal:
+        return self.amount - self.refunded - self.pending
+
+    @property
+    def label(self) -> str:
+        kind = "the sale's payment" if self.pays_the_sale else "extra payment"
+        return f"{self.payment_id} ({kind})"
+
+
+def sale_paid_amount(sale: Transaction) -> Decimal:
+    """What the sale's own payment brought: its stated amount, else (the earlier service's body,
+    which states none) the sale's amount, which is what Xendit's QR code asked for."""
+    return sale.paid_amount if sale.paid_amount is not None else sale.amount
+
+
+def received_payments(sale: Transaction) -> list[ReceivedPayment]:
+    """Every successful Xendit payment this sale received, the one that paid it first, with what
+    was refunded of each. Three queries."""
+    payments: dict[str, dict] = {}
+    if sale.status in PAID_STATUSES and sale.xendit_payment_id:
+        payments[sale.xendit_payment_id] = {
+            "amount": sale_paid_amount(sale),
+            "paid_at": sale.paid_at,
+            "channel": sale.payment_channel,
+            "pays_the_sale": True,
+        }
+    extras = (
+        PaymentEvent.objects.filter(
+            transaction=sale, outcome__in=EXTRA_PAYMENT_OUTCOMES, reported_status="COMPLETED", amount__gt=0
+        )
+        .exclude(xendit_payment_id="")
+        .order_by("received_at")
+        .values_list("xendit_payment_id", "amount", "received_at")
+    )
+    extras = list(extras)
+    # A "double payment" may be a payment that paid another sale (one QR paid twice by a retry):
+    # that one is the other sale's, never refundable from here.
+    elsewhere = set(
+        Transaction.objects.filter(xendit_payment_id__in=[p for p, _, _ in extras]).values_list(
+            "xendit_payment_id", flat=True
+        )
+    )
+    for payment_id, amount, received_at in extras:
+        if payment_id not in payments and payment_id not in elsewhere:
+            payments[payment_id] = {"amount": amount, "paid_at": received_at, "channel": "", "pays_the_sale": False}
+    if not payments:
+        return []
+    totals = {
+        (row["payment_id"], row["status"]): row["total"]
+        for row in Refund.objects.filter(sale=sale, payment_id__in=list(payments))
+        .exclude(status=RefundStatus.FAILED)
+        .values("payment_id", "status")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    return [
+        ReceivedPayment(
+            payment_id=payment_id,
+            refunded=totals.get((payment_id, RefundStatus.SUCCEEDED), Decimal(0)),
+            pending=totals.get((payment_id, RefundStatus.PENDING), Decimal(0)),
+            **fields,
+        )
+        for payment_id, fields in payments.items()
+    ]
+
+
+def sale_for_payment(payment_id: str) -> Transaction | None:
+    """The sale a Xendit payment id belongs to: the one it paid, or the one it reached as an
+    extra payment. Locked (call inside a transaction): a refund settles under the sale's lock."""
+    locked = Transaction.objects.select_for_update()
+    sale = locked.filter(xendit_payment_id=payment_id).first()
+    if sale is None:
+        extra = (
+            PaymentEvent.objects.filter(xendit_payment_id=payment_id, transaction__isnull=False)
+            .filter(Q(outcome__in=EXTRA_PAYMENT_OUTCOMES))
+            .values_list("transaction_id", flat=True)
+            .first()
+        )
+        sale = locked.filter(pk=extra).first() if extra else None
+    return sale
+
+
+def refunds_of(sale: Transaction) -> list[Refund]:
+    return list(Refund.objects.filter(sale=sale).select_related("requested_by"))
