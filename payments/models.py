@@ -153,7 +153,7 @@ class EventOutcome(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate (already applied)"
     IGNORED = "ignored", "Ignored (nothing to apply)"
     UNKNOWN_SALE = "unknown_sale", "No matching sale"
-    AMOUNT_MISMATCH = "amount_mismatch", "Amount missing or not the sale's"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amount missing or wrong"
     CURRENCY_MISMATCH = "currency_mismatch", "Currency is not rupiah"
     DOUBLE_PAYMENT = "double_payment", "Second payment for a paid sale"
     INVALID = "invalid", "Not a payment we understand"

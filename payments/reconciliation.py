@@ -70,6 +70,8 @@ class ExpiryReport:
     late_completed: int = 0
     deferred: int = 0  # not asked: Xendit's rate limit
     check_failures: list[str] = field(default_factory=list)
+    # Asked in this run: a sale whose check failed just now is asked again on a later run.
+    asked: set[int] = field(default_factory=set, repr=False)
 
 
 def check_sale_with_gateway(*, sale: Transaction) -> int:
@@ -90,16 +92,23 @@ def check_sale_with_gateway(*, sale: Transaction) -> int:
 
 
 def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
-    sales = list(sales)
+    sales = [sale for sale in sales if sale.pk not in report.asked]
     for index, sale in enumerate(sales):
         if calls_paused_for():
             report.deferred += len(sales) - index
             return
+        report.asked.add(sale.pk)
+        if late:
+            report.late_checked += 1
+        else:
+            report.checked += 1
         try:
             completed = check_sale_with_gateway(sale=sale)
         except GatewayRateLimited as exc:
             _stop_for_rate_limit(job, exc, len(sales) - index)
             report.deferred += len(sales) - index
+            report.late_checked -= late
+            report.checked -= not late
             return
         except GatewayRejected as exc:
             # Xendit will say the same next time (e.g. an unknown QR code): asked, and kept for staff.
@@ -110,10 +119,8 @@ def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
             _check_failed(report, sale, exc)
             continue
         if late:
-            report.late_checked += 1
             report.late_completed += completed
         else:
-            report.checked += 1
             report.completed += completed
 
 

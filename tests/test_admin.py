@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, Photo
 from locations.models import Location
+from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
-from payments.services import record_payment_event, resolve_review, simulate_payment
+from payments.services import resolve_review
+from payments.simulation import simulate_payment
 from pricing.models import Price
 
 pytestmark = pytest.mark.django_db

@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='paymentevent',
             name='outcome',
-            field=models.CharField(choices=[('received', 'Received, not processed yet'), ('applied', 'Applied to the sale'), ('duplicate', 'Duplicate (already applied)'), ('ignored', 'Ignored (nothing to apply)'), ('unknown_sale', 'No matching sale'), ('amount_mismatch', "Amount missing or not the sale's"), ('currency_mismatch', 'Currency is not rupiah'), ('double_payment', 'Second payment for a paid sale'), ('invalid', 'Not a payment we understand'), ('rejected', 'Rejected: missing or wrong callback token'), ('error', 'Error while processing')], default='received', max_length=20),
+            field=models.CharField(choices=[('received', 'Received, not processed yet'), ('applied', 'Applied to the sale'), ('duplicate', 'Duplicate (already applied)'), ('ignored', 'Ignored (nothing to apply)'), ('unknown_sale', 'No matching sale'), ('amount_mismatch', 'Amount missing or wrong'), ('currency_mismatch', 'Currency is not rupiah'), ('double_payment', 'Second payment for a paid sale'), ('invalid', 'Not a payment we understand'), ('rejected', 'Rejected: missing or wrong callback token'), ('error', 'Error while processing')], default='received', max_length=20),
         ),
         migrations.AlterField(
             model_name='transaction',

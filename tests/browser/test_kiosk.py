@@ -12,7 +12,7 @@ from PIL import Image
 
 from gallery.models import Photo
 from payments.models import SaleStatus, Transaction
-from payments.services import simulate_payment
+from payments.simulation import simulate_payment
 from tests.browser.support import decode_qr, image_loaded
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
+from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, SaleStatus
-from payments.services import record_payment_event, simulate_payment
+from payments.simulation import simulate_payment
 from pricing.models import Price
 
 pytestmark = pytest.mark.django_db

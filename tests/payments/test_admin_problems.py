@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from payments import services
+from payments import events, services, simulation
 from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
 
@@ -47,7 +47,7 @@ def index_text(client) -> str:
 # --- Why a sale needs review ----------------------------------------------------------------
 def test_a_payment_after_expiry_is_flagged_with_its_reason_on_the_list_index_and_page(staff_client, make_sale):
     sale = make_sale(status=SaleStatus.EXPIRED)
-    services.simulate_payment(sale=sale)
+    simulation.simulate_payment(sale=sale)
 
     page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
 
@@ -64,13 +64,13 @@ def test_an_amount_mismatch_is_flagged_with_both_amounts(staff_client, make_sale
     page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
 
     assert "Amount mismatch: payment qrpy_1 of Rp 4.000 for a sale of Rp 40.000" in page
-    assert "Amount does not match the sale" in page  # the notification's outcome in the history
+    assert "Amount missing or wrong" in page  # the notification's outcome in the history
 
 
 # --- Resolving ------------------------------------------------------------------------------
 def test_staff_resolve_a_sale_with_a_note_kept_in_its_history(staff_client, make_sale, boss):
     sale = make_sale(status=SaleStatus.EXPIRED)
-    services.simulate_payment(sale=sale)
+    simulation.simulate_payment(sale=sale)
     url = reverse("admin:payments_transaction_resolve-review", args=[sale.pk])
 
     form = staff_client.get(url).content.decode()
@@ -197,23 +197,23 @@ def test_a_payment_that_arrived_before_its_sale_was_known_is_applied_when_reproc
 def test_reprocessing_is_idempotent_a_payment_is_never_applied_twice(make_sale, api):
     sale = make_sale(xendit_qr_id="qr_x")
     body = json.dumps(payment_for(sale.external_id)).encode()
-    applied = services.process_payment_event(services.record_payment_event(source="webhook", headers={}, body=body))
-    failed = services.record_payment_event(source="webhook", headers={}, body=body)
+    applied = events.process_payment_event(events.record_payment_event(source="webhook", headers={}, body=body))
+    failed = events.record_payment_event(source="webhook", headers={}, body=body)
     PaymentEvent.objects.filter(pk=failed.pk).update(outcome=EventOutcome.ERROR, outcome_detail="OperationalError")
 
-    again = services.reprocess_payment_event(event=failed)
+    again = events.reprocess_payment_event(event=failed)
 
     assert applied.outcome == EventOutcome.APPLIED
     assert again.outcome == EventOutcome.DUPLICATE
     assert Transaction.objects.filter(xendit_payment_id="qrpy_1").count() == 1
-    with pytest.raises(services.EventNotReprocessable, match="final"):
-        services.reprocess_payment_event(event=applied)
+    with pytest.raises(events.EventNotReprocessable, match="final"):
+        events.reprocess_payment_event(event=applied)
 
 
 @pytest.mark.parametrize("outcome", [EventOutcome.REJECTED, EventOutcome.RECEIVED])
 def test_a_notification_whose_token_was_not_verified_is_never_applied(staff_client, make_sale, outcome):
     sale = make_sale()
-    event = services.record_payment_event(
+    event = events.record_payment_event(
         source=EventSource.WEBHOOK, headers={}, body=json.dumps(payment_for(sale.external_id)).encode()
     )
     PaymentEvent.objects.filter(pk=event.pk).update(outcome=outcome)
@@ -262,7 +262,7 @@ def test_two_staff_reprocessing_the_same_notification_apply_it_once(make_sale):
     event = PaymentEvent.objects.get()
     sale = make_sale(external_id="TRX-1-20250101000000-RACE0001")
 
-    results = run_concurrently(lambda _: services.reprocess_payment_event(event=event), 4)
+    results = run_concurrently(lambda _: events.reprocess_payment_event(event=event), 4)
 
     outcomes = Counter(r.outcome if isinstance(r, PaymentEvent) else type(r).__name__ for r in results)
     assert outcomes == {EventOutcome.APPLIED: 1, "EventNotReprocessable": 3}, results

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from payments.models import EventOutcome, PaymentEvent, SaleStatus, Transaction
-from payments.services import simulate_payment
+from payments.simulation import simulate_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from payments.models import EventOutcome, PaymentEvent, SaleStatus, Transaction
-from payments.services import simulate_payment
+from payments.simulation import simulate_payment
 from photobox.admin_tools import EstimatedCountPaginator
 
 pytestmark = pytest.mark.django_db

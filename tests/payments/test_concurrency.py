@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
-from payments.services import expire_overdue_sales
+from payments.reconciliation import expire_overdue_sales
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from payments.models import EventOutcome, EventSource, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
-from payments.services import expire_overdue_sales
+from payments.reconciliation import expire_overdue_sales
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_overdue_sale_paid_at_xendit_is_completed_instead_of_expired(api, sale_r
     assert sale.status == SaleStatus.COMPLETED
     assert sale.paid_at is not None
     assert sale.xendit_payment_id == payment["id"]
-    assert sale.payment_channel == "GOPAY"
+    assert sale.payment_channel == "DANA"
     assert sale.payment_receipt_id == "000111666"
     assert not sale.needs_review
     [event] = PaymentEvent.objects.filter(transaction=sale)

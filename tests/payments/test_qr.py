@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from payments.models import SaleStatus, Transaction
-from payments.services import simulate_payment
+from payments.simulation import simulate_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,7 @@
 """The real XenditClient over real HTTP against the fake Xendit (reference/xendit.md)."""
 
 import base64
+import json
 import socket
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from payments.gateways import GatewayError, GatewayRejected, GatewayTimeout, GatewayUnavailable, QrCode, QrPayment
+from payments.gateways import GatewayError, GatewayRejected, GatewayTimeout, GatewayUnavailable, PaymentNotice, QrCode
 from payments.gateways.xendit import XenditClient
 from tests.fakes.xendit import FakeXenditServer
 
@@ -238,18 +239,19 @@ def test_list_payments_reports_a_succeeded_payment_as_completed(client, fake):
 
     [payment] = client.list_payments(qr.id)
 
-    assert isinstance(payment, QrPayment)
-    assert payment.id == paid["id"]
-    assert payment.id.startswith("qrpy_")
+    assert isinstance(payment, PaymentNotice)
+    assert payment.payment_id == paid["id"]
+    assert payment.payment_id.startswith("qrpy_")
     assert payment.qr_id == qr.id
-    assert payment.reference_id == "TRX-1-20300509151500-ABCDEF01"
+    assert payment.reference == "TRX-1-20300509151500-ABCDEF01"
     assert payment.amount == Decimal(35000)
+    assert payment.currency == "IDR"
     assert payment.status == "COMPLETED"
-    assert payment.channel == "GOPAY"
+    assert payment.channel == "DANA"
     assert payment.receipt_id == "000111666"
     assert payment.paid_at is not None
     assert abs(payment.paid_at - datetime.now(UTC)) < timedelta(minutes=1)
-    assert payment.raw == paid
+    assert json.loads(payment.wire) == paid  # kept as received, for the stored event
     assert fake.requests[-1].path == f"/qr_codes/{qr.id}/payments"
 
 
@@ -260,7 +262,7 @@ def test_list_payments_accepts_a_bare_list(client, fake):
 
     [payment] = client.list_payments(qr.id)
 
-    assert payment.id == paid["id"]
+    assert payment.payment_id == paid["id"]
     assert payment.status == "COMPLETED"
 
 
