@@ -27,7 +27,7 @@ from locations.models import Location
 from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
 from payments.gateways import GatewayError, GatewayRateLimited
-from payments.models import EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from photobox.admin_tools import (
     DateRangeFilter,
     EstimatedCountPaginator,
@@ -118,7 +118,8 @@ class PaidBetweenFilter(DateRangeFilter):
     field_name = "paid_at"
     from_parameter = "paid_from"
     to_parameter = "paid_to"
-    extra_filter = {"status": SaleStatus.COMPLETED}
+    # Paid, and paid then refunded: the sales the report counts on the day they were paid.
+    extra_filter = {"status__in": PAID_STATUSES}
 
 
 class EmailStateFilter(admin.SimpleListFilter):

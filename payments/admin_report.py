@@ -1,5 +1,5 @@
-"""The sales report in the admin: paid sales and revenue per Jakarta day and per machine, as a
-page (tables and server-drawn bar charts) and as CSV with the same numbers."""
+"""The sales report in the admin: paid sales, gross, refunded and net per Jakarta day and per
+machine, as a page (tables and server-drawn bar charts of gross) and as CSV with the same numbers."""
 
 from datetime import date, timedelta
 
@@ -14,13 +14,15 @@ from django.utils.http import urlencode
 
 from locations.models import Location
 from payments import selectors
-from payments.models import SaleStatus
+from payments.models import PAID_STATUSES
 from photobox.admin_tools import bar_chart, csv_amount, csv_response
 from photobox.api import JAKARTA
 from photobox.formatting import rupiah
 
 # A year at 200 machines is 73.000 day-and-machine lines: the page shows the first ones, the CSV all.
 REPORT_MAX_CELLS = 400
+# The CSV: the page's day-and-machine table, column for column.
+CSV_HEADER = ["date (Jakarta)", "machine code", "machine", "paid sales", "gross (IDR)", "refunded (IDR)", "net (IDR)"]
 
 
 class ReportForm(forms.Form):
@@ -108,12 +110,14 @@ class SalesReportAdminMixin:
                 cell.location.machine_code,
                 cell.location.name,
                 cell.totals.sales,
-                csv_amount(cell.totals.revenue),
+                csv_amount(cell.totals.gross),
+                csv_amount(cell.totals.refunded),
+                csv_amount(cell.totals.net),
             ]
             for cell in report.cells
         )
         name = f"photobox-report-{data['date_from']:%Y%m%d}-{data['date_to']:%Y%m%d}.csv"
-        return csv_response(name, ["date (Jakarta)", "machine code", "machine", "paid sales", "revenue (IDR)"], rows)
+        return csv_response(name, CSV_HEADER, rows)
 
 
 def _quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]:
@@ -137,25 +141,36 @@ def _report_presentation(report: selectors.SalesReport) -> dict:
     sales_list = reverse("admin:payments_transaction_changelist")
 
     def sales_link(**params) -> str:
-        return f"{sales_list}?{urlencode({'status__in': SaleStatus.COMPLETED, **params})}"
+        """The sale list with exactly the paid sales a count stands for (refunded ones included)."""
+        return f"{sales_list}?{urlencode({'status__in': ','.join(PAID_STATUSES), **params})}"
+
+    def figures(totals: selectors.Totals) -> dict:
+        return {
+            "sales": totals.sales,
+            "gross": rupiah(totals.gross),
+            "refunded": rupiah(totals.refunded),
+            "net": rupiah(totals.net),
+        }
 
     days = [
         {
             "day": line.day,
-            "sales": line.totals.sales,
-            "revenue": rupiah(line.totals.revenue),
+            **figures(line.totals),
             "url": sales_link(paid_from=line.day, paid_to=line.day) if line.totals.sales else "",
         }
         for line in report.days
     ]
-    total = report.totals.revenue or 1
+    total = report.totals.gross or 1
     locations = [
         {
             "location": line.location,
-            "sales": line.totals.sales,
-            "revenue": rupiah(line.totals.revenue),
-            "share": f"{line.totals.revenue * 100 / total:.1f}%",
-            "url": sales_link(paid_from=report.date_from, paid_to=report.date_to, location__id__in=line.location.pk),
+            **figures(line.totals),
+            "share": f"{line.totals.gross * 100 / total:.1f}%",
+            "url": (
+                sales_link(paid_from=report.date_from, paid_to=report.date_to, location__id__in=line.location.pk)
+                if line.totals.sales
+                else ""
+            ),
         }
         for line in report.locations
     ]
@@ -163,29 +178,24 @@ def _report_presentation(report: selectors.SalesReport) -> dict:
         {
             "day": cell.day,
             "location": cell.location,
-            "sales": cell.totals.sales,
-            "revenue": rupiah(cell.totals.revenue),
-            "url": sales_link(paid_from=cell.day, paid_to=cell.day, location__id__in=cell.location.pk),
+            **figures(cell.totals),
+            "url": (
+                sales_link(paid_from=cell.day, paid_to=cell.day, location__id__in=cell.location.pk)
+                if cell.totals.sales
+                else ""
+            ),
         }
         for cell in report.cells[:REPORT_MAX_CELLS]
     ]
     day_chart = bar_chart(
         [
-            (
-                f"{line.day:%d %b}",
-                line.totals.revenue,
-                f"{line.day:%a %d %b %Y}: {rupiah(line.totals.revenue)}, {line.totals.sales} paid sale(s)",
-            )
+            (f"{line.day:%d %b}", line.totals.gross, _bar_title(f"{line.day:%a %d %b %Y}", line.totals))
             for line in report.days
         ]
     )
     location_chart = bar_chart(
         [
-            (
-                line.location.machine_code,
-                line.totals.revenue,
-                f"{line.location}: {rupiah(line.totals.revenue)}, {line.totals.sales} paid sale(s)",
-            )
+            (line.location.machine_code, line.totals.gross, _bar_title(str(line.location), line.totals))
             for line in report.locations
         ],
         height=220,
@@ -195,9 +205,18 @@ def _report_presentation(report: selectors.SalesReport) -> dict:
         "locations": locations,
         "cells": cells,
         "cells_not_shown": max(len(report.cells) - REPORT_MAX_CELLS, 0),
+        "total": figures(report.totals),
         "total_sales": report.totals.sales,
-        "total_revenue": rupiah(report.totals.revenue),
+        "has_figures": bool(report.totals.sales or report.totals.refunded),
         "day_chart": day_chart,
         "location_chart": location_chart,
         "all_sales_url": sales_link(paid_from=report.date_from, paid_to=report.date_to),
     }
+
+
+def _bar_title(label: str, totals: selectors.Totals) -> str:
+    """A bar's tooltip: the gross it is drawn at, and the refunds and net when there are any."""
+    title = f"{label}: gross {rupiah(totals.gross)}, {totals.sales} paid sale(s)"
+    if totals.refunded:
+        title += f"; refunded {rupiah(totals.refunded)}, net {rupiah(totals.net)}"
+    return title

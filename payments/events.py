@@ -11,7 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from payments import completion, refunds
+from payments import completion
+from payments.refunds import services as refunds
 from payments.gateways import (
     IgnoredNotice,
     InvalidCallback,

@@ -70,8 +70,8 @@ class ExpiryReport:
     late_completed: int = 0
     deferred: int = 0  # not asked: Xendit's rate limit
     check_failures: list[str] = field(default_factory=list)
-    # Asked in this run: a sale whose check failed just now is asked again on a later run.
-    asked: set[int] = field(default_factory=set, repr=False)
+    # Asked (or put off) in this run: a sale whose check failed just now waits for a later run.
+    seen: set[int] = field(default_factory=set, repr=False)
 
 
 def check_sale_with_gateway(*, sale: Transaction) -> int:
@@ -92,12 +92,12 @@ def check_sale_with_gateway(*, sale: Transaction) -> int:
 
 
 def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
-    sales = [sale for sale in sales if sale.pk not in report.asked]
+    sales = [sale for sale in sales if sale.pk not in report.seen]
+    report.seen.update(sale.pk for sale in sales)
     for index, sale in enumerate(sales):
         if calls_paused_for():
             report.deferred += len(sales) - index
             return
-        report.asked.add(sale.pk)
         if late:
             report.late_checked += 1
         else:

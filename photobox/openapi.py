@@ -164,7 +164,7 @@ class EncryptedSerializer(serializers.Serializer):
         help_text="ENCRYPTION_MODE=cbc (the default, for deployed kiosks): Base64 of AES-256-CBC (PKCS#7) of the "
         "exact plaintext JSON body, with ENCRYPTION_KEY (32 characters) and ENCRYPTION_IV (16 characters). "
         "ENCRYPTION_MODE=gcm: Base64 of nonce (12 bytes) || ciphertext || tag (16 bytes), AES-256-GCM with the "
-        "64-hex-character ENCRYPTION_KEY and the request's path as associated data. See kiosk-contract.md."
+        "64-hex-character ENCRYPTION_KEY and the request's path as associated data. See docs/kiosk-contract.md."
     )
     alg = serializers.ChoiceField(
         choices=[("A256GCM", "A256GCM")],
@@ -215,7 +215,10 @@ class SaleWithPaymentSerializer(serializers.Serializer):
     price_id = serializers.UUIDField()
     price = SalePriceSerializer()
     status = serializers.ChoiceField(
-        choices=SaleStatus.choices, help_text="A PENDING sale past `expires_at` is answered (and stored) as EXPIRED."
+        choices=SaleStatus.choices,
+        help_text="Keep polling while PENDING; every other status is final for the kiosk: COMPLETED (take the "
+        "photos), FAILED, EXPIRED, REFUNDED (the whole payment was given back by staff; photos are refused with 409). "
+        "A PENDING sale past `expires_at` is answered (and stored) as EXPIRED.",
     )
     qr_string = serializers.CharField()
     expires_at = serializers.DateTimeField()
@@ -279,8 +282,11 @@ CREATE_SALE_RESPONSES = {
         example(502, "Payment gateway rejected the request", {"error_code": "API_VALIDATION_ERROR"}),
     ),
     503: error(
-        "Xendit could not be reached or did not answer in time; the sale is FAILED and its quota free.",
+        "Xendit could not be reached, did not answer in time, or refused the call for its rate limit; the sale is "
+        "FAILED and its quota free, and a retry (with the same Idempotency-Key) makes a new sale. On Xendit's rate "
+        "limit the answer also carries `Retry-After` and `details.retry_after` (seconds): offer a retry after that.",
         example(503, "Payment gateway unavailable"),
+        example(503, "Payment gateway unavailable", {"retry_after": 42}, name="Xendit's rate limit"),
     ),
     401: KIOSK_KEY_401,
     403: kiosk_key_403(
@@ -362,7 +368,13 @@ UPLOAD_RESPONSES = {
     ),
     404: error("No such sale.", SALE_NOT_FOUND),
     409: error(
-        "The customer's email already went out: the session is closed.",
+        "The session is closed: the sale was refunded in full (status REFUNDED), or the customer's email already went "
+        "out.",
+        example(
+            409,
+            "Transaction was refunded",
+            {"external_id": "TRX-2-20251215162229-57283A15", "status": "REFUNDED"},
+        ),
         example(
             409,
             "Photos already uploaded and email sent for this transaction",
@@ -370,7 +382,7 @@ UPLOAD_RESPONSES = {
         ),
     ),
     422: error(
-        "No `files` part (`details.errors[]`), or the sale is not paid.",
+        "No `files` part (`details.errors[]`), or the sale is not paid (PENDING, FAILED or EXPIRED).",
         validation_example("files", "At least one file is required", "missing"),
         example(
             422,
@@ -467,25 +479,49 @@ CALLBACK_TOKEN = OpenApiParameter(
 )
 
 
+WEBHOOK_ACK_MESSAGES = ("Transaction updated", "Refund updated", "Notification stored and ignored")
+
+
+@extend_schema_field({"type": "string", "enum": list(WEBHOOK_ACK_MESSAGES)})
+class WebhookAckMessageField(serializers.CharField):
+    pass
+
+
 class WebhookAckSerializer(serializers.Serializer):
     success = TrueField()
-    message = serializers.CharField(help_text="`Transaction updated`")
+    message = WebhookAckMessageField(
+        help_text="`Transaction updated`: a payment notice (applied, a duplicate, for an unknown sale, or not "
+        "applied and flagged for staff); `Refund updated`: a refund notice; `Notification stored and ignored`: any "
+        "other event, or another Xendit business's notice."
+    )
+
+
+def _ack(message: str, name: str) -> OpenApiExample:
+    return OpenApiExample(name, value={"success": True, "message": message}, status_codes=["200"], response_only=True)
 
 
 WEBHOOK_RESPONSES = {
     200: OpenApiResponse(
         WebhookAckSerializer,
-        description="Applied, a duplicate, or ignored (an unknown sale included, so Xendit stops retrying; every "
-        "notification is stored for staff).",
+        description="Stored and dealt with, whatever the outcome, so Xendit stops retrying: a payment applied, a "
+        "duplicate, one for an unknown sale, or one not applied (wrong amount or currency: the sale is flagged for "
+        "staff and not completed); a refund settled or recorded; any other event ignored.",
+        examples=[
+            _ack("Transaction updated", "payment"),
+            _ack("Refund updated", "refund"),
+            _ack("Notification stored and ignored", "other event"),
+        ],
     ),
     401: error("No x-callback-token header.", example(401, "Missing x-callback-token header")),
     403: error("Wrong token.", example(403, "Invalid callback token")),
     429: too_many(
         "This IP address sent more than RATE_LIMIT_WEBHOOK_BAD_TOKEN requests with a missing or wrong token (default "
-        "10 a minute): until the minute is over all its requests are refused, and not stored."
+        "10 a minute): until the minute is over its requests without the right token are refused, and not stored. A "
+        "request with the right token is never counted nor refused."
     ),
     422: validation_error(
-        "The body is none of the three shapes.",
+        "The body is none of the shapes: not a JSON object, a `qr.payment` with neither `data` nor `qr_code`, a flat "
+        "body whose `status` is not COMPLETED, FAILED or EXPIRED, a refund event without `data.id`.",
         validation_example(
             "body",
             "Not a QR payment notification (expected Xendit's qr.payment or {external_id, status})",
@@ -648,7 +684,7 @@ def _qr_paths() -> dict:
                 "operationId": f"sale_qr_{kind}",
                 "summary": f"The sale's QRIS code as a QR image ({kind.upper()})",
                 "description": "For kiosks that cannot draw the QR code themselves. Cacheable (with an ETag) until "
-                "the sale expires; once the sale is paid, expired or failed: 410.",
+                "the sale expires; once the sale is no longer PENDING (paid, expired, failed or refunded): 410.",
                 "tags": ["sales"],
                 "parameters": [
                     {
@@ -669,7 +705,7 @@ def _qr_paths() -> dict:
                         "`Transaction not found`, or `QR code not available yet` (the gateway call is under way)."
                     ),
                     "410": _error_response(
-                        "`QR code is no longer payable`: the sale is paid, expired or failed "
+                        "`QR code is no longer payable`: the sale is paid, expired, failed or refunded "
                         "(`details.status` says which)."
                     ),
                 },
@@ -682,6 +718,20 @@ RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
     "required": True,
     "schema": {"type": "integer", "minimum": 1},
+}
+# Sale creation's own waits, sent with some answers of a status only: optional there.
+CREATE_SALE_RETRY_AFTER = {
+    "503": {
+        "description": "Only when Xendit refused the call for its rate limit: seconds until its window is over "
+        "(also in `details.retry_after`). Absent when Xendit could not be reached.",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "409": {
+        "description": "`1`, only while the first request with this Idempotency-Key is still being processed.",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1},
+    },
 }
 WWW_AUTHENTICATE_HEADER = {
     "description": '`Bearer realm="photobox"`: the API expects a kiosk key.',
@@ -712,15 +762,24 @@ def _any(description: str) -> dict:
     return {"description": description}
 
 
-# What the webhook really accepts (payments.services.parse_payment_notice): Xendit's payloads are
-# read leniently, never refused for a field they lack or type differently (a refused callback is
-# retried by Xendit for a day); what it cannot use is stored and answered 200 as ignored.
+# What the webhook really accepts (payments.gateways.xendit_wire.read_callback), dispatched on
+# `event`: Xendit's payloads are read leniently, never refused for a field they lack or type
+# differently (a refused callback is retried by Xendit for a day); what it cannot use is stored and
+# answered 200 as ignored. The shapes say exactly which bodies are answered 200 and which 422.
+REFUND_EVENTS = ["qr.refund", "refund.succeeded", "refund.failed"]
+# `event` absent, null or "": the notice is read by its shape (`data`, `qr_code`, or flat).
+NO_EVENT = ["", None]
+PAYMENT_EVENT = {"enum": ["qr.payment", *NO_EVENT], "description": "`qr.payment` (or absent)."}
 PAYMENT_NOTICE_SHAPES = {
     "QrPaymentRequest": {
         "type": "object",
-        "description": "Xendit's `qr.payment` callback, API version 2022-07-31: recognised by its `data` object.",
+        "description": "Xendit's `qr.payment` callback, API version 2022-07-31: recognised by its `data` object. "
+        "Applied only when the currency (if stated) is IDR and the amount is the sale's.",
         "properties": {
-            "event": _any("`qr.payment`"),
+            "event": PAYMENT_EVENT,
+            "api_version": _any("`2022-07-31`."),
+            "business_id": _any("Xendit's business id; with XENDIT_BUSINESS_ID set, another one's notice is ignored."),
+            "created": _any("When Xendit sent it."),
             "data": {
                 "type": "object",
                 "properties": {
@@ -728,7 +787,17 @@ PAYMENT_NOTICE_SHAPES = {
                     "qr_id": _any("The QR code's id."),
                     "reference_id": _any("Our sale's external id."),
                     "status": _any("`SUCCEEDED` completes the sale; anything else is stored and ignored."),
-                    "amount": _any("Rupiah; must equal the sale's amount."),
+                    "currency": _any("`IDR`; any other currency is not applied (the sale is flagged for staff)."),
+                    "amount": _any(
+                        "Rupiah; required, and must equal the sale's amount (otherwise the sale is flagged for staff "
+                        "and not completed)."
+                    ),
+                    "created": _any(
+                        "When it was paid: kept as `paid_at` if within the sale's life (5 minutes' clock skew), "
+                        "else the time it was received."
+                    ),
+                    "channel_code": _any("The QR partner, e.g. `ID_DANA`."),
+                    "payment_detail": _any("`source` (the customer's bank or wallet) and `receipt_id`."),
                 },
             },
         },
@@ -736,34 +805,94 @@ PAYMENT_NOTICE_SHAPES = {
     },
     "LegacyQrPaymentRequest": {
         "type": "object",
-        "description": "Xendit's legacy `qr.payment` callback: recognised by its `qr_code` object.",
+        "description": "Xendit's legacy `qr.payment` callback: recognised by its `qr_code` object. Applied under the "
+        "same rules as the 2022-07-31 shape.",
         "properties": {
-            "event": _any("`qr.payment`"),
+            "event": PAYMENT_EVENT,
             "id": _any("The payment's id, `qrpy_...`."),
-            "amount": _any("Rupiah; must equal the sale's amount."),
+            "amount": _any("Rupiah; required, and must equal the sale's amount."),
+            "currency": _any("`IDR` when stated."),
             "status": _any("`COMPLETED` completes the sale; anything else is stored and ignored."),
+            "created": _any("When it was paid (bounded as in the 2022-07-31 shape)."),
             "qr_code": {
                 "type": "object",
                 "properties": {"id": _any("The QR code's id."), "external_id": _any("Our sale's external id.")},
             },
+            "payment_details": _any("`source` (the customer's bank or wallet) and `receipt_id`."),
         },
         "required": ["qr_code"],
     },
     "FlatPaymentNoticeRequest": {
         "type": "object",
-        "description": "The earlier service's shape (neither a `data` nor a `qr_code` object).",
+        "description": "The earlier service's shape: no `event`, neither a `data` nor a `qr_code` object. FAILED and "
+        "EXPIRED end a sale still awaiting payment.",
         "properties": {
+            "event": {"enum": NO_EVENT, "description": "Absent."},
             "external_id": {"type": "string", "minLength": 1, "description": "Our sale's external id."},
             "status": {
                 "type": "string",
                 "pattern": _any_case("COMPLETED", "FAILED", "EXPIRED"),
                 "description": "COMPLETED, FAILED or EXPIRED (any case).",
             },
+            "amount": _any("Optional (this shape only); when stated it must be readable and equal the sale's amount."),
             "xendit_id": _any("Xendit's payment id."),
         },
         "required": ["external_id", "status"],
     },
+    "QrRefundRequest": {
+        "type": "object",
+        "description": "Xendit's `qr.refund` callback (and, defensively, the /refunds API's `refund.succeeded` / "
+        "`refund.failed`): settles a refund, never changes whether a sale was paid. A refund Photobox did not ask "
+        "for (made in Xendit's dashboard) is recorded. Answered `Refund updated`.",
+        "properties": {
+            "event": {"enum": REFUND_EVENTS},
+            "api_version": _any("`2022-07-31`."),
+            "business_id": _any("Xendit's business id; with XENDIT_BUSINESS_ID set, another one's notice is ignored."),
+            "created": _any("When Xendit sent it."),
+            "data": {
+                "type": "object",
+                "description": "The QR refund object.",
+                "properties": {
+                    "id": {
+                        "not": {"enum": [None, "", 0, False, [], {}]},
+                        "description": "The refund's id, `qrrf_...` (required).",
+                    },
+                    "qrpy_id": _any("The refunded payment's id, `qrpy_...` (`payment_id` in the /refunds API)."),
+                    "status": _any("`SUCCEEDED` or `FAILED` settle the refund; `PENDING` records it."),
+                    "currency": _any("`IDR`."),
+                    "payment_amount": _any("The refunded payment's amount."),
+                    "refund_amount": _any("This refund's amount, rupiah (`amount` in the /refunds API)."),
+                    "channel_code": _any("The QR partner, e.g. `ID_DANA`."),
+                    "reason": _any("As sent: `REQUESTED_BY_CUSTOMER`, `DUPLICATE`, ..."),
+                    "failure_code": _any("Only when FAILED, e.g. `INSUFFICIENT_BALANCE`, `REFUND_NOT_SUPPORTED`."),
+                    "created": _any("ISO 8601, UTC."),
+                    "updated": _any("ISO 8601, UTC."),
+                    "refunded_at": _any("When the refund went through; null when it failed."),
+                },
+                "required": ["id"],
+            },
+        },
+        "required": ["event", "data"],
+    },
+    "OtherXenditEventRequest": {
+        "type": "object",
+        "description": "Any other event (e.g. the Payments API's `payment.capture`): stored and answered "
+        "`Notification stored and ignored`.",
+        "properties": {
+            "event": {"not": {"enum": ["qr.payment", *REFUND_EVENTS, *NO_EVENT]}, "description": "Not a QR event."},
+        },
+        "required": ["event"],
+    },
 }
+
+
+def _webhook_ack_message(schemas: dict) -> None:
+    """drf-spectacular's enum hook names the acknowledgement's messages `MessageEnum`: say whose."""
+    message = schemas.get("WebhookAck", {}).get("properties", {}).get("message", {})
+    for ref in message.get("allOf", []):
+        if ref.get("$ref") == "#/components/schemas/MessageEnum" and "MessageEnum" in schemas:
+            schemas["WebhookAckMessageEnum"] = schemas.pop("MessageEnum")
+            ref["$ref"] = "#/components/schemas/WebhookAckMessageEnum"
 
 
 def _payment_notice(schemas: dict) -> None:
@@ -775,8 +904,10 @@ def _payment_notice(schemas: dict) -> None:
     # A body may fit more than one shape (the webhook reads `data` first, then `qr_code`): anyOf.
     schemas["PaymentNoticeRequest"] = {
         "anyOf": [{"$ref": f"#/components/schemas/{name}"} for name in PAYMENT_NOTICE_SHAPES],
-        "description": "Any of Xendit's two `qr.payment` shapes or the earlier service's flat one; anything else "
-        "is 422.",
+        "description": "What Xendit posts to the one callback URL, dispatched on `event`: its two `qr.payment` "
+        "shapes and the earlier service's flat one are payments, `qr.refund` a refund, any other event is ignored; "
+        "anything else is 422. With XENDIT_BUSINESS_ID set, a notice naming another business (`business_id`) is "
+        "stored and ignored.",
     }
 
 
@@ -794,6 +925,7 @@ BODY_REQUIRED = {"create_sale", "upload_photos", "xendit_webhook"}
 def postprocess(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     _payment_notice(schemas)
+    _webhook_ack_message(schemas)
     # `details` names whatever the failure is about: an open object.
     if "ErrorDetails" in schemas:
         schemas["ErrorDetails"]["additionalProperties"] = {}
@@ -811,5 +943,7 @@ def postprocess(result, generator, request, public):
                 response.setdefault("headers", {})["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}
                 if code == "429":
                     response["headers"]["Retry-After"] = RETRY_AFTER_HEADER
+                elif operation.get("operationId") == "create_sale" and code in CREATE_SALE_RETRY_AFTER:
+                    response["headers"]["Retry-After"] = CREATE_SALE_RETRY_AFTER[code]
             operation["responses"]["414"] = REQUEST_LINE_TOO_LONG
     return result

@@ -1,5 +1,5 @@
-"""The sales report staff hand to accounting: paid sales and revenue per Jakarta day and per
-machine, as a page with charts and as CSV, with the same numbers as the sales behind them."""
+"""The sales report staff hand to accounting: paid sales, gross, refunded and net per Jakarta day
+and per machine, as a page with charts and as CSV, with the same numbers as the sales behind them."""
 
 import csv
 import html
@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from payments.models import SaleStatus
+from payments.models import PAID_STATUSES, Refund, RefundStatus, SaleStatus
 from payments.selectors import sales_report
 from photobox.api import JAKARTA
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 REPORT = reverse("admin:payments_transaction_report")
 REPORT_CSV = reverse("admin:payments_transaction_report_csv")
+CSV_HEADER = ["date (Jakarta)", "machine code", "machine", "paid sales", "gross (IDR)", "refunded (IDR)", "net (IDR)"]
 
 
 @pytest.fixture
@@ -70,29 +71,29 @@ def test_the_report_counts_each_paid_sale_on_its_jakarta_day(staff_client, two_d
     page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
 
     assert table(page, "report-days") == [
-        ["Day", "Paid sales", "Revenue"],
-        ["Sun 9 Mar 2025", "2", "Rp 90.000"],
-        ["Mon 10 Mar 2025", "3", "Rp 130.000"],
-        ["Total", "5", "Rp 220.000"],
+        ["Day", "Paid sales", "Gross", "Refunded", "Net"],
+        ["Sun 9 Mar 2025", "2", "Rp 90.000", "Rp 0", "Rp 90.000"],
+        ["Mon 10 Mar 2025", "3", "Rp 130.000", "Rp 0", "Rp 130.000"],
+        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000"],
     ]
     assert table(page, "report-locations") == [
-        ["Machine", "Paid sales", "Revenue", "Share"],
-        ["PB-001 – Mall Taman Anggrek", "3", "Rp 120.000", "54.5%"],
-        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "45.5%"],
-        ["Total", "5", "Rp 220.000", ""],
+        ["Machine", "Paid sales", "Gross", "Refunded", "Net", "Share of gross"],
+        ["PB-001 – Mall Taman Anggrek", "3", "Rp 120.000", "Rp 0", "Rp 120.000", "54.5%"],
+        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "Rp 0", "Rp 100.000", "45.5%"],
+        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000", ""],
     ]
     assert table(page, "report-cells")[1:] == [
-        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000"],
-        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000"],
-        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "2", "Rp 80.000"],
-        ["Mon 10 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000"],
+        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 0", "Rp 40.000"],
+        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000"],
+        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "2", "Rp 80.000", "Rp 0", "Rp 80.000"],
+        ["Mon 10 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000"],
     ]
 
 
 def test_a_single_day_holds_exactly_its_own_midnight_to_midnight(two_days_of_sales):
     report = sales_report(date_from=date(2025, 3, 9), date_to=date(2025, 3, 9))
 
-    assert [(line.day, line.totals.sales, line.totals.revenue) for line in report.days] == [
+    assert [(line.day, line.totals.sales, line.totals.gross) for line in report.days] == [
         (date(2025, 3, 9), 2, Decimal(90000))
     ]
 
@@ -103,11 +104,11 @@ def test_the_csv_has_the_same_numbers_as_the_page(staff_client, two_days_of_sale
     assert response["Content-Disposition"] == 'attachment; filename="photobox-report-20250309-20250310.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows == [
-        ["date (Jakarta)", "machine code", "machine", "paid sales", "revenue (IDR)"],
-        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000"],
-        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000"],
-        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "2", "80000"],
-        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000"],
+        CSV_HEADER,
+        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000", "0", "40000"],
+        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000"],
+        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "2", "80000", "0", "80000"],
+        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000"],
     ]
 
 
@@ -119,7 +120,7 @@ def test_each_number_links_to_exactly_the_sales_behind_it(staff_client, two_days
     for url, number in links:
         listed = staff_client.get(html.unescape(url)).context["cl"].result_list
         assert len(listed) == int(number), url
-        assert {sale.status for sale in listed} == {SaleStatus.COMPLETED}
+        assert {sale.status for sale in listed} <= set(PAID_STATUSES)
 
 
 def test_only_the_chosen_machines_are_counted(staff_client, two_days_of_sales):
@@ -129,22 +130,22 @@ def test_only_the_chosen_machines_are_counted(staff_client, two_days_of_sales):
         REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10", "location": [other.pk]}
     ).content.decode()
 
-    assert table(page, "report-days")[-1] == ["Total", "2", "Rp 100.000"]
+    assert table(page, "report-days")[-1] == ["Total", "2", "Rp 100.000", "Rp 0", "Rp 100.000"]
 
 
 def test_the_chart_draws_one_bar_per_day_as_tall_as_its_revenue(staff_client, two_days_of_sales):
     page = staff_client.get(REPORT, {"date_from": "2025-03-08", "date_to": "2025-03-11"}).content.decode()
-    day_chart = page.split('aria-label="Bar chart: revenue per day"')[1].split("</svg>")[0]
+    day_chart = page.split('aria-label="Bar chart: revenue per day, gross (before refunds)"')[1].split("</svg>")[0]
 
     bars = re.findall(
         r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"[^>]*><title>([^<]+)</title>', day_chart
     )
 
     assert [html.unescape(title) for _, title in bars] == [
-        "Sat 08 Mar 2025: Rp 40.000, 1 paid sale(s)",
-        "Sun 09 Mar 2025: Rp 90.000, 2 paid sale(s)",
-        "Mon 10 Mar 2025: Rp 130.000, 3 paid sale(s)",
-        "Tue 11 Mar 2025: Rp 40.000, 1 paid sale(s)",
+        "Sat 08 Mar 2025: gross Rp 40.000, 1 paid sale(s)",
+        "Sun 09 Mar 2025: gross Rp 90.000, 2 paid sale(s)",
+        "Mon 10 Mar 2025: gross Rp 130.000, 3 paid sale(s)",
+        "Tue 11 Mar 2025: gross Rp 40.000, 1 paid sale(s)",
     ]
     heights = [float(height) for height, _ in bars]
     assert heights[0] == heights[3]
@@ -166,7 +167,7 @@ def test_without_dates_the_report_shows_this_month_so_far(staff_client, make_sal
 def test_a_range_with_no_sales_says_so(staff_client, two_days_of_sales):
     page = staff_client.get(REPORT, {"date_from": "2024-01-01", "date_to": "2024-01-31"}).content.decode()
 
-    assert "No paid sales in these days." in page
+    assert "No paid sales or refunds in these days." in page
     assert 'id="report-days"' not in page
 
 
