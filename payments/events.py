@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments import completion
-from payments.refunds import services as refunds
 from payments.gateways import (
     IgnoredNotice,
     InvalidCallback,
@@ -23,6 +22,7 @@ from payments.gateways import (
     read_stored_notice,
 )
 from payments.models import EventOutcome, EventSource, PaymentEvent
+from payments.refunds import services as refunds
 
 logger = logging.getLogger("payments")
 

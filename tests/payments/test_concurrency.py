@@ -99,3 +99,66 @@ def test_concurrent_expiry_runs_expire_each_sale_once(make_sale, attempt):
 
     assert sum(r.expired for r in reports) == 20
     assert set(Transaction.objects.values_list("status", flat=True)) == {SaleStatus.EXPIRED}
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_two_staff_refunding_the_same_sale_at_once_make_one_refund(make_sale, settings, attempt):
+    from payments.models import Refund
+    from payments.refunds.services import RefundRefused, request_refund
+
+    settings.PAYMENT_GATEWAY = "simulator"
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id=f"qrpy_twice_{attempt}", paid_amount=40000)
+
+    results = run_concurrently(lambda i: request_refund(sale=sale, reason=f"staff {i}", requested_by=None), 4)
+
+    made = [r for r in results if isinstance(r, Refund)]
+    refused = [r for r in results if isinstance(r, RefundRefused)]
+    assert (len(made), len(refused)) == (1, 3), results
+    assert "Nothing is left to refund" in refused[0].message
+    assert Refund.objects.filter(sale=sale).count() == 1
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_partial_refunds_at_once_never_exceed_what_was_paid(make_sale, settings, attempt):
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from payments.models import Refund
+    from payments.refunds.services import request_refund
+
+    settings.PAYMENT_GATEWAY = "simulator"
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id=f"qrpy_parts_{attempt}", paid_amount=40000)
+
+    run_concurrently(lambda i: request_refund(sale=sale, reason="part", requested_by=None, amount=Decimal(15000)), 4)
+
+    assert Refund.objects.filter(sale=sale).count() == 2
+    assert Refund.objects.filter(sale=sale).aggregate(total=Sum("amount"))["total"] == Decimal(30000)
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_the_same_refund_webhook_at_once_settles_it_once(make_sale, settings, attempt):
+    from payments.models import Refund
+    from payments.refunds.services import request_refund
+
+    settings.PAYMENT_GATEWAY = "simulator"
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id=f"qrpy_hook_{attempt}", paid_amount=40000)
+    refund = request_refund(sale=sale, reason="x", requested_by=None)
+    body = {
+        "event": "qr.refund",
+        "data": {
+            "id": refund.xendit_refund_id,
+            "qrpy_id": sale.xendit_payment_id,
+            "status": "SUCCEEDED",
+            "refund_amount": 40000,
+        },
+    }
+
+    responses = run_concurrently(lambda _: post_webhook(APIClient(), body), 6)
+
+    assert [r.status_code for r in responses] == [200] * 6
+    sale.refresh_from_db()
+    assert (sale.status, sale.refunded_amount) == (SaleStatus.REFUNDED, 40000)
+    outcomes = Counter(PaymentEvent.objects.filter(refund=refund).values_list("outcome", flat=True))
+    assert outcomes == {EventOutcome.APPLIED: 1, EventOutcome.DUPLICATE: 5}
+    assert Refund.objects.get(pk=refund.pk).status == "SUCCEEDED"
