@@ -25,6 +25,11 @@ CREATE_REPLAYED = 5
 # The webhook: the event stored, the sale locked and paid, the event's outcome.
 WEBHOOK = 8
 WEBHOOK_DUPLICATE = 5
+# A refund webhook: the event stored, the sale found by its payment (locked), the refund (locked),
+# settled in a savepoint, the sale's refunded total, the event's outcome.
+WEBHOOK_REFUND = 8
+# An event of another product: stored, and its outcome.
+WEBHOOK_IGNORED = 2
 # An upload: the sale, its lock, the existing photos, the email outbox and the email; then each
 # photo is inserted and marked stored.
 UPLOAD_BASE = 24
@@ -105,6 +110,26 @@ def test_webhook_repeated(api, make_sale, django_assert_num_queries):
         assert post_webhook(api, body).status_code == 200
 
 
+def test_refund_webhook_settling_a_refund(api, make_sale, settings, django_assert_num_queries):
+    from payments.refunds.services import request_refund
+
+    settings.PAYMENT_GATEWAY = "simulator"
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_r", paid_amount=40000)
+    refund = request_refund(sale=sale, reason="x", requested_by=None)
+    body = {
+        "event": "qr.refund",
+        "data": {"id": refund.xendit_refund_id, "qrpy_id": "qrpy_r", "status": "SUCCEEDED", "refund_amount": 40000},
+    }
+
+    with django_assert_num_queries(WEBHOOK_REFUND):
+        assert post_webhook(api, body).status_code == 200
+
+
+def test_webhook_of_another_product(api, db, django_assert_num_queries):
+    with django_assert_num_queries(WEBHOOK_IGNORED):
+        assert post_webhook(api, {"event": "payment.capture", "data": {"id": "py-1"}}).status_code == 200
+
+
 @pytest.mark.parametrize("count", [1, 12])
 def test_photo_upload(api, make_sale, django_assert_num_queries, count):
     sale = make_sale(status=SaleStatus.COMPLETED)
@@ -115,6 +140,26 @@ def test_photo_upload(api, make_sale, django_assert_num_queries, count):
         )
         assert response.status_code == 200, response.content
     assert Photo.objects.filter(sale=sale, stored_at__isnull=False).count() == count
+
+
+def test_refund_webhook_settling_a_refund(api, make_sale, settings, django_assert_num_queries):
+    from payments.refunds.services import request_refund
+
+    settings.PAYMENT_GATEWAY = "simulator"
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_r", paid_amount=40000)
+    refund = request_refund(sale=sale, reason="x", requested_by=None)
+    body = {
+        "event": "qr.refund",
+        "data": {"id": refund.xendit_refund_id, "qrpy_id": "qrpy_r", "status": "SUCCEEDED", "refund_amount": 40000},
+    }
+
+    with django_assert_num_queries(WEBHOOK_REFUND):
+        assert post_webhook(api, body).status_code == 200
+
+
+def test_webhook_of_another_product(api, db, django_assert_num_queries):
+    with django_assert_num_queries(WEBHOOK_IGNORED):
+        assert post_webhook(api, {"event": "payment.capture", "data": {"id": "py-1"}}).status_code == 200
 
 
 @pytest.mark.parametrize("count", [1, 12])

@@ -1,6 +1,6 @@
 // The demo kiosk: the customer's journey through the public kiosk API, as a real kiosk walks it.
 //   1. POST /api/v1/transactions                         -> QR image (qr.svg) and a countdown
-//   2. GET  /api/v1/transactions/external/{id} every 3 s -> COMPLETED, EXPIRED or FAILED
+//   2. GET  /api/v1/transactions/external/{id} every 3 s -> COMPLETED, EXPIRED, FAILED or REFUNDED
 //   3. POST /api/v1/transactions/{id}/photos             -> the gallery link, shown as a QR code
 // With the simulator, "Pay now" calls POST /api/v1/simulator/transactions/{id}/pay.
 (function () {
@@ -199,6 +199,9 @@
       if (status === "COMPLETED") return startUpload(current);
       if (status === "EXPIRED") {
         return ended("QR code expired", "The 15 minutes to pay are over and nothing was charged. Start again to get a new QR code.");
+      }
+      if (status === "REFUNDED") {
+        return ended("Payment refunded", "This payment was given back to the customer. Start again for a new session.");
       }
       return ended("Payment failed", "The payment could not be completed and nothing was charged. Please start again.");
     });
