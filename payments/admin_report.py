@@ -2,6 +2,7 @@
 machine, as a page (tables and server-drawn bar charts of gross) and as CSV with the same numbers."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -110,14 +111,20 @@ class SalesReportAdminMixin:
                 cell.location.machine_code,
                 cell.location.name,
                 cell.totals.sales,
-                csv_amount(cell.totals.gross),
-                csv_amount(cell.totals.refunded),
-                csv_amount(cell.totals.net),
+                _csv_number(cell.totals.gross),
+                _csv_number(cell.totals.refunded),
+                _csv_number(cell.totals.net),
             ]
             for cell in report.cells
         )
         name = f"photobox-report-{data['date_from']:%Y%m%d}-{data['date_to']:%Y%m%d}.csv"
         return csv_response(name, CSV_HEADER, rows)
+
+
+def _csv_number(amount: Decimal) -> Decimal:
+    """csv_amount's 40000, kept a number: csv_response guards text starting with "-" against
+    spreadsheet formulas, which would turn a negative net into the text '-45000."""
+    return Decimal(csv_amount(amount))
 
 
 def _quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]:

@@ -150,7 +150,10 @@ class HistoryEntry:
 
 def sale_history(sale: Transaction) -> list[HistoryEntry]:
     """What happened to a sale, oldest first: created, every payment notification with its outcome,
-    expiry, the email, staff's review notes, photo deletion. Two queries."""
+    expiry, the email, staff's review notes, refunds asked for and settled, photo deletion. Three
+    queries."""
+    from payments.refunds.history import refund_history  # it builds on HistoryEntry, above
+
     entries = [
         HistoryEntry(
             at=sale.created_at,
@@ -159,7 +162,11 @@ def sale_history(sale: Transaction) -> list[HistoryEntry]:
         )
     ]
     events = list(sale.payment_events.order_by("received_at", "pk"))
+    refund_lines, settling_events = refund_history(sale, events)
+    entries.extend(refund_lines)
     for event in events:
+        if event.pk in settling_events:
+            continue  # the refund's "went through" or "failed" line stands for it, with its link
         entries.append(
             HistoryEntry(
                 at=event.received_at,

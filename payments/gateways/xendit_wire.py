@@ -104,43 +104,46 @@ def read_callback(body: bytes | str, *, business_id: str = "") -> Notice:
     raise InvalidCallback("Not a QR payment notification (expected Xendit's qr.payment or {external_id, status})")
 
 
-def _payment_2022(data: dict, *, event: str, wire: str) -> PaymentNotice:
-    detail = _dict(data.get("payment_detail"))
-    amount, problem = _amount(data, "amount")
+def _payment(*, shape: str, event: str, item: dict, reference, qr_id, wire: str) -> PaymentNotice:
+    """A payment object: the 2022-07-31 `data`, the legacy body, or a listed item (same fields)."""
+    detail = _dict(item.get("payment_detail") or item.get("payment_details"))
+    amount, problem = _amount(item, "amount")
     return PaymentNotice(
-        shape="2022-07-31",
+        shape=shape,
         event=event,
-        reference=_text(data.get("reference_id"), 200),
-        qr_id=_text(data.get("qr_id"), 100),
-        payment_id=_text(data.get("id"), 100),
-        status=_status(data.get("status")),
+        reference=_text(reference, 200),
+        qr_id=_text(qr_id, 100),
+        payment_id=_text(item.get("id"), 100),
+        status=_status(item.get("status")),
         amount=amount,
         amount_problem=problem,
-        currency=_text(data.get("currency"), 10).upper(),
-        paid_at=parse_timestamp(data.get("created")),
-        channel=_text(detail.get("source") or data.get("channel_code"), 50),
+        currency=_text(item.get("currency"), 10).upper(),
+        paid_at=parse_timestamp(item.get("created")),
+        channel=_text(detail.get("source") or item.get("channel_code"), 50),
         receipt_id=_text(detail.get("receipt_id"), 100),
+        wire=wire,
+    )
+
+
+def _payment_2022(data: dict, *, event: str, wire: str) -> PaymentNotice:
+    return _payment(
+        shape="2022-07-31",
+        event=event,
+        item=data,
+        reference=data.get("reference_id"),
+        qr_id=data.get("qr_id"),
         wire=wire,
     )
 
 
 def _payment_legacy(payload: dict, *, event: str, wire: str) -> PaymentNotice:
     qr_code = payload["qr_code"]
-    detail = _dict(payload.get("payment_details") or payload.get("payment_detail"))
-    amount, problem = _amount(payload, "amount")
-    return PaymentNotice(
+    return _payment(
         shape="legacy",
         event=event,
-        reference=_text(qr_code.get("external_id"), 200),
-        qr_id=_text(qr_code.get("id"), 100),
-        payment_id=_text(payload.get("id"), 100),
-        status=_status(payload.get("status")),
-        amount=amount,
-        amount_problem=problem,
-        currency=_text(payload.get("currency"), 10).upper(),
-        paid_at=parse_timestamp(payload.get("created")),
-        channel=_text(detail.get("source"), 50),
-        receipt_id=_text(detail.get("receipt_id"), 100),
+        item=payload,
+        reference=qr_code.get("external_id"),
+        qr_id=qr_code.get("id"),
         wire=wire,
     )
 
@@ -170,21 +173,12 @@ def read_listed_payment(item: dict, *, qr_id: str) -> PaymentNotice:
     """One item of `GET /qr_codes/{qr_id}/payments`: the 2022-07-31 payment object, or the legacy
     one (its QR under `qr_code`), since the listing's shape is undocumented."""
     qr_code = _dict(item.get("qr_code"))
-    detail = _dict(item.get("payment_detail") or item.get("payment_details"))
-    amount, problem = _amount(item, "amount")
-    return PaymentNotice(
+    return _payment(
         shape="listing",
         event="qr.payment",
-        reference=_text(item.get("reference_id") or qr_code.get("external_id"), 200),
-        qr_id=_text(item.get("qr_id") or qr_code.get("id") or qr_id, 100),
-        payment_id=_text(item.get("id"), 100),
-        status=_status(item.get("status")),
-        amount=amount,
-        amount_problem=problem,
-        currency=_text(item.get("currency"), 10).upper(),
-        paid_at=parse_timestamp(item.get("created")),
-        channel=_text(detail.get("source") or item.get("channel_code"), 50),
-        receipt_id=_text(detail.get("receipt_id"), 100),
+        item=item,
+        reference=item.get("reference_id") or qr_code.get("external_id"),
+        qr_id=item.get("qr_id") or qr_code.get("id") or qr_id,
         wire=json.dumps(item, ensure_ascii=False),
     )
 
