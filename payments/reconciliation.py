@@ -7,23 +7,20 @@ next cron run honour it) and logs one line; what it did not ask is asked on a la
 """
 
 import logging
-import math
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import caches
 from django.utils import timezone
 
 from payments import events
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, get_gateway
+from payments.gateways.pause import calls_paused_for, pause_calls
 from payments.models import EventOutcome, EventSource, Refund, RefundStatus, SaleStatus, Transaction
 from payments.refunds import services as refunds
 
 logger = logging.getLogger("payments")
 
-PAUSE_KEY = "xendit:calls-paused-until"
 # A refund just sent is left to its webhook for this long before the check asks about it.
 REFUND_CHECK_AFTER = timedelta(minutes=5)
 # At most this many sales or refunds are asked about per run and kind: the rest wait a minute.
@@ -32,25 +29,6 @@ BATCH = 200
 
 class CannotCheckPayment(Exception):
     """The sale cannot be checked with the gateway; the message says why, for staff."""
-
-
-# --- Xendit's rate limit ---------------------------------------------------------------------------
-def pause_calls(wait: float) -> None:
-    """Stop batch calls to Xendit for `wait` seconds (its Rate-Limit-Reset)."""
-    until = time.time() + wait
-    try:
-        caches["default"].set(PAUSE_KEY, until, timeout=math.ceil(wait) + 1)
-    except Exception:
-        logger.warning("could not keep the Xendit pause in the cache", exc_info=True)
-
-
-def calls_paused_for() -> float:
-    """Seconds until batches may call Xendit again; 0 when they may now."""
-    try:
-        until = caches["default"].get(PAUSE_KEY)
-    except Exception:
-        return 0.0
-    return max(0.0, until - time.time()) if until else 0.0
 
 
 def _stop_for_rate_limit(job: str, exc: GatewayRateLimited, left: int) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from core import errors
 from payments.completion import flag_for_review
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, RefundNotice, get_gateway
+from payments.gateways.pause import pause_calls
 from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, SaleStatus, Transaction
 from payments.refunds.selectors import ReceivedPayment, received_payments, sale_for_payment, sale_paid_amount
 from payments.refunds.words import failure_in_words
@@ -118,7 +119,13 @@ def request_refund(
         refund.amount,
         extra={"external_id": locked.external_id},
     )
-    return send_refund(refund=refund, pays_the_sale=payment.pays_the_sale)
+    try:
+        return send_refund(refund=refund, pays_the_sale=payment.pays_the_sale)
+    except GatewayRateLimited as exc:
+        # Nothing was sent: the refund check sends it once Xendit takes calls again.
+        pause_calls(exc.retry_after)
+        logger.warning("refund %s not sent: Xendit's rate limit; the refund check will send it", refund.pk)
+        return refund
 
 
 def send_refund(*, refund: Refund, pays_the_sale: bool = True) -> Refund:
@@ -148,6 +155,12 @@ def record_gateway_answer(*, refund: Refund, notice: RefundNotice) -> Refund:
     with transaction.atomic():
         sale = Transaction.objects.select_for_update().get(pk=refund.sale_id)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        taken = Refund.objects.filter(xendit_refund_id=notice.refund_id).exclude(pk=locked.pk).exists()
+        if taken:
+            # Its webhook came first and settled another of our refunds of the same payment and
+            # amount: that one's answer will name the other id (the refund check matches it if not).
+            logger.warning("refund %s: Xendit's id %s is already on another refund", locked.pk, notice.refund_id)
+            return locked
         if locked.xendit_refund_id is None and notice.refund_id:
             locked.xendit_refund_id = notice.refund_id
             locked.save(update_fields=["xendit_refund_id", "updated_at"])

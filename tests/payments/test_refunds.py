@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from payments.gateways.pause import pause_calls
 from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, SaleStatus, Transaction
 from payments.reconciliation import check_pending_refunds
 from payments.refunds.services import RefundRefused, refund_failure_text, request_refund
@@ -91,7 +92,8 @@ def test_a_full_refund_is_sent_once_and_settled_by_xendits_webhook(api, paid, fa
     assert response.json() == {"success": True, "message": "Refund updated"}
     pending.refresh_from_db()
     sale.refresh_from_db()
-    assert pending.status == RefundStatus.SUCCEEDED and pending.settled_at is not None
+    assert pending.status == RefundStatus.SUCCEEDED
+    assert pending.settled_at is not None
     assert (sale.status, sale.refunded_amount) == (SaleStatus.REFUNDED, Decimal(40000))
     assert poll_status(api, sale) == "REFUNDED"
     event = PaymentEvent.objects.latest("pk")
@@ -232,7 +234,8 @@ def test_a_final_state_is_never_changed_by_a_contrary_report(api, paid, fake_xen
     sale.refresh_from_db()
     assert pending.status == RefundStatus.SUCCEEDED
     assert sale.status == SaleStatus.REFUNDED
-    assert sale.needs_review and "FAILED after SUCCEEDED" in sale.review_reason
+    assert sale.needs_review
+    assert "FAILED after SUCCEEDED" in sale.review_reason
 
 
 def test_a_refund_made_in_xendits_dashboard_is_recorded_as_requested_by_xendit(api, paid, fake_xendit):
@@ -282,7 +285,7 @@ def test_the_check_settles_a_refund_whose_webhook_was_lost(paid, fake_xendit):
 
 
 def test_the_check_leaves_a_fresh_refund_to_its_webhook(paid, fake_xendit):
-    pending = refund(paid())
+    refund(paid())
     calls = len(fake_xendit.requests)
 
     report = check_pending_refunds()
@@ -383,3 +386,18 @@ def test_refund_sale_fails_when_xendit_refuses(paid, fake_xendit):
 
     with pytest.raises(CommandError, match="does not accept refunds"):
         call_command("refund_sale", sale.external_id, "--reason", "x", stdout=StringIO())
+
+
+def test_a_refund_asked_while_xendit_rate_limits_is_kept_and_sent_by_the_check(paid, fake_xendit):
+    sale = paid()
+    fake_xendit.fail_next = [(429, {"error_code": "RATE_LIMIT_EXCEEDED", "message": "slow down"})]
+
+    waiting = refund(sale)
+
+    assert (waiting.status, waiting.xendit_refund_id) == (RefundStatus.PENDING, None)
+    age(waiting)
+    assert check_pending_refunds().deferred == 1  # Xendit's wait is not over yet
+    pause_calls(0)
+    check_pending_refunds()
+    waiting.refresh_from_db()
+    assert waiting.xendit_refund_id in fake_xendit.refunds

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments import reconciliation
 from payments.gateways import GatewayRateLimited
+from payments.gateways.pause import pause_calls
 from payments.gateways.xendit import XenditClient
 from payments.models import SaleStatus, Transaction
 from payments.reconciliation import expire_overdue_sales
@@ -109,7 +109,7 @@ def test_after_the_reset_the_sales_not_asked_are_asked(make_sale, fake_xendit):
     fake_xendit.pay(sales[2].xendit_qr_id)
     fake_xendit.fail_next = [(429, {"error_code": "RATE_LIMIT_EXCEEDED", "message": "x"})]
     expire_overdue_sales()
-    reconciliation.pause_calls(0)  # the wait is over
+    pause_calls(0)  # the wait is over
 
     report = expire_overdue_sales()
 
