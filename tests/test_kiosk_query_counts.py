@@ -142,26 +142,6 @@ def test_photo_upload(api, make_sale, django_assert_num_queries, count):
     assert Photo.objects.filter(sale=sale, stored_at__isnull=False).count() == count
 
 
-def test_refund_webhook_settling_a_refund(api, make_sale, settings, django_assert_num_queries):
-    from payments.refunds.services import request_refund
-
-    settings.PAYMENT_GATEWAY = "simulator"
-    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_r", paid_amount=40000)
-    refund = request_refund(sale=sale, reason="x", requested_by=None)
-    body = {
-        "event": "qr.refund",
-        "data": {"id": refund.xendit_refund_id, "qrpy_id": "qrpy_r", "status": "SUCCEEDED", "refund_amount": 40000},
-    }
-
-    with django_assert_num_queries(WEBHOOK_REFUND):
-        assert post_webhook(api, body).status_code == 200
-
-
-def test_webhook_of_another_product(api, db, django_assert_num_queries):
-    with django_assert_num_queries(WEBHOOK_IGNORED):
-        assert post_webhook(api, {"event": "payment.capture", "data": {"id": "py-1"}}).status_code == 200
-
-
 @pytest.mark.parametrize("count", [1, 12])
 def test_photo_list(api, make_sale, django_assert_num_queries, count):
     sale = make_sale(status=SaleStatus.COMPLETED)
