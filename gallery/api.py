@@ -1,4 +1,4 @@
-"""The kiosk-facing photo API and the maintenance cleanup endpoint (kiosk-contract.md)."""
+"""The kiosk-facing photo API and the maintenance cleanup endpoint (docs/kiosk-contract.md)."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema

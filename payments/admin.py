@@ -28,6 +28,7 @@ from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
 from payments.gateways import GatewayError, GatewayRateLimited
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.refunds.admin import SaleRefundAdminMixin, event_refund_tools, sale_status_words
 from photobox.admin_tools import (
     DateRangeFilter,
     EstimatedCountPaginator,
@@ -46,7 +47,10 @@ STATUS_COLOURS = {
     SaleStatus.COMPLETED: "#1a7f37",
     SaleStatus.FAILED: "#cf222e",
     SaleStatus.EXPIRED: "#6e7781",
+    SaleStatus.REFUNDED: "#8250df",
 }
+# Sales Xendit can be asked about: the customer may have paid after all.
+UNPAID_STATUSES = (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED)
 
 
 def _jakarta(moment) -> str:
@@ -158,7 +162,7 @@ class SaleChangeList(ChangeList):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "external_id",
         "started",
@@ -198,7 +202,7 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             {
                 "fields": [
                     "external_id",
-                    "status_display",
+                    "sale_status",
                     "location",
                     "price",
                     "amount_display",
@@ -209,6 +213,7 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         ),
         ("Payment", {"fields": ["started", "expires_at", "paid_at", "payment_channel", "payment_receipt_id"]}),
         ("Payment problems", {"fields": ["review_state"]}),
+        ("Refunds", {"fields": ["refunds_display"]}),
         ("What happened", {"fields": ["history"]}),
         ("Photos and email", {"fields": ["gallery_link", "email_sent_at", "cleanup_state"]}),
         (
@@ -218,7 +223,8 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     ]
     readonly_fields = [
         "started",
-        "status_display",
+        "sale_status",
+        "refunds_display",
         "amount_display",
         "review_state",
         "history",
@@ -283,11 +289,11 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         return rupiah(sale.amount)
 
     @admin.display(description="status", ordering="status")
-    def status_display(self, sale: Transaction):
+    def status_display(self, sale: Transaction, *, short: bool = True):
         return format_html(
             '<strong style="color:{}">{}</strong>',
             STATUS_COLOURS.get(sale.status, "inherit"),
-            sale.get_status_display(),
+            sale_status_words(sale, short=short),
         )
 
     @admin.display(description="customer email")
@@ -351,7 +357,7 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             "<table><thead><tr><th>When (Jakarta)</th><th>What happened</th><th>Detail</th>"
-            "<th>Amount paid</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            "<th>Amount</th><th></th></tr></thead><tbody>{}</tbody></table>",
             body,
         )
 
@@ -394,13 +400,14 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         tools = []
         if sale.status == SaleStatus.COMPLETED and self.has_resend_customer_email_permission(request):
             tools.append(("Resend photo email", "resend-email"))
-        if sale.status == SaleStatus.PENDING and self.has_check_payment_permission(request):
+        if sale.status in UNPAID_STATUSES and self.has_check_payment_permission(request):
             tools.append(("Ask Xendit if paid", "check-payment"))
-        if sale.status != SaleStatus.COMPLETED and self.has_simulate_permission(request):
+        if sale.status not in PAID_STATUSES and self.has_simulate_permission(request):
             tools.append(("Simulate payment", "simulate-payment"))
         if sale.needs_review and self.has_resolve_review_permission(request):
             tools.append(("Mark problem resolved", "resolve-review"))
-        return [(label, reverse(f"admin:payments_transaction_{name}", args=[sale.pk])) for label, name in tools]
+        tools = [(label, reverse(f"admin:payments_transaction_{name}", args=[sale.pk])) for label, name in tools]
+        return tools + self._refund_tools(request, sale)
 
     # --- Extra pages ------------------------------------------------------------------------
     def get_urls(self):
@@ -413,6 +420,7 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         ]
         return [
             *self.get_report_urls(),
+            *self.get_refund_urls(),
             path("export/", view(self.export_view), name="payments_transaction_export"),
             *(
                 path(f"<path:object_id>/{name}/", view(method), name=f"payments_transaction_{name}")
@@ -474,8 +482,8 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             object_id,
             allowed=self.has_check_payment_permission(request),
             title="Ask Xendit whether this sale was paid",
-            intro="Use this when the customer says they paid but the kiosk still waits. A payment Xendit knows "
-            "about is applied to the sale, exactly as if its notification had arrived.",
+            intro="Use this when the customer says they paid but the kiosk still waits (or gave up). A payment Xendit "
+            "knows about is applied to the sale, exactly as if its notification had arrived.",
             form=ConfirmForm,
             submit="Ask Xendit now",
             run=run,
@@ -585,12 +593,18 @@ class TransactionAdmin(SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             self._resend(request, sale)
 
     @admin.action(
-        description="Ask Xendit whether they were paid (sales awaiting payment)", permissions=["check_payment"]
+        description="Ask Xendit whether they were paid (sales awaiting payment, expired or failed)",
+        permissions=["check_payment"],
     )
     def check_with_gateway(self, request, queryset):
-        pending = _limited(request, queryset.filter(status=SaleStatus.PENDING), "sales")
+        pending = _limited(request, queryset.filter(status__in=UNPAID_STATUSES), "sales")
         if not pending:
-            self.message_user(request, "None of the selected sales is awaiting payment.", messages.WARNING)
+            self.message_user(
+                request,
+                "None of the selected sales is awaiting payment. Xendit can be asked only about sales awaiting "
+                "payment, expired or failed.",
+                messages.WARNING,
+            )
         for sale in pending:
             self._check(request, sale)
 
@@ -801,7 +815,7 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 tools.append(("Process it again", reverse("admin:payments_paymentevent_reprocess", args=[obj.pk])))
             if obj.outcome == EventOutcome.UNKNOWN_SALE and obj.reviewed_at is None:
                 tools.append(("Record what was done", reverse("admin:payments_paymentevent_resolve", args=[obj.pk])))
-        context["event_tools"] = tools
+        context["event_tools"] = tools + (event_refund_tools(request, obj) if obj is not None else [])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):

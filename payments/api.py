@@ -1,4 +1,4 @@
-"""The kiosk-facing payment API (kiosk-contract.md): create a sale, poll it, Xendit's webhook."""
+"""The kiosk-facing payment API (docs/kiosk-contract.md): create a sale, poll it, Xendit's webhook."""
 
 import re
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from payments import events
@@ -186,7 +187,7 @@ def check_pending_refunds(*, now: datetime | None = None) -> RefundCheckReport:
             report.deferred += len(due) - index
             break
         try:
-            _check_refund(refund, report)
+            report.checked += _check_refund(refund, report)
         except GatewayRateLimited as exc:
             _stop_for_rate_limit("the refund check", exc, len(due) - index)
             report.deferred += len(due) - index
@@ -194,20 +195,28 @@ def check_pending_refunds(*, now: datetime | None = None) -> RefundCheckReport:
         except GatewayError as exc:
             logger.warning("refund check failed refund=%s error=%s", refund.pk, exc.error_code or exc)
             report.failures.append(refund.pk)
-            continue
-        report.checked += 1
     return report
 
 
-def _check_refund(refund: Refund, report: RefundCheckReport) -> None:
+def _check_refund(refund: Refund, report: RefundCheckReport) -> bool:
+    """Ask Xendit about one refund; False when another run has it (or asked it just now)."""
     gateway = get_gateway()
-    Refund.objects.filter(pk=refund.pk).update(gateway_called_at=timezone.now())
+    now = timezone.now()
+    # Claimed with a conditional UPDATE: overlapping runs (cron on several instances) never ask
+    # about, or send again, the same refund at once; and it rests REFUND_CHECK_AFTER between asks.
+    claimed = (
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING)
+        .filter(Q(gateway_called_at__isnull=True) | Q(gateway_called_at__lte=now - REFUND_CHECK_AFTER))
+        .update(gateway_called_at=now)
+    )
+    if not claimed:
+        return False
     if refund.xendit_refund_id:
         notice = gateway.get_refund(payment_id=refund.payment_id, refund_id=refund.xendit_refund_id)
         if notice.status in refunds.FINAL:
             events.record_and_apply(source=EventSource.RECONCILIATION, notice=notice)
             report.settled += 1
-        return
+        return True
     known = set(
         Refund.objects.filter(payment_id=refund.payment_id, xendit_refund_id__isnull=False).values_list(
             "xendit_refund_id", flat=True
@@ -218,7 +227,8 @@ def _check_refund(refund: Refund, report: RefundCheckReport) -> None:
             # Ours, its answer lost: applying it adopts our refund (same payment and amount).
             events.record_and_apply(source=EventSource.RECONCILIATION, notice=notice)
             report.settled += notice.status in refunds.FINAL
-            return
+            return True
     sent = refunds.send_refund(refund=refund, pays_the_sale=refund.payment_id == refund.sale.xendit_payment_id)
     report.resent += 1
     report.settled += sent.status != RefundStatus.PENDING
+    return True

@@ -1,7 +1,7 @@
 """The kiosk API's shared conventions: the error envelope, datetimes and money on the wire.
 
 Every error from every layer leaves as
-``{"success": false, "message": "...", "details": {...}}`` (see kiosk-contract.md).
+``{"success": false, "message": "...", "details": {...}}`` (see docs/kiosk-contract.md).
 """
 
 import hmac

@@ -293,7 +293,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Photobox API",
     "DESCRIPTION": (
         "The API of Photobox's self-service photo booth kiosks: sell a session and show its QRIS code, "
-        "poll the payment, upload the photos; Xendit's payment webhook; the maintenance cleanup. "
+        "poll the payment, upload the photos; Xendit's payment and refund webhook; the maintenance cleanup. "
         'Every error is the envelope `{"success": false, "message": "...", "details": {...}}`; '
         "request validation errors are 422 with `details.errors[]`. Every response carries `X-Request-ID`. "
         "Kiosks send their key as `Authorization: Bearer pbk_...` (required when the server runs with "
@@ -321,7 +321,7 @@ SPECTACULAR_SETTINGS = {
     "TAGS": [
         {"name": "sales", "description": "Kiosks sell a session, show its QRIS code and poll the payment."},
         {"name": "photos", "description": "Kiosks upload a paid session's photos; the photo list."},
-        {"name": "webhooks", "description": "Xendit's QR payment callback."},
+        {"name": "webhooks", "description": "Xendit's callback for QR payments and refunds."},
         {"name": "maintenance", "description": "Photo cleanup for cron jobs calling over HTTP."},
         {"name": "simulator", "description": "Development only (DEBUG and PAYMENT_GATEWAY=simulator)."},
         {"name": "health", "description": "For load balancers and uptime checks."},

@@ -13,7 +13,7 @@ from django.utils import timezone
 from gallery.models import EmailKind, EmailOutbox, Photo
 from locations.models import Location
 from payments.events import record_payment_event
-from payments.models import EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, SaleStatus, Transaction
 from payments.services import resolve_review
 from payments.simulation import simulate_payment
 from pricing.models import Price
@@ -45,6 +45,7 @@ def some_of_everything(staff_client, make_sale, price, location):
         stored_at=timezone.now(),
     )
     EmailOutbox.objects.create(sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status="sent", attempts=1)
+    Refund.objects.create(sale=sale, payment_id="qrpy_x", amount=5000, reason="One strip missing")
     flagged = make_sale(status=SaleStatus.EXPIRED)
     simulate_payment(sale=flagged)
     resolve_review(sale=flagged, note="Customer got their photos", user=get_user_model().objects.get(username="boss"))
@@ -60,6 +61,7 @@ def example_rows() -> dict[type, object]:
         Price: Price.objects.first(),
         Transaction: Transaction.objects.first(),
         PaymentEvent: PaymentEvent.objects.first(),
+        Refund: Refund.objects.first(),
         EmailOutbox: EmailOutbox.objects.first(),
         Group: Group.objects.get(name="Kiosk operator"),
         get_user_model(): get_user_model().objects.first(),
@@ -67,7 +69,7 @@ def example_rows() -> dict[type, object]:
 
 
 # Written only by the payment flow: staff read them, never add them.
-READ_ONLY_MODELS = {Transaction, PaymentEvent, EmailOutbox}
+READ_ONLY_MODELS = {Transaction, PaymentEvent, EmailOutbox, Refund}
 
 
 def admin_url(model, page: str, *args) -> str:

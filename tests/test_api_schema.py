@@ -15,9 +15,11 @@ import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
-from payments.models import SaleStatus
+from payments.gateways import GatewayRateLimited
+from payments.models import Refund, SaleStatus
 from tests.conftest import CALLBACK_TOKEN, post_webhook, webhook_fixture
 from tests.test_settings import SETTINGS_VARIABLES
 
@@ -25,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SALE = "/api/v1/transactions/external/{external_id}"
 PHOTOS = "/api/v1/transactions/{external_id}/photos"
 
-# Every kiosk-facing operation and the statuses the contract gives it (kiosk-contract.md), besides
+# Every kiosk-facing operation and the statuses the contract gives it (docs/kiosk-contract.md), besides
 # 414 (a request line too long for the HTTP server), which every operation documents.
 DOCUMENTED = {
     ("post", "/api/v1/transactions"): {201, 400, 401, 403, 404, 409, 422, 429, 502, 503},
@@ -198,18 +200,145 @@ def test_token_headers_are_documented(schema, method, path, header):
     assert token["required"] is True
 
 
-def test_webhook_documents_the_three_notification_shapes(schema):
+def webhook_shapes(schema: dict) -> dict[str, dict]:
+    body = schema["paths"]["/api/v1/webhooks/xendit"]["post"]["requestBody"]["content"]["application/json"]
+    return {
+        shape["$ref"].rsplit("/", 1)[1]: resolve(schema, shape) for shape in resolve(schema, body["schema"])["anyOf"]
+    }
+
+
+def test_webhook_documents_the_payment_refund_and_ignored_shapes(schema):
     request_body = schema["paths"]["/api/v1/webhooks/xendit"]["post"]["requestBody"]
-    body = request_body["content"]["application/json"]
 
     # A body may fit two shapes (the webhook reads `data` first, then `qr_code`): anyOf. Each shape
     # requires only what the webhook needs to recognise it (Xendit's own are read leniently).
-    shapes = [resolve(schema, s) for s in resolve(schema, body["schema"])["anyOf"]]
+    shapes = webhook_shapes(schema)
 
     assert request_body["required"] is True
-    assert sorted(tuple(sorted(s["required"])) for s in shapes) == sorted(
-        [("data",), ("qr_code",), ("external_id", "status")]
-    )
+    assert {name: tuple(sorted(shape["required"])) for name, shape in shapes.items()} == {
+        "QrPaymentRequest": ("data",),
+        "LegacyQrPaymentRequest": ("qr_code",),
+        "FlatPaymentNoticeRequest": ("external_id", "status"),
+        "QrRefundRequest": ("data", "event"),
+        "OtherXenditEventRequest": ("event",),
+    }
+
+
+def test_webhook_documents_xendits_qr_refund_shape(schema):
+    refund = webhook_shapes(schema)["QrRefundRequest"]
+
+    assert refund["properties"]["event"]["enum"] == ["qr.refund", "refund.succeeded", "refund.failed"]
+    assert {"event", "api_version", "business_id", "created", "data"} <= set(refund["properties"])
+    data = refund["properties"]["data"]
+    assert data["required"] == ["id"]
+    assert set(data["properties"]) == {
+        "id",
+        "qrpy_id",
+        "status",
+        "currency",
+        "payment_amount",
+        "refund_amount",
+        "channel_code",
+        "reason",
+        "failure_code",
+        "created",
+        "updated",
+        "refunded_at",
+    }
+
+
+def refund_notice(payment_id: str, *, status: str = "SUCCEEDED", failure_code=None) -> dict:
+    """Xendit's `qr.refund` callback (xendit.md §11.4)."""
+    return {
+        "event": "qr.refund",
+        "api_version": "2022-07-31",
+        "business_id": "58cd618ba0464eb64acdb246",
+        "created": "2026-05-09T08:31:14.502Z",
+        "data": {
+            "id": "qrrf_2f1c9a3e-6d0b-4f7e-9a51-3c8e2b7d4a10",
+            "qrpy_id": payment_id,
+            "status": status,
+            "currency": "IDR",
+            "payment_amount": 40000,
+            "refund_amount": 40000,
+            "channel_code": "ID_DANA",
+            "reason": "REQUESTED_BY_CUSTOMER",
+            "failure_code": failure_code,
+            "created": "2026-05-09T08:31:12.120Z",
+            "updated": "2026-05-09T08:31:14.498Z",
+            "refunded_at": "2026-05-09T08:31:14.498Z" if status == "SUCCEEDED" else None,
+        },
+    }
+
+
+def schema_accepts(schema: dict, component: str, value) -> bool:
+    try:
+        jsonschema.validate(value, {"$ref": f"#/components/schemas/{component}", "components": schema["components"]})
+    except jsonschema.ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        (refund_notice("qrpy_1"), True),
+        (refund_notice("qrpy_1", status="FAILED", failure_code="INSUFFICIENT_BALANCE"), True),
+        ({"event": "refund.succeeded", "data": {"id": "rfd_1", "payment_id": "qrpy_1", "amount": 40000}}, True),
+        ({"event": "payment.capture", "data": {"payment_id": "py_1"}}, True),
+        ({"event": "qr.refund", "data": {"qrpy_id": "qrpy_1"}}, False),
+        ({"event": "qr.refund"}, False),
+        ({"event": "qr.payment", "external_id": "TRX-1", "status": "COMPLETED"}, False),
+    ],
+)
+def test_webhook_schema_says_which_refund_and_other_events_are_taken(schema, body, accepted):
+    assert schema_accepts(schema, "PaymentNoticeRequest", body) is accepted
+
+
+def test_webhook_documents_its_three_acknowledgements(schema):
+    ok = schema["paths"]["/api/v1/webhooks/xendit"]["post"]["responses"]["200"]["content"]["application/json"]
+
+    message = resolve(schema, resolve(schema, ok["schema"])["properties"]["message"])
+
+    expected = {"Transaction updated", "Refund updated", "Notification stored and ignored"}
+    assert set(message["enum"]) == expected
+    assert {example["value"]["message"] for example in ok["examples"].values()} == expected
+
+
+def test_poll_and_create_document_every_sale_status_refunded_included(schema):
+    for method, path, code in (("get", SALE, "200"), ("post", "/api/v1/transactions", "201")):
+        ok = schema["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+        answer = resolve(schema, ok)
+        if "oneOf" in answer:  # the poll: plain or encrypted
+            answer = next(resolve(schema, v) for v in answer["oneOf"] if "success" in resolve(schema, v)["properties"])
+        status = resolve(schema, resolve(schema, answer["properties"]["data"])["properties"]["status"])
+
+        assert set(status["enum"]) == set(SaleStatus.values), path
+        assert "REFUNDED" in status["enum"]
+
+
+def test_upload_documents_the_409_of_a_refunded_sale(schema):
+    conflict = schema["paths"][PHOTOS]["post"]["responses"]["409"]["content"]["application/json"]
+
+    examples = {e["value"]["message"]: e["value"]["details"] for e in conflict["examples"].values()}
+
+    assert examples["Transaction was refunded"] == {
+        "external_id": "TRX-2-20251215162229-57283A15",
+        "status": "REFUNDED",
+    }
+    assert "Photos already uploaded and email sent for this transaction" in examples
+
+
+def test_create_documents_the_503_of_xendits_rate_limit_with_retry_after(schema):
+    unavailable = schema["paths"]["/api/v1/transactions"]["post"]["responses"]["503"]
+
+    header = unavailable["headers"]["Retry-After"]
+    examples = unavailable["content"]["application/json"]["examples"].values()
+
+    assert header["required"] is False, "only on Xendit's rate limit, not when it cannot be reached"
+    assert header["schema"]["type"] == "integer"
+    assert {"retry_after": 42} in [e["value"]["details"] for e in examples]
+    assert "Retry-After" in unavailable["description"]
 
 
 def test_the_schema_validates_without_a_single_warning(tmp_path):
@@ -305,6 +434,38 @@ def test_sale_answers_match_the_schema(schema, api, sale_request, location):
         assert_documented(schema, "get", SALE, response)
 
 
+def test_create_refused_by_xendits_rate_limit_matches_the_schema(schema, api, sale_request, monkeypatch):
+    class RateLimitedGateway:
+        def create_qr_code(self, **kwargs):
+            raise GatewayRateLimited("Rate limit exceeded", retry_after=12.3)
+
+    monkeypatch.setattr("payments.services.get_gateway", RateLimitedGateway)
+
+    response = api.post("/api/v1/transactions", sale_request, format="json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "13"
+    assert response.json()["details"] == {"retry_after": 13}
+    assert_documented(schema, "post", "/api/v1/transactions", response)
+
+
+def test_a_refunded_sale_polls_and_refuses_photos_as_documented(schema, api, make_sale):
+    sale = make_sale(status=SaleStatus.REFUNDED, paid_at=timezone.now(), xendit_payment_id="qrpy_refunded")
+
+    polled = api.get(f"/api/v1/transactions/external/{sale.external_id}")
+    upload = api.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": [jpeg("a.jpg")]}, format="multipart")
+
+    assert polled.json()["data"]["status"] == "REFUNDED"
+    assert_documented(schema, "get", SALE, polled)
+    assert upload.status_code == 409
+    assert upload.json() == {
+        "success": False,
+        "message": "Transaction was refunded",
+        "details": {"external_id": sale.external_id, "status": "REFUNDED"},
+    }
+    assert_documented(schema, "post", PHOTOS, upload)
+
+
 def test_encrypted_poll_matches_the_schema(schema, api, make_sale, encryption_on):
     sale = make_sale()
 
@@ -362,6 +523,24 @@ def test_webhook_answers_match_the_schema(schema, api, make_sale):
     assert [r.status_code for r in responses] == [200, 401, 403, 422]
     for response in responses:
         assert_documented(schema, "post", "/api/v1/webhooks/xendit", response)
+
+
+def test_refund_and_other_webhooks_answer_as_documented(schema, api, make_sale):
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_schema_refund", paid_amount=40000)
+    refund = refund_notice("qrpy_schema_refund")
+
+    refunded = post_webhook(api, refund)
+    other = post_webhook(api, {"event": "payment.capture", "data": {"id": "py_1"}})
+
+    assert refunded.json() == {"success": True, "message": "Refund updated"}
+    assert other.json() == {"success": True, "message": "Notification stored and ignored"}
+    for response in (refunded, other):
+        assert response.status_code == 200
+        assert_documented(schema, "post", "/api/v1/webhooks/xendit", response)
+    # A refund made in Xendit's dashboard: recorded, and the whole payment given back refunds the sale.
+    assert Refund.objects.get(sale=sale).xendit_refund_id == refund["data"]["id"]
+    sale.refresh_from_db()
+    assert sale.status == SaleStatus.REFUNDED
 
 
 def test_cleanup_answers_match_the_schema(schema, api, db, settings):

@@ -1,4 +1,4 @@
-"""Response encryption (kiosk-contract.md, Encryption): kiosks built for the earlier service
+"""Response encryption (docs/kiosk-contract.md, Encryption): kiosks built for the earlier service
 decrypt the poll response with crypto-js, so the ciphertext must be exactly what they expect."""
 
 import base64

@@ -22,7 +22,16 @@ from core import errors
 from payments.completion import flag_for_review
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, RefundNotice, get_gateway
 from payments.gateways.pause import pause_calls
-from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, SaleStatus, Transaction
+from payments.models import (
+    PAID_STATUSES,
+    EventOutcome,
+    PaymentEvent,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+    SaleStatus,
+    Transaction,
+)
 from payments.refunds.selectors import ReceivedPayment, received_payments, sale_for_payment, sale_paid_amount
 from payments.refunds.words import failure_in_words
 from photobox.formatting import rupiah
@@ -54,8 +63,9 @@ def _payment_to_refund(sale: Transaction, payment_id: str | None) -> ReceivedPay
         raise RefundRefused(f"Payment {payment_id} is not a payment of {sale.external_id} (its payments: {known}).")
     own = [payment for payment in payments if payment.pays_the_sale]
     if not own:
+        unpaid = "was paid without a Xendit payment id" if sale.status in PAID_STATUSES else "is not paid"
         raise RefundRefused(
-            f"{sale.external_id} is not paid, but received other payments: say which one to refund "
+            f"{sale.external_id} {unpaid}, but received other payments: say which one to refund "
             f"({', '.join(p.payment_id for p in payments)})."
         )
     return own[0]
@@ -100,6 +110,8 @@ def request_refund(
     with transaction.atomic():
         locked = Transaction.objects.select_for_update().get(pk=sale.pk)
         if request_key and (done := Refund.objects.filter(request_key=request_key).first()) is not None:
+            if done.sale_id != locked.pk:
+                raise RefundRefused("This refund form was made for another sale: open the refund page again.")
             return done  # the same form sent twice (a double click): that refund, not a second one
         payment = _payment_to_refund(locked, payment_id)
         refund = Refund.objects.create(
@@ -171,14 +183,19 @@ def record_gateway_answer(*, refund: Refund, notice: RefundNotice) -> Refund:
 
 def fail_refund(*, refund: Refund, failure_code: str) -> Refund:
     """PENDING -> FAILED (Xendit refused the request). A no-op for a refund already settled."""
-    now = timezone.now()
-    updated = Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-        status=RefundStatus.FAILED, failure_code=failure_code[:100], settled_at=now, updated_at=now
-    )
-    refund.refresh_from_db()
-    if updated:
-        logger.warning("refund %s refused by Xendit: %s", refund.pk, failure_code)
-    return refund
+    with transaction.atomic():
+        sale = Transaction.objects.select_for_update().get(pk=refund.sale_id)
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status == RefundStatus.PENDING:
+            notice = RefundNotice(
+                refund_id=locked.xendit_refund_id or "",
+                payment_id=locked.payment_id,
+                status="FAILED",
+                amount=None,
+                failure_code=failure_code[:100],
+            )
+            _settle(sale=sale, refund=locked, notice=notice, now=timezone.now())
+    return locked
 
 
 def refund_failure_text(refund: Refund) -> str:
@@ -277,6 +294,12 @@ def _settle(*, sale: Transaction, refund: Refund, notice: RefundNotice, now: dat
     refund.save(update_fields=["status", "settled_at", "failure_code", "updated_at"])
     what = f"Refund {refund.xendit_refund_id or refund.pk} of {rupiah(refund.amount)}"
     if refund.status == RefundStatus.FAILED:
+        # The money was not given back: on staff's review list until someone pays it back another
+        # way (or refunds again) and notes what was done.
+        flag_for_review(
+            sale, f"{what} failed ({refund.failure_code or 'no reason given'}): {failure_in_words(refund.failure_code)}"
+        )
+        sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
         logger.warning("refund %s failed: %s", refund.pk, refund.failure_code)
         return f"{what}: failed ({refund.failure_code or 'no reason given'})"
     if notice.amount is not None and notice.amount != refund.amount:

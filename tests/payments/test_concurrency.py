@@ -162,3 +162,22 @@ def test_the_same_refund_webhook_at_once_settles_it_once(make_sale, settings, at
     outcomes = Counter(PaymentEvent.objects.filter(refund=refund).values_list("outcome", flat=True))
     assert outcomes == {EventOutcome.APPLIED: 1, EventOutcome.DUPLICATE: 5}
     assert Refund.objects.get(pk=refund.pk).status == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("attempt", REPEAT)
+def test_overlapping_refund_checks_send_an_unconfirmed_refund_once(make_sale, fake_xendit, attempt):
+    from payments.models import Refund
+    from payments.reconciliation import check_pending_refunds
+
+    fake_xendit.honour_idempotency_key = False  # a Xendit that would make a second refund
+    qr = f"qr_check_{attempt}"
+    fake_xendit.qr_codes[qr] = {"id": qr, "amount": 40000, "qr_string": "x", "reference_id": "", "expires_at": None}
+    payment = fake_xendit.pay(qr)
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id=payment["id"], paid_amount=40000)
+    old = timezone.now() - timedelta(minutes=10)
+    Refund.objects.create(sale=sale, payment_id=payment["id"], amount=40000, reason="x", created_at=old)
+
+    run_concurrently(lambda _: check_pending_refunds(), 4)
+
+    assert len(fake_xendit.refunds) == 1
+    assert Refund.objects.get(sale=sale).xendit_refund_id in fake_xendit.refunds

@@ -70,7 +70,9 @@ def answer_lost(fake, sale, **fields) -> Refund:
 
 
 def age(refund: Refund, minutes: int = 6) -> None:
-    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    """As if the refund was asked of Xendit `minutes` ago."""
+    then = timezone.now() - timedelta(minutes=minutes)
+    Refund.objects.filter(pk=refund.pk).update(created_at=then, gateway_called_at=then)
 
 
 # --- A full refund ---------------------------------------------------------------------------------
@@ -201,6 +203,7 @@ def test_xendits_refusal_fails_the_refund_and_says_what_to_do(paid, fake_xendit)
 
     assert (refused.status, refused.failure_code) == (RefundStatus.FAILED, "REFUND_NOT_SUPPORTED")
     assert "GoPay" in refund_failure_text(refused)
+    assert Transaction.objects.get(pk=sale.pk).needs_review
     assert "another way" in refund_failure_text(refused)
     sale.refresh_from_db()
     assert (sale.status, sale.refunded_amount) == (SaleStatus.COMPLETED, 0)
@@ -218,6 +221,8 @@ def test_a_refund_that_fails_at_xendit_gives_the_amount_back_to_refund(api, paid
     assert "Top up" in refund_failure_text(pending)
     sale.refresh_from_db()
     assert sale.status == SaleStatus.COMPLETED
+    assert sale.needs_review  # the money is still the customer's: on staff's list until dealt with
+    assert "INSUFFICIENT_BALANCE" in sale.review_reason
     assert refund(sale).amount == Decimal(40000)
 
 
@@ -401,3 +406,24 @@ def test_a_refund_asked_while_xendit_rate_limits_is_kept_and_sent_by_the_check(p
     check_pending_refunds()
     waiting.refresh_from_db()
     assert waiting.xendit_refund_id in fake_xendit.refunds
+
+
+def test_refund_sale_takes_digits_only(paid, fake_xendit):
+    sale = paid()
+
+    with pytest.raises(CommandError, match="digits only"):
+        call_command("refund_sale", sale.external_id, "--reason", "x", "--amount", "25.000", stdout=StringIO())
+
+    assert not Refund.objects.exists()
+
+
+def test_the_check_leaves_a_refund_it_asked_about_just_now(paid, fake_xendit):
+    pending = refund(paid())
+    age(pending)
+    check_pending_refunds()
+    calls = len(fake_xendit.requests)
+
+    report = check_pending_refunds()
+
+    assert report.checked == 0
+    assert len(fake_xendit.requests) == calls

@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,10 +26,10 @@ class Command(BaseCommand):
         sale = Transaction.objects.filter(external_id=external_id).first()
         if sale is None:
             raise CommandError(f"No sale {external_id}")
-        try:
-            rupiah = Decimal(amount) if amount is not None else None
-        except InvalidOperation:
-            raise CommandError(f"--amount must be a number of rupiah, got {amount!r}") from None
+        # Digits only: "25.000" is twenty-five thousand to an Indonesian reader, 25 to Decimal.
+        if amount is not None and not amount.isdigit():
+            raise CommandError(f"--amount is whole rupiah in digits only, e.g. 25000; got {amount!r}")
+        rupiah = Decimal(amount) if amount is not None else None
         try:
             refund = refunds.request_refund(
                 sale=sale, reason=reason, requested_by=None, amount=rupiah, payment_id=payment

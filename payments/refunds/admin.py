@@ -1,0 +1,368 @@
+"""Refunds in the admin: on a sale's page the "Refund" tool and its form, the "Refunds" section and
+the status in words; the simulator's refund webhook buttons; "Refund this payment" on a payment
+notification; and the list of every refund. The views only call the refund services."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from core.errors import DomainError
+from payments import simulation
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, SaleStatus, Transaction
+from payments.refunds.forms import ConfirmForm, RefundForm
+from payments.refunds.selectors import (
+    EXTRA_PAYMENT_OUTCOMES,
+    ReceivedPayment,
+    received_payments,
+    refunds_of,
+    sale_paid_amount,
+)
+from payments.refunds.services import refund_failure_text, request_refund
+from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
+from photobox.api import JAKARTA
+from photobox.formatting import rupiah
+
+PERMISSION = "payments.refund_sale"
+SIMULATED_OUTCOMES = {"refunded": True, "failed": False}
+AMOUNT_COLUMNS = ("amount", "refunded", "pending", "left")  # of a ReceivedPayment: paid, refunded, waiting, left
+REFUND_STATUS_COLOURS = {RefundStatus.PENDING: "#9a6700", RefundStatus.SUCCEEDED: "#1a7f37"}
+
+
+def _jakarta(moment) -> str:
+    return f"{timezone.localtime(moment, JAKARTA):%d %b %Y %H:%M}" if moment else "—"
+
+
+def may_refund(request) -> bool:
+    return request.user.has_perm(PERMISSION)
+
+
+def sale_status_words(sale: Transaction, *, short: bool) -> str:
+    """The sale's status as staff read it: a paid sale with some of it refunded says so."""
+    if sale.status == SaleStatus.COMPLETED and sale.refunded_amount > 0:
+        if short:
+            return "Paid, partly refunded"
+        return f"Paid (partially refunded: {rupiah(sale.refunded_amount)} of {rupiah(sale_paid_amount(sale))})"
+    return sale.get_status_display()
+
+
+def refund_status_words(refund: Refund):
+    return format_html(
+        '<strong style="color:{}">{}</strong>',
+        REFUND_STATUS_COLOURS.get(refund.status, "#cf222e"),
+        refund.get_status_display(),
+    )
+
+
+def event_refund_tools(request, event: PaymentEvent) -> list[tuple[str, str]]:
+    """ "Refund this payment" on a notification of an extra payment (paid twice, or the wrong
+    amount) of a sale, while some of it is left to give back."""
+    if (
+        event.outcome not in EXTRA_PAYMENT_OUTCOMES
+        or event.transaction_id is None
+        or not event.xendit_payment_id
+        or not may_refund(request)
+    ):
+        return []
+    payment = next((p for p in received_payments(event.transaction) if p.payment_id == event.xendit_payment_id), None)
+    if payment is None or payment.left <= 0:
+        return []
+    url = reverse("admin:payments_transaction_refund", args=[event.transaction_id])
+    return [("Refund this payment", f"{url}?{urlencode({'payment': payment.payment_id})}")]
+
+
+@dataclass(frozen=True)
+class RefundState:
+    payments: list[ReceivedPayment]
+    refunds: list[Refund]
+
+    @property
+    def refundable(self) -> list[ReceivedPayment]:
+        return [p for p in self.payments if p.left > 0]
+
+
+# --- On the sale's page --------------------------------------------------------------------------
+class SaleRefundAdminMixin:
+    """For the sales' ModelAdmin (which provides `_sale_page`, `has_simulate_permission` and
+    `status_display`): the refund pages, tools and display fields."""
+
+    def has_refund_permission(self, request, obj=None) -> bool:
+        return may_refund(request)
+
+    def get_refund_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/refund/", view(self.refund_view), name="payments_transaction_refund"),
+            path(
+                "<path:object_id>/refunds/<int:refund_id>/simulate-<str:outcome>/",
+                view(self.simulate_refund_webhook_view),
+                name="payments_transaction_refund-simulate",
+            ),
+        ]
+
+    @staticmethod
+    def _refund_state(sale: Transaction) -> RefundState:
+        """What the sale received and its refunds: read once per page (four queries at most)."""
+        if getattr(sale, "_refund_state", None) is None:
+            sale._refund_state = RefundState(payments=received_payments(sale), refunds=refunds_of(sale))
+        return sale._refund_state
+
+    def _refund_tools(self, request, sale: Transaction) -> list[tuple[str, str]]:
+        state = self._refund_state(sale)
+        tools = []
+        if state.refundable and self.has_refund_permission(request):
+            tools.append(("Refund", reverse("admin:payments_transaction_refund", args=[sale.pk])))
+        if self.has_simulate_permission(request):
+            waiting = [r for r in state.refunds if r.status == RefundStatus.PENDING and r.xendit_refund_id]
+            for refund in waiting:
+                which = f" ({rupiah(refund.amount)}, {_jakarta(refund.created_at)})" if len(waiting) > 1 else ""
+                for outcome in SIMULATED_OUTCOMES:
+                    url = reverse("admin:payments_transaction_refund-simulate", args=[sale.pk, refund.pk, outcome])
+                    tools.append((f"Simulate Xendit's refund webhook: {outcome}{which}", url))
+        return tools
+
+    @admin.display(description="status")
+    def sale_status(self, sale: Transaction):
+        return self.status_display(sale, short=False)
+
+    @admin.display(description="refunds")
+    def refunds_display(self, sale: Transaction):
+        state = self._refund_state(sale)
+        if not state.payments and not state.refunds:
+            if sale.status in PAID_STATUSES:
+                return (
+                    "Paid without a Xendit payment id (the earlier service's notice), so Xendit cannot refund it. "
+                    "Pay the customer back another way (a bank transfer), and keep a note of it."
+                )
+            return "Nothing was paid, so there is nothing to refund."
+        return format_html("{}{}", self._amounts_table(state), self._refunds_table(state))
+
+    @staticmethod
+    def _amounts_table(state: RefundState):
+        if not state.payments:
+            return ""
+        rows = [(p.label, *(rupiah(getattr(p, name)) for name in AMOUNT_COLUMNS)) for p in state.payments]
+        if len(state.payments) > 1:
+            totals = (sum((getattr(p, name) for p in state.payments), Decimal(0)) for name in AMOUNT_COLUMNS)
+            rows.append(("All payments", *(rupiah(total) for total in totals)))
+        return format_html(
+            '<table class="refund-amounts"><thead><tr><th>Payment</th><th>Paid</th><th>Refunded</th>'
+            "<th>Waiting for Xendit</th><th>Left</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @staticmethod
+    def _refunds_table(state: RefundState):
+        if not state.refunds:
+            return format_html("<p>{}</p>", "No refunds.")
+        labels = {p.payment_id: p.label for p in state.payments}
+        rows = [
+            (
+                _jakarta(refund.created_at),
+                rupiah(refund.amount),
+                labels.get(refund.payment_id, refund.payment_id),
+                refund_status_words(refund),
+                refund.requested_by_name,
+                refund.reason,
+                refund.xendit_refund_id or "—",
+                refund_failure_text(refund) if refund.status == RefundStatus.FAILED else "",
+            )
+            for refund in state.refunds
+        ]
+        return format_html(
+            '<table class="refund-list"><thead><tr><th>When (Jakarta)</th><th>Amount</th><th>Payment</th>'
+            "<th>Status</th><th>Requested by</th><th>Reason</th><th>Xendit refund id</th><th>Failure</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows),
+        )
+
+    # --- The refund form ---------------------------------------------------------------------
+    def refund_view(self, request, object_id):
+        sale = self.get_object(request, unquote(object_id))
+        if sale is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        change_url = reverse("admin:payments_transaction_change", args=[sale.pk])
+        state = self._refund_state(sale)
+        if not state.payments:
+            self.message_user(request, f"{sale.external_id} received no payment Xendit can refund.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST":
+            # Every payment of the sale: one refunded in between is refused by the service, in words.
+            form = RefundForm(request.POST, payments=state.payments)
+            if form.is_valid() and self._refund(request, sale, form.cleaned_data):
+                return HttpResponseRedirect(change_url)
+        elif not state.refundable:
+            self.message_user(request, f"{sale.external_id}: nothing is left to refund.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        else:
+            wanted = request.GET.get("payment")
+            chosen = next((p for p in state.refundable if p.payment_id == wanted), None) or next(
+                (p for p in state.refundable if p.pays_the_sale), state.refundable[0]
+            )
+            form = RefundForm(
+                payments=state.refundable, initial={"payment": chosen.payment_id, "request_key": uuid.uuid4().hex}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": sale,
+            "title": f"Refund {sale.external_id}",
+            "payments": state.payments,
+            "form": form,
+            "cancel_url": change_url,
+        }
+        return TemplateResponse(request, "admin/payments/refund/refund_form.html", context)
+
+    def _refund(self, request, sale: Transaction, data: dict) -> bool:
+        """Ask for the refund and say what became of it. False: refused, the form is shown again."""
+        key = data["request_key"] or uuid.uuid4().hex
+        again = Refund.objects.filter(sale=sale, request_key=key).exists()
+        try:
+            refund = request_refund(
+                sale=sale,
+                reason=data["reason"],
+                requested_by=request.user,
+                amount=data["amount"],
+                payment_id=data["payment"],
+                request_key=key,
+            )
+        except DomainError as exc:  # RefundRefused: our rules say no, in words
+            self.message_user(request, exc.message, messages.ERROR)
+            return False
+        if again:
+            self.message_user(request, "This form was already sent: no second refund was made.", messages.INFO)
+        else:
+            self.log_change(
+                request,
+                sale,
+                f"Refund of {rupiah(refund.amount)} of payment {refund.payment_id} requested "
+                f"({refund.get_status_display().lower()}): {refund.reason}",
+            )
+        self._tell_refund(request, sale, refund)
+        return True
+
+    def _tell_refund(self, request, sale: Transaction, refund: Refund) -> None:
+        what = f"{sale.external_id}: refund of {rupiah(refund.amount)} of payment {refund.payment_id}"
+        if refund.status == RefundStatus.FAILED:
+            code = refund.failure_code or "no reason given"
+            self.message_user(request, f"{what} failed ({code}). {refund_failure_text(refund)}", messages.ERROR)
+        elif refund.status == RefundStatus.SUCCEEDED:
+            self.message_user(
+                request, f"{what} went through (Xendit refund {refund.xendit_refund_id}).", messages.SUCCESS
+            )
+        elif refund.xendit_refund_id:
+            self.message_user(
+                request,
+                f"{what} asked for (Xendit refund {refund.xendit_refund_id}). Xendit is processing it; the sale "
+                "updates when Xendit confirms.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                f"{what} recorded. Xendit could not be asked now; it will be sent again automatically by the "
+                "refund check.",
+                messages.WARNING,
+            )
+
+    # --- The simulator's refund webhook --------------------------------------------------------
+    def simulate_refund_webhook_view(self, request, object_id, refund_id, outcome):
+        if outcome not in SIMULATED_OUTCOMES:
+            raise Http404
+
+        def run(sale, data):
+            refund = Refund.objects.filter(pk=refund_id, sale=sale).first()
+            if refund is None:
+                self.message_user(request, f"{sale.external_id} has no refund {refund_id}.", messages.ERROR)
+                return
+            try:
+                event = simulation.simulate_refund_webhook(refund=refund, succeeded=SIMULATED_OUTCOMES[outcome])
+            except DomainError as exc:
+                self.message_user(request, f"{sale.external_id}: {exc.message}", messages.ERROR)
+                return
+            level = messages.ERROR if event.outcome == EventOutcome.ERROR else messages.INFO
+            self.message_user(request, f"{sale.external_id}, simulated refund webhook: {event.outcome_detail}", level)
+
+        return self._sale_page(
+            request,
+            object_id,
+            allowed=self.has_simulate_permission(request),
+            title=f"Simulate Xendit's refund webhook: {outcome}",
+            intro="Demo and testing only: Xendit's refund webhook for this refund, saying it "
+            + ("went through" if SIMULATED_OUTCOMES[outcome] else "failed")
+            + ", applied along the same path as the real one. No money moves.",
+            form=ConfirmForm,
+            submit="Send it",
+            run=run,
+        )
+
+
+# --- Every refund --------------------------------------------------------------------------------
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created", "sale_link", "payment_id", "amount_display", "status_display", "requested", "failure"]
+    list_select_related = ["sale", "requested_by"]
+    list_filter = ["status", "origin"]
+    search_fields = ["payment_id"]  # the search itself is get_search_results
+    search_help_text = "A sale number (TRX-…), a Xendit refund id or a Xendit payment id."
+    list_per_page = 50
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    change_list_template = "admin/photobox/change_list.html"
+    fieldsets = [
+        (None, {"fields": ["created", "sale_link", "amount_display", "status_display", "failure", "settled_at"]}),
+        ("Asked for", {"fields": ["requested", "reason"]}),
+        ("Xendit", {"fields": ["payment_id", "xendit_refund_id", "gateway_called_at"]}),
+    ]
+    readonly_fields = ["created", "sale_link", "amount_display", "status_display", "failure", "requested"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        sales = Transaction.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
+        return queryset.filter(Q(sale_id__in=sales) | Q(xendit_refund_id=term) | Q(payment_id=term)), False
+
+    def changelist_view(self, request, extra_context=None):
+        empty = "No refunds yet. A refund appears here when staff refund a sale or Xendit reports one."
+        return super().changelist_view(request, {"empty_message": empty, **(extra_context or {})})
+
+    @admin.display(description="asked for (WIB)", ordering="created_at")
+    def created(self, refund: Refund) -> str:
+        return _jakarta(refund.created_at)
+
+    @admin.display(description="sale", ordering="sale__external_id")
+    def sale_link(self, refund: Refund):
+        url = reverse("admin:payments_transaction_change", args=[refund.sale_id])
+        return format_html('<a href="{}">{}</a>', url, refund.sale.external_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, refund: Refund) -> str:
+        return rupiah(refund.amount)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, refund: Refund):
+        return refund_status_words(refund)
+
+    @admin.display(description="requested by", ordering="origin")
+    def requested(self, refund: Refund) -> str:
+        return refund.requested_by_name
+
+    @admin.display(description="failure")
+    def failure(self, refund: Refund) -> str:
+        if refund.status != RefundStatus.FAILED:
+            return ""
+        return f"{refund.failure_code or 'No code'}: {refund_failure_text(refund)}"

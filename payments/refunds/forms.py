@@ -1,0 +1,56 @@
+"""The staff's refund form: which payment, how much (whole rupiah, written as staff write it),
+why, and a one-time key so the same form sent twice makes one refund."""
+
+import re
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from payments.refunds.selectors import ReceivedPayment
+from photobox.formatting import rupiah
+
+# "40000", "40.000" (how amounts are written here) or "Rp 40.000,00": whole rupiah only.
+WHOLE_RUPIAH = re.compile(r"(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,00?)?")
+
+
+def parse_rupiah(text: str) -> Decimal | None:
+    text = re.sub(r"\s", "", text or "")
+    text = re.sub(r"^rp\.?", "", text, flags=re.IGNORECASE)
+    if not text:
+        return None
+    if not WHOLE_RUPIAH.fullmatch(text):
+        raise ValidationError("Type whole rupiah, e.g. 25000 or 25.000.")
+    return Decimal(text.split(",")[0].replace(".", ""))
+
+
+class RefundForm(forms.Form):
+    payment = forms.ChoiceField(label="Payment to refund")
+    amount = forms.CharField(
+        label="Amount (Rp)",
+        required=False,
+        max_length=30,
+        help_text="Whole rupiah, e.g. 25000 or 25.000. Leave it empty to refund all that is left of the payment.",
+        widget=forms.TextInput(attrs={"size": 14, "inputmode": "numeric"}),
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text="Kept with the refund and in the sale's history, e.g. “Printer jammed, no photos printed”.",
+        error_messages={"required": "A reason is required: say why the money is given back."},
+    )
+    # One per form shown: the same form sent twice (a double click) makes one refund.
+    request_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, payments: list[ReceivedPayment], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment"].choices = [
+            (p.payment_id, f"{p.label}: {rupiah(p.left)} left of {rupiah(p.amount)} paid") for p in payments
+        ]
+
+    def clean_amount(self) -> Decimal | None:
+        return parse_rupiah(self.cleaned_data["amount"])
+
+
+class ConfirmForm(forms.Form):
+    pass

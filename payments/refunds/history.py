@@ -1,0 +1,77 @@
+"""A sale's refunds as lines of its history (payments.selectors.sale_history): each refund asked
+for (who, how much, why) and each one settled (went through, or failed with Xendit's code)."""
+
+from decimal import Decimal
+
+from payments.models import EventOutcome, PaymentEvent, RefundOrigin, RefundStatus, SaleStatus, Transaction
+from payments.refunds.selectors import sale_paid_amount
+from payments.refunds.words import failure_in_words
+from payments.selectors import HistoryEntry
+from photobox.formatting import rupiah
+
+SETTLED = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
+
+
+def refund_history(sale: Transaction, events: list[PaymentEvent]) -> tuple[list[HistoryEntry], set[int]]:
+    """The history lines of the sale's refunds, and the ids of the notices that settled them: a
+    settlement line stands for its notice (and links to it), so the caller leaves those out.
+    One query."""
+    refunds = list(sale.refunds.select_related("requested_by").order_by("created_at", "pk"))
+    if not refunds:
+        return [], set()
+    settled_by = {
+        event.refund_id: event
+        for event in events
+        if event.refund_id and event.outcome == EventOutcome.APPLIED and event.reported_status in SETTLED
+    }
+    entries = []
+    for refund in refunds:
+        own = refund.payment_id == sale.xendit_payment_id
+        whose = f"the sale's payment {refund.payment_id}" if own else f"the extra payment {refund.payment_id}"
+        if refund.origin == RefundOrigin.XENDIT:
+            what, detail = "Refund made outside Photobox (in Xendit), reported by Xendit", f"Of {whose}"
+        else:
+            what, detail = f"Refund asked for by {refund.requested_by_name}", f"“{refund.reason}”, of {whose}"
+        if refund.status == RefundStatus.PENDING:
+            detail += "; waiting for Xendit"
+        entries.append(HistoryEntry(at=refund.created_at, what=what, detail=detail, amount=refund.amount))
+    entries.extend(_settlements(sale, refunds, settled_by))
+    return entries, {event.pk for event in settled_by.values()}
+
+
+def _settlements(sale: Transaction, refunds, settled_by: dict) -> list[HistoryEntry]:
+    paid, given_back, entries = sale_paid_amount(sale), Decimal(0), []
+    settled = sorted((r for r in refunds if r.status in SETTLED and r.settled_at), key=lambda r: (r.settled_at, r.pk))
+    for refund in settled:
+        event = settled_by.get(refund.pk)
+        if refund.status == RefundStatus.FAILED:
+            code = refund.failure_code or "no reason given"
+            entries.append(
+                HistoryEntry(
+                    at=refund.settled_at,
+                    what=f"Refund failed ({code}): no money was given back",
+                    detail=failure_in_words(refund.failure_code),
+                    amount=refund.amount,
+                    event=event,
+                )
+            )
+            continue
+        if refund.payment_id != sale.xendit_payment_id:
+            detail = f"The extra payment {refund.payment_id} is given back; the sale itself is unchanged"
+        else:
+            before, given_back = given_back, given_back + refund.amount
+            if sale.status == SaleStatus.REFUNDED and before < paid <= given_back:
+                detail = "All of the payment is given back: Paid → Refunded"
+            else:
+                detail = f"{rupiah(given_back)} of the {rupiah(paid)} paid given back so far; the sale stays paid"
+        what = f"Refund went through (Xendit refund {refund.xendit_refund_id})" if refund.xendit_refund_id else ""
+        entries.append(
+            HistoryEntry(
+                at=refund.settled_at,
+                what=what or "Refund went through",
+                detail=detail,
+                amount=refund.amount,
+                event=event,
+            )
+        )
+    return entries
