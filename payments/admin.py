@@ -732,7 +732,15 @@ class OutcomeFilter(MultipleChoiceFilter):
 
 @admin.register(PaymentEvent)
 class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["received_at", "source", "outcome_display", "sale_link", "reference", "amount_display"]
+    list_display = [
+        "received_at",
+        "source",
+        "event_type",
+        "outcome_display",
+        "sale_link",
+        "reference",
+        "amount_display",
+    ]
     list_select_related = ["transaction"]
     list_filter = [AttentionFilter, OutcomeFilter, "source", ReceivedBetweenFilter]
     search_fields = ["reference"]
@@ -746,7 +754,10 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/payments/paymentevent/change_form.html"
     fieldsets = [
         (None, {"fields": ["received_at", "source", "outcome_display", "outcome_detail", "processed_at", "sale_link"]}),
-        ("What the notification said", {"fields": ["shape", "reference", "reported_status", "amount_display"]}),
+        (
+            "What the notification said",
+            {"fields": ["event_type", "shape", "reference", "reported_status", "amount_display", "refund"]},
+        ),
         ("Staff notes", {"fields": ["reviewed_at", "notes"]}),
         ("Raw request", {"fields": ["xendit_payment_id", "webhook_id", "remote_addr", "headers", "body_display"]}),
     ]

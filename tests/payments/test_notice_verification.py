@@ -245,3 +245,15 @@ def test_cleanup_counts_from_the_time_the_payment_was_received_not_the_payload(a
 
     sale.refresh_from_db()
     assert photos_expire_at(sale) > timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS - 1)
+
+
+def test_ignored_notices_are_visible_to_staff_with_their_reason(api, admin_client, db):
+    post_webhook(api, {"event": "payment.capture", "data": {"id": "py-9"}})
+    event = last_event()
+
+    listing = admin_client.get("/admin/payments/paymentevent/?outcome__in=ignored").content.decode()
+    page = admin_client.get(f"/admin/payments/paymentevent/{event.pk}/change/").content.decode()
+
+    assert "payment.capture" in listing
+    assert "Ignored (nothing to apply)" in page
+    assert "is not a QR payment or refund" in page
