@@ -166,11 +166,13 @@ class SaleRefundAdminMixin:
         if not state.refunds:
             return format_html("<p>{}</p>", "No refunds.")
         labels = {p.payment_id: p.label for p in state.payments}
+        # Which payment matters only when the sale received more than one.
+        several = len({refund.payment_id for refund in state.refunds} | set(labels)) > 1
         rows = [
             (
                 _jakarta(refund.created_at),
                 rupiah(refund.amount),
-                labels.get(refund.payment_id, refund.payment_id),
+                *((labels.get(refund.payment_id, refund.payment_id),) if several else ()),
                 refund_status_words(refund),
                 refund.requested_by_name,
                 refund.reason,
@@ -179,11 +181,13 @@ class SaleRefundAdminMixin:
             )
             for refund in state.refunds
         ]
+        headings = ["When (Jakarta)", "Amount", *(["Payment"] if several else []), "Status", "Requested by"]
+        headings += ["Reason", "Xendit refund id", "Failure"]
         return format_html(
-            '<table class="refund-list"><thead><tr><th>When (Jakarta)</th><th>Amount</th><th>Payment</th>'
-            "<th>Status</th><th>Requested by</th><th>Reason</th><th>Xendit refund id</th><th>Failure</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows),
+            '<div style="overflow-x:auto"><table class="refund-list"><thead><tr>{}</tr></thead>'
+            "<tbody>{}</tbody></table></div>",
+            format_html_join("", "<th>{}</th>", ((heading,) for heading in headings)),
+            format_html_join("", "<tr>" + "<td>{}</td>" * len(headings) + "</tr>", rows),
         )
 
     # --- The refund form ---------------------------------------------------------------------

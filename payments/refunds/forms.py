@@ -25,7 +25,8 @@ def parse_rupiah(text: str) -> Decimal | None:
 
 
 class RefundForm(forms.Form):
-    payment = forms.ChoiceField(label="Payment to refund")
+    # The payment ids are long: the list must not push the page wider than a laptop's screen.
+    payment = forms.ChoiceField(label="Payment to refund", widget=forms.Select(attrs={"style": "max-width: 100%"}))
     amount = forms.CharField(
         label="Amount (Rp)",
         required=False,
@@ -44,9 +45,7 @@ class RefundForm(forms.Form):
 
     def __init__(self, *args, payments: list[ReceivedPayment], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["payment"].choices = [
-            (p.payment_id, f"{p.label}: {rupiah(p.left)} left of {rupiah(p.amount)} paid") for p in payments
-        ]
+        self.fields["payment"].choices = [(p.payment_id, f"{p.label}: {rupiah(p.left)} left") for p in payments]
 
     def clean_amount(self) -> Decimal | None:
         return parse_rupiah(self.cleaned_data["amount"])

@@ -172,7 +172,7 @@ def test_a_partial_refund_leaves_the_sale_paid_and_says_how_much(staff_client, p
     assert refund_url(paid_sale) in staff_client.get(sale_page(paid_sale)).content.decode()
     assert "Paid, partly refunded" in text(staff_client.get(SALES))
     form = staff_client.get(refund_url(paid_sale))
-    assert "Rp 25.000 left of Rp 40.000 paid" in text(form)
+    assert "Rp 25.000 left" in text(form)
 
 
 def test_an_amount_over_what_is_left_is_refused_in_words(staff_client, paid_sale):
