@@ -48,9 +48,10 @@ STATUS_COLOURS = {
     SaleStatus.FAILED: "#cf222e",
     SaleStatus.EXPIRED: "#6e7781",
     SaleStatus.REFUNDED: "#8250df",
+    SaleStatus.CANCELLED: "#6e7781",
 }
 # Sales Xendit can be asked about: the customer may have paid after all.
-UNPAID_STATUSES = (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED)
+UNPAID_STATUSES = (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
 
 
 def _jakarta(moment) -> str:

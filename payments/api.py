@@ -19,7 +19,7 @@ from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches
 from photobox.client_ip import client_ip
 from photobox.encryption import response_cipher
-from photobox.ratelimit import WEBHOOK_BAD_TOKEN, SaleCreateThrottle
+from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from pricing.models import Price
 
 EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -212,6 +212,31 @@ class SaleStatusView(APIView):
             and not self.throttle_classes
             and all(permission is AllowAny for permission in self.permission_classes)
             and list(self.renderer_classes) == [JSONRenderer]
+        )
+
+
+class SaleCancelView(MissLimitedMixin, APIView):
+    """POST /api/v1/transactions/{external_id}/cancel: the kiosk gives up an unpaid sale."""
+
+    # Authorization: Bearer <kiosk key>, as for the photos; 404s count against RATE_LIMIT_PHOTO_MISSES.
+    authentication_classes = [KioskKeyAuthentication]
+    throttle_classes = [MissThrottle]
+
+    @extend_schema(
+        operation_id="cancel_sale",
+        summary="Cancel a sale the customer no longer wants",
+        description="A PENDING sale becomes CANCELLED and its quota is free at once. Idempotent. No body.",
+        tags=["sales"],
+        parameters=[openapi.EXTERNAL_ID],
+        request=None,
+        responses=openapi.CANCEL_SALE_RESPONSES,
+    )
+    def post(self, request, external_id: str):
+        sale = get_sale_or_404(external_id, Transaction.objects.select_related("location"))
+        check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
+        sale = services.cancel_sale(sale=sale)
+        return Response(
+            {"success": True, "message": "Transaction cancelled", "data": sale_payload(sale, with_paid_at=True)}
         )
 
 

@@ -18,10 +18,15 @@ class SaleStatus(models.TextChoices):
     EXPIRED = "EXPIRED", "Expired"
     # Its whole payment was given back (a partial refund leaves the sale COMPLETED).
     REFUNDED = "REFUNDED", "Refunded"
+    # The kiosk gave it up before it was paid (the customer walked away): its quota is free at once.
+    CANCELLED = "CANCELLED", "Cancelled at the kiosk"
 
 
 # Sales whose money was received: paid, and paid then refunded. The report's gross counts both.
 PAID_STATUSES = (SaleStatus.COMPLETED, SaleStatus.REFUNDED)
+# Sales that ended unpaid without anyone asking Xendit (the poll expired them, or the kiosk
+# cancelled them while the QR code stayed payable): expire_sales asks about each once.
+UNASKED_STATUSES = (SaleStatus.EXPIRED, SaleStatus.CANCELLED)
 
 
 class Transaction(models.Model):
@@ -118,10 +123,11 @@ class Transaction(models.Model):
                 condition=models.Q(status__in=PAID_STATUSES),
                 name="sale_paid_idx",
             ),
-            # expire_sales: sales expired without asking the gateway (by the poll), asked once later.
+            # expire_sales: sales that ended without asking the gateway (the poll expired them, the
+            # kiosk cancelled them), asked once later.
             models.Index(
                 fields=["expires_at"],
-                condition=models.Q(status=SaleStatus.EXPIRED, gateway_checked_at__isnull=True),
+                condition=models.Q(status__in=UNASKED_STATUSES, gateway_checked_at__isnull=True),
                 name="sale_expired_unchecked_idx",
             ),
             # Admin: paid sales whose email has not gone out yet and whose photos are still kept

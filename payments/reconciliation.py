@@ -17,7 +17,7 @@ from django.utils import timezone
 from payments import events
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, get_gateway
 from payments.gateways.pause import calls_paused_for, pause_calls
-from payments.models import EventOutcome, EventSource, Refund, RefundStatus, SaleStatus, Transaction
+from payments.models import UNASKED_STATUSES, EventOutcome, EventSource, Refund, RefundStatus, SaleStatus, Transaction
 from payments.refunds import services as refunds
 
 logger = logging.getLogger("payments")
@@ -132,10 +132,12 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
         _ask(asking.order_by("expires_at")[:BATCH], report, job="expire_sales", late=False)
     report.expired = overdue.update(status=SaleStatus.EXPIRED, updated_at=now)
     if gateway.reconciles:
+        # Past their expiry only: a cancelled sale's QR code stays payable at Xendit until then.
         unasked = Transaction.objects.filter(
-            status=SaleStatus.EXPIRED,
+            status__in=UNASKED_STATUSES,
             gateway_checked_at__isnull=True,
             expires_at__gte=now - timedelta(hours=settings.LATE_PAYMENT_CHECK_HOURS),
+            expires_at__lte=now,
         ).exclude(xendit_qr_id="")
         late = unasked.only("pk", "external_id", "xendit_qr_id").order_by("-expires_at")[:BATCH]
         _ask(late, report, job="expire_sales (expired sales never asked)", late=True)
@@ -147,7 +149,7 @@ def recheck_sale_payment(*, sale: Transaction) -> bool:
     the customer says they paid, the kiosk waits or gave up. A payment found is applied like its
     webhook. True when it completed the sale. Raises CannotCheckPayment, or GatewayError when the
     gateway cannot be asked."""
-    if sale.status not in (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED):
+    if sale.status not in (SaleStatus.PENDING, SaleStatus.FAILED, *UNASKED_STATUSES):
         raise CannotCheckPayment(f"{sale.external_id} is {sale.get_status_display().lower()}: there is nothing to ask.")
     if not get_gateway().reconciles:
         raise CannotCheckPayment("The payment simulator keeps no payment records to ask: use “Simulate payment”.")

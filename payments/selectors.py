@@ -179,6 +179,10 @@ def sale_history(sale: Transaction) -> list[HistoryEntry]:
     changed_by_event = {e.outcome_detail.rsplit(" ", 1)[-1] for e in events if e.outcome == EventOutcome.APPLIED}
     if sale.status == SaleStatus.EXPIRED and SaleStatus.EXPIRED not in changed_by_event:
         entries.append(HistoryEntry(at=sale.expires_at, what="Expired: the QR code was not paid in time"))
+    if sale.status == SaleStatus.CANCELLED:
+        entries.append(
+            HistoryEntry(at=sale.updated_at, what="Cancelled at the kiosk: the customer gave up before paying")
+        )
     if sale.status == SaleStatus.FAILED and SaleStatus.FAILED not in changed_by_event:
         entries.append(
             HistoryEntry(at=sale.updated_at, what="Failed: the payment gateway could not make a QR code (no payment)")

@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status as http_status
 
+from core import errors
 from locations.models import Location
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
-from payments.models import EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
 from photobox.api import JAKARTA, ApiError
 from pricing.services import lock_price_for_sale
 
@@ -111,6 +112,32 @@ def fail_sale(*, sale: Transaction, reason: str) -> bool:
             "sale failed external_id=%s reason=%s", sale.external_id, reason, extra={"external_id": sale.external_id}
         )
     return bool(updated)
+
+
+# --- Cancelling -----------------------------------------------------------------------------
+class SaleAlreadyEnded(errors.Conflict):
+    def __init__(self, sale: Transaction):
+        ended = "paid" if sale.status in PAID_STATUSES else sale.status.lower()
+        super().__init__(
+            f"Transaction already {ended}", details={"external_id": sale.external_id, "status": sale.status}
+        )
+
+
+def cancel_sale(*, sale: Transaction) -> Transaction:
+    """PENDING -> CANCELLED: the kiosk gives the sale up (the customer walked away), freeing its
+    quota at once. Cancelling again is a no-op; a sale that ended otherwise raises SaleAlreadyEnded.
+    Xendit's QR code stays payable until it expires: a payment that still comes completes the
+    sale, flagged for review, and expire_sales asks Xendit about the sale once after its expiry."""
+    now = timezone.now()
+    updated = Transaction.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
+        status=SaleStatus.CANCELLED, updated_at=now
+    )
+    sale.refresh_from_db(fields=["status", "paid_at", "updated_at"])
+    if updated:
+        logger.info("sale cancelled external_id=%s", sale.external_id, extra={"external_id": sale.external_id})
+    elif sale.status != SaleStatus.CANCELLED:
+        raise SaleAlreadyEnded(sale)
+    return sale
 
 
 # --- Expiry ---------------------------------------------------------------------------------

@@ -296,6 +296,44 @@ CREATE_SALE_RESPONSES = {
     429: too_many("More than RATE_LIMIT_SALE_CREATE sales (default 30 a minute) from this kiosk key, or IP address."),
 }
 
+
+class SaleCancelledSerializer(serializers.Serializer):
+    success = TrueField()
+    message = serializers.CharField(help_text="`Transaction cancelled`")
+    data = SaleWithPaymentSerializer()
+
+
+CANCEL_SALE_RESPONSES = {
+    200: OpenApiResponse(
+        SaleCancelledSerializer,
+        description="The sale, now CANCELLED (the same answer again when it already was). Its quota is free at once "
+        "and its QR image answers 410. The QR code stays payable at Xendit until `expires_at`: a payment that still "
+        "comes completes the sale (flagged for staff), so keep polling until then if the customer may have paid.",
+    ),
+    404: error("No such sale.", SALE_NOT_FOUND),
+    409: error(
+        "The sale ended otherwise: paid (go on to the photos), expired or failed.",
+        example(
+            409, "Transaction already paid", {"external_id": "TRX-2-20251215162229-57283A15", "status": "COMPLETED"}
+        ),
+        example(
+            409,
+            "Transaction already expired",
+            {"external_id": "TRX-2-20251215162229-57283A15", "status": "EXPIRED"},
+            name="expired",
+        ),
+    ),
+    401: KIOSK_KEY_401,
+    403: kiosk_key_403(
+        "The sale belongs to another location than the kiosk key's.",
+        {"external_id": "TRX-3-20251215162229-57283A15", "location_id": 3, "kiosk_location_id": 2},
+    ),
+    429: too_many(
+        "This kiosk key (or IP address, without a key) had more than RATE_LIMIT_PHOTO_MISSES 404 answers (default "
+        "20 a minute) from the photo and cancel endpoints."
+    ),
+}
+
 SALE_STATUS_RESPONSES = {
     200: OpenApiResponse(
         maybe_encrypted("SaleStatusResponse", SaleStatusSerializer),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from locations.models import Location
-from payments.models import SaleStatus, Transaction
+from payments.models import PAID_STATUSES, SaleStatus, Transaction
 from payments.services import new_external_id
 from pricing.models import Price
 from tests.fakes.xendit import FakeXendit, FakeXenditServer
@@ -101,7 +101,7 @@ def make_sale(location, price) -> Callable[..., Transaction]:
         fields.setdefault("email", "customer@example.com")
         fields.setdefault("xendit_qr_id", f"qr_test_{Transaction.objects.count() + 1}")
         fields.setdefault("qr_string", "00020101021226...")
-        if fields["status"] == SaleStatus.COMPLETED:
+        if fields["status"] in PAID_STATUSES:
             fields.setdefault("paid_at", now)
         return Transaction.objects.create(
             external_id=fields.pop("external_id", None) or new_external_id(location_id=sale_location.pk, now=now),
