@@ -270,14 +270,14 @@ class XenditWebhookView(APIView):
                 source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
             )
             return self._answer(events.process_payment_event(event))
-        # An address that sent RATE_LIMIT_WEBHOOK_BAD_TOKEN wrong tokens is refused (and its
-        # requests not stored) until its window ends: guessing the token gets nowhere.
-        if (wait := WEBHOOK_BAD_TOKEN.wait(caller)) is not None:
+        # A failing token is counted first, atomically, and the count decides: an address past
+        # RATE_LIMIT_WEBHOOK_BAD_TOKEN failures in its window is refused (and not stored) until the
+        # window ends, however many of its requests arrive at once. Guessing the token gets nowhere.
+        if (wait := WEBHOOK_BAD_TOKEN.hit(caller)) is not None:
             raise exceptions.Throttled(wait)
         event = events.record_payment_event(
             source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
         )
-        WEBHOOK_BAD_TOKEN.hit(caller)
         if provided is None:
             events.reject_payment_event(event=event, reason="Missing x-callback-token header")
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")

@@ -1,10 +1,10 @@
 """Rate limits on the public endpoints, counted in the shared cache (Redis or the database).
 
-Every worker process of every instance counts in the same place (CACHES["default"]: Redis when
-REDIS_URL is set, the database cache table otherwise), so a client gets the same limit however
-the load balancer spreads its requests. Counting is a fixed window per client: the first request
-of a window creates its counter (`add`), each counted request increments it (`incr`, atomic on
-Redis). A limited request is answered 429 with Retry-After: the seconds until the window ends.
+Every worker process of every instance counts in the same place (Redis when REDIS_URL is set,
+else the database's core.RateLimitCounter table), so a client gets the same limit however the
+load balancer spreads its requests. Counting is a fixed window per client, each counted request
+adding one atomically: Redis's INCR, or one INSERT … ON CONFLICT DO UPDATE … RETURNING. A limited
+request is answered 429 with Retry-After: the seconds until the window ends.
 
 The limits (settings RATE_LIMIT_*, "count/period"; README, "Rate limits"):
 - sale creation, per kiosk key (per client IP without a key): every request counts;
@@ -25,13 +25,16 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
+from core import counters
 from photobox.client_ip import client_ip
 from photobox.env import Rate
 
@@ -68,7 +71,7 @@ class RateLimit:
         moment = now()
         key, remaining = self._key(ident, rate, moment)
         try:
-            count = caches["default"].get(key, 0)
+            count = counters.current(key) if _in_database() else caches["default"].get(key, 0)
         except Exception:
             logger.warning("rate limit %s: the cache cannot be read; not limiting", self.scope, exc_info=True)
             return None
@@ -81,14 +84,8 @@ class RateLimit:
             return None
         moment = now()
         key, remaining = self._key(ident, rate, moment)
-        cache = caches["default"]
         try:
-            cache.add(key, 0, timeout=rate.period + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=rate.period + 1)
-                count = 1
+            count = self._increment(key, rate, remaining)
         except Exception:
             logger.warning("rate limit %s: the cache cannot be written; not limiting", self.scope, exc_info=True)
             return None
@@ -98,6 +95,24 @@ class RateLimit:
             )
             return max(1, math.ceil(remaining))
         return None
+
+    @staticmethod
+    def _increment(key: str, rate: Rate, remaining: float) -> int:
+        if _in_database():
+            # One atomic upsert: the database cache's incr would read, then write.
+            return counters.increment(key, expires_at=timezone.now() + timedelta(seconds=remaining + 1))
+        cache = caches["default"]
+        cache.add(key, 0, timeout=rate.period + 1)
+        try:
+            return cache.incr(key)  # atomic on Redis
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=rate.period + 1)
+            return 1
+
+
+def _in_database() -> bool:
+    """Without Redis the counters live in their own table (core.RateLimitCounter)."""
+    return settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
 
 
 SALE_CREATE = RateLimit("sale-create", "RATE_LIMIT_SALE_CREATE")

@@ -432,3 +432,42 @@ def test_sales_go_on_when_the_cache_is_down(api, sale_request, settings, caplog)
 
     assert response.status_code == 201
     assert "not limiting" in caplog.text
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_forty_parallel_wrong_tokens_against_a_limit_of_ten_let_exactly_ten_through(settings, attempt):
+    """The database counter is one atomic upsert: no two requests read the same count."""
+    from collections import Counter
+
+    from rest_framework.test import APIClient
+
+    from tests.conftest import run_concurrently
+
+    settings.RATE_LIMIT_WEBHOOK_BAD_TOKEN = parse_rate("10/minute")
+    # Production without Redis: the counters live in the database.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "photobox_cache"},
+    }
+
+    answers = run_concurrently(lambda _: post_webhook(APIClient(), {"x": 1}, token="guess").status_code, 40)
+
+    assert Counter(answers) == {403: 10, 429: 30}
+
+
+def test_expire_sales_purges_the_counters_of_windows_that_are_over(db):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from core.models import RateLimitCounter
+
+    RateLimitCounter.objects.create(key="over", count=3, expires_at=timezone.now() - timedelta(seconds=1))
+    RateLimitCounter.objects.create(key="running", count=3, expires_at=timezone.now() + timedelta(seconds=30))
+
+    call_command("expire_sales", stdout=io.StringIO())
+
+    assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["running"]

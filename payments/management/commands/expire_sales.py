@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core import counters
 from payments import idempotency, reconciliation
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = reconciliation.expire_overdue_sales()
         purged = idempotency.purge_expired_keys()
+        counters.purge_expired()  # rate-limit windows that are over (when there is no Redis)
         self.stdout.write(
             f"checked {report.checked} with the gateway, completed {report.completed}, "
             f"expired {report.expired}, late checks {report.late_checked} (paid late {report.late_completed}), "
