@@ -240,6 +240,17 @@ class SaleCancelView(MissLimitedMixin, APIView):
         )
 
 
+# Xendit's notices are about 1 KB; anything over this is refused unread (413).
+WEBHOOK_MAX_BODY = 64 * 1024
+
+
+def _content_length(request) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 class XenditWebhookView(APIView):
     """POST /api/v1/webhooks/xendit: Xendit tells us a QR code was paid.
 
@@ -265,24 +276,46 @@ class XenditWebhookView(APIView):
         # refused, however many forged ones came from the same address (a shared proxy, say).
         caller = client_ip(request)
         provided = request.headers.get("x-callback-token")
-        if provided is not None and header_token_matches(provided, settings.XENDIT_CALLBACK_TOKEN):
+        token_ok = provided is not None and header_token_matches(provided, settings.XENDIT_CALLBACK_TOKEN)
+        size = _content_length(request)
+        if size > WEBHOOK_MAX_BODY:
+            # No notice is this large (Xendit's are about 1 KB): refused before the body is read.
+            wait = None if token_ok else WEBHOOK_BAD_TOKEN.hit(caller)
+            self._refused(request, caller, size=size, body=None, reason=f"Body too large: {size} bytes")
+            if wait is not None:
+                raise exceptions.Throttled(wait)
+            return error_response(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "Request body too large", {"max_bytes": WEBHOOK_MAX_BODY}
+            )
+        if token_ok:
             event = events.record_payment_event(
                 source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
             )
             return self._answer(events.process_payment_event(event))
         # A failing token is counted first, atomically, and the count decides: an address past
-        # RATE_LIMIT_WEBHOOK_BAD_TOKEN failures in its window is refused (and not stored) until the
-        # window ends, however many of its requests arrive at once. Guessing the token gets nowhere.
-        if (wait := WEBHOOK_BAD_TOKEN.hit(caller)) is not None:
+        # RATE_LIMIT_WEBHOOK_BAD_TOKEN failures in its window is refused until the window ends,
+        # however many of its requests arrive at once. Guessing the token gets nowhere. Refused
+        # requests are kept cheaply: headers, size, hash and the body's first 4 KB.
+        wait = WEBHOOK_BAD_TOKEN.hit(caller)
+        if wait is not None:
+            self._refused(request, caller, size=size, body=request.body, reason="Too many missing or wrong tokens")
             raise exceptions.Throttled(wait)
-        event = events.record_payment_event(
-            source=EventSource.WEBHOOK, headers=dict(request.headers), body=request.body, remote_addr=caller or None
-        )
         if provided is None:
-            events.reject_payment_event(event=event, reason="Missing x-callback-token header")
+            self._refused(request, caller, size=size, body=request.body, reason="Missing x-callback-token header")
             return error_response(status.HTTP_401_UNAUTHORIZED, "Missing x-callback-token header")
-        events.reject_payment_event(event=event, reason="Invalid callback token")
+        self._refused(request, caller, size=size, body=request.body, reason="Invalid callback token")
         return error_response(status.HTTP_403_FORBIDDEN, "Invalid callback token")
+
+    @staticmethod
+    def _refused(request, caller: str, *, size: int, body: bytes | None, reason: str) -> None:
+        events.record_rejected_request(
+            headers=dict(request.headers),
+            size=len(body) if body is not None else size,
+            start=body or b"",
+            whole=body,
+            reason=reason,
+            remote_addr=caller or None,
+        )
 
     @staticmethod
     def _answer(event) -> Response:

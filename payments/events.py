@@ -5,7 +5,9 @@ the simulator already hold notices. All of them reach `apply_notice`, which send
 `completion`, a refund to `refunds`, and stores why anything else was ignored.
 """
 
+import hashlib
 import logging
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
@@ -57,10 +59,33 @@ def record_payment_event(
     )
 
 
-def reject_payment_event(*, event: PaymentEvent, reason: str) -> None:
-    PaymentEvent.objects.filter(pk=event.pk).update(
-        outcome=EventOutcome.REJECTED, outcome_detail=reason, processed_at=timezone.now()
+# What is kept of a request that was refused (no or a wrong token, too large, rate-limited): its
+# headers, size, hash and the start of its body. Anonymous callers cannot fill the database.
+REJECTED_BODY_KEPT = 4 * 1024
+# Refused requests are kept this long (for whoever investigates an attack), then purged.
+REJECTED_KEPT_DAYS = 30
+
+
+def record_rejected_request(
+    *, headers: dict[str, str], size: int, start: bytes, whole: bytes | None, reason: str, remote_addr: str | None
+) -> PaymentEvent:
+    """Store a refused webhook request cheaply: `start` is what was read of the body (at most
+    REJECTED_BODY_KEPT bytes are kept); `whole`, when the body was read, gives its SHA-256."""
+    event = record_payment_event(
+        source=EventSource.WEBHOOK, headers=headers, body=start[:REJECTED_BODY_KEPT], remote_addr=remote_addr
     )
+    event.body_size, event.body_sha256 = size, hashlib.sha256(whole).hexdigest() if whole is not None else ""
+    event.outcome, event.outcome_detail, event.processed_at = EventOutcome.REJECTED, reason, timezone.now()
+    event.save(update_fields=["body_size", "body_sha256", "outcome", "outcome_detail", "processed_at"])
+    return event
+
+
+def purge_rejected_events(*, now=None) -> int:
+    """Delete refused requests older than REJECTED_KEPT_DAYS (expire_sales runs this)."""
+    cutoff = (now or timezone.now()) - timedelta(days=REJECTED_KEPT_DAYS)
+    old = PaymentEvent.objects.filter(outcome=EventOutcome.REJECTED, received_at__lt=cutoff, review_notes=None)
+    deleted, _ = old.delete()
+    return deleted
 
 
 def process_payment_event(event: PaymentEvent) -> PaymentEvent:

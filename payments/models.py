@@ -174,7 +174,9 @@ class PaymentEvent(models.Model):
     source = models.CharField(max_length=20, choices=EventSource.choices, default=EventSource.WEBHOOK)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     headers = models.JSONField(default=dict, help_text="Request headers, without the callback token.")
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="As received; for a rejected request only its start.")
+    body_size = models.PositiveIntegerField("body size (bytes)", null=True, blank=True)
+    body_sha256 = models.CharField("body SHA-256", max_length=64, blank=True)
     webhook_id = models.CharField(max_length=200, blank=True, db_index=True)
     shape = models.CharField(max_length=20, blank=True, help_text="Which payload format Xendit used.")
     event_type = models.CharField(

@@ -1,5 +1,6 @@
 """POST /api/v1/webhooks/xendit: Xendit tells us a QR code was paid."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -246,3 +247,53 @@ def test_unknown_shape_is_422_validation_error(api):
     assert response.status_code == 422
     assert response.json()["message"] == "Validation error"
     assert PaymentEvent.objects.get().outcome == EventOutcome.INVALID
+
+
+# --- Refused requests are cheap to keep --------------------------------------------------------------
+def test_a_body_over_64_kb_is_refused_unread_and_kept_in_brief(api, db):
+    huge = b'{"event": "qr.payment", "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    response = post_webhook(api, huge)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "success": False,
+        "message": "Request body too large",
+        "details": {"max_bytes": 65536},
+    }
+    event = PaymentEvent.objects.get()
+    assert (event.outcome, event.body, event.body_size) == (EventOutcome.REJECTED, "", len(huge))
+    assert event.outcome_detail == f"Body too large: {len(huge)} bytes"
+
+
+def test_a_wrong_token_keeps_the_size_the_hash_and_4_kb_of_the_body(api, db):
+    import hashlib
+
+    body = json.dumps({"event": "qr.payment", "padding": "y" * 50_000}).encode()
+
+    assert post_webhook(api, body, token="wrong").status_code == 403
+
+    event = PaymentEvent.objects.get()
+    assert len(event.body) == 4096
+    assert event.body == body[:4096].decode()
+    assert (event.body_size, event.body_sha256) == (len(body), hashlib.sha256(body).hexdigest())
+
+
+def test_refused_requests_are_purged_after_30_days(api, db):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    post_webhook(api, {"x": 1}, token="wrong")
+    post_webhook(api, {"x": 2}, token="wrong")
+    PaymentEvent.objects.filter(pk=PaymentEvent.objects.earliest("pk").pk).update(
+        received_at=timezone.now() - timedelta(days=31)
+    )
+
+    out = StringIO()
+    call_command("expire_sales", stdout=out)
+
+    assert PaymentEvent.objects.count() == 1
+    assert "refused webhook requests over 30 days old purged 1" in out.getvalue()
