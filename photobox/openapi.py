@@ -552,10 +552,14 @@ WEBHOOK_RESPONSES = {
     ),
     401: error("No x-callback-token header.", example(401, "Missing x-callback-token header")),
     403: error("Wrong token.", example(403, "Invalid callback token")),
+    413: error(
+        "The body is over 64 KB (Xendit's notices are about 1 KB): refused before it is read.",
+        example(413, "Request body too large", {"max_bytes": 65536}),
+    ),
     429: too_many(
         "This IP address sent more than RATE_LIMIT_WEBHOOK_BAD_TOKEN requests with a missing or wrong token (default "
-        "10 a minute): until the minute is over its requests without the right token are refused, and not stored. A "
-        "request with the right token is never counted nor refused."
+        "10 a minute): until the minute is over its requests without the right token are refused (kept in brief: "
+        "headers, size, SHA-256, the body's first 4 KB). A request with the right token is never counted nor refused."
     ),
     422: validation_error(
         "The body is none of the shapes: not a JSON object, a `qr.payment` with neither `data` nor `qr_code`, a flat "
