@@ -17,7 +17,7 @@ from payments import events, idempotency, sale_status, services, simulation
 from payments.models import EventOutcome, EventSource, Transaction
 from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches
-from photobox.client_ip import client_ip
+from photobox.client_ip import client_ip, client_network
 from photobox.encryption import response_cipher
 from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from pricing.models import Price
@@ -280,7 +280,7 @@ class XenditWebhookView(APIView):
         size = _content_length(request)
         if size > WEBHOOK_MAX_BODY:
             # No notice is this large (Xendit's are about 1 KB): refused before the body is read.
-            wait = None if token_ok else WEBHOOK_BAD_TOKEN.hit(caller)
+            wait = None if token_ok else WEBHOOK_BAD_TOKEN.hit(client_network(request))
             self._refused(request, caller, size=size, body=None, reason=f"Body too large: {size} bytes")
             if wait is not None:
                 raise exceptions.Throttled(wait)
@@ -296,7 +296,7 @@ class XenditWebhookView(APIView):
         # RATE_LIMIT_WEBHOOK_BAD_TOKEN failures in its window is refused until the window ends,
         # however many of its requests arrive at once. Guessing the token gets nowhere. Refused
         # requests are kept cheaply: headers, size, hash and the body's first 4 KB.
-        wait = WEBHOOK_BAD_TOKEN.hit(caller)
+        wait = WEBHOOK_BAD_TOKEN.hit(client_network(request))
         if wait is not None:
             self._refused(request, caller, size=size, body=request.body, reason="Too many missing or wrong tokens")
             raise exceptions.Throttled(wait)

@@ -7,8 +7,8 @@ the Nth address from the right: the one the outermost trusted proxy saw. Whateve
 into X-Forwarded-For itself stays to the left of that and is never read, so a forged header
 cannot make a client look like someone else (and so cannot reset a rate limit or an admin
 lockout). This is DRF's NUM_PROXIES rule (REST_FRAMEWORK["NUM_PROXIES"] is set from the same
-setting); the rate limits, the admin lockout (django-axes) and the webhook's stored events use
-this one function.
+setting); the webhook's stored events and the logs use this one function, and the rate limits and
+the admin lockout (django-axes) count by `client_network`, which groups an IPv6 client's network.
 """
 
 import ipaddress
@@ -41,3 +41,18 @@ def client_ip(request: HttpRequest) -> str:
             if chosen is not None:
                 return chosen
     return _valid(remote_addr) or ""
+
+
+def client_network(request: HttpRequest) -> str:
+    """Whom rate limits and the admin lockout count: an IPv4 client by its address, an IPv6 client
+    by its network (RATE_LIMIT_IPV6_PREFIX, default /64), written as the network's first address.
+
+    One IPv6 subscriber gets a whole /64 (or more) and may use any address in it: counted by
+    address, a client would get a fresh limit with every request. The first address of the
+    network is still an address, so it fits where addresses are stored (django-axes).
+    """
+    address = client_ip(request)
+    if ":" not in address:
+        return address
+    prefix = getattr(settings, "RATE_LIMIT_IPV6_PREFIX", 64)
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)

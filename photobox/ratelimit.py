@@ -35,7 +35,7 @@ from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from core import counters
-from photobox.client_ip import client_ip
+from photobox.client_ip import client_network
 from photobox.env import Rate
 
 logger = logging.getLogger("photobox.ratelimit")
@@ -128,7 +128,7 @@ def kiosk_or_ip(request) -> str:
     key_id = getattr(key, "pk", None)
     if key_id is not None:
         return f"kiosk-key:{key_id}"
-    return f"ip:{client_ip(request)}"
+    return f"ip:{client_network(request)}"
 
 
 # --- DRF ---------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def miss_limited(limit: RateLimit, refuse: Callable[[HttpRequest, int], HttpResp
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-            ident = f"ip:{client_ip(request)}"
+            ident = f"ip:{client_network(request)}"
             if (wait := limit.wait(ident)) is not None:
                 response = refuse(request, wait)
                 response["Retry-After"] = str(wait)

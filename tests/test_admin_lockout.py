@@ -101,3 +101,15 @@ def test_force_login_in_tests_and_sessions_are_untouched(client, staff_user):
     client.force_login(staff_user)
 
     assert client.get("/admin/").status_code == 200
+
+
+def test_rotating_ipv6_addresses_in_one_64_does_not_dodge_the_lock(client, staff_user):
+    answers = [
+        log_in(client, "staff", f"wrong-{n}", REMOTE_ADDR=f"2001:db8:aa:bb:{n:x}::{n + 1:x}").status_code
+        for n in range(6)
+    ]
+
+    assert answers[:4] == [200] * 4
+    assert answers[4:] == [429, 429]
+    assert log_in(client, "staff", "right-password", REMOTE_ADDR="2001:db8:aa:bb:ffff::1").status_code == 429
+    assert logged_in(log_in(client, "staff", "right-password", REMOTE_ADDR="2001:db8:aa:cc::1"))

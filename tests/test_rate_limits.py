@@ -474,3 +474,51 @@ def test_expire_sales_purges_the_counters_of_windows_that_are_over(db):
     call_command("expire_sales", stdout=io.StringIO())
 
     assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["running"]
+
+
+# --- IPv6: a client is its network -------------------------------------------------------------------
+def in_one_64(n: int) -> dict:
+    """Another address of the same /64 each time, as a client rotating its IPv6 addresses would."""
+    return {"REMOTE_ADDR": f"2001:db8:1:2:{n:x}:{n * 7 % 65536:x}::{n + 1:x}"}
+
+
+def test_sales_from_one_ipv6_64_share_one_limit(api, sale_request, settings, clock):
+    settings.RATE_LIMIT_SALE_CREATE = parse_rate("3/minute")
+
+    answers = [create(api, sale_request, **in_one_64(n)).status_code for n in range(5)]
+    next_network = create(api, sale_request, REMOTE_ADDR="2001:db8:1:3::1")
+
+    assert answers == [201, 201, 201, 429, 429]
+    assert next_network.status_code == 201
+
+
+def test_gallery_misses_from_one_ipv6_64_share_one_limit(client, make_sale, three_gallery_misses, clock):
+    paid = make_sale(status=SaleStatus.COMPLETED)
+
+    answers = [client.get(f"/gallery/{paid.external_id}/wrong-{n}", **in_one_64(n)).status_code for n in range(4)]
+
+    assert answers[:3] == [404, 404, 404]
+    assert_limited(client.get(f"/gallery/{paid.external_id}/wrong-x", **in_one_64(9)))
+
+
+def test_wrong_webhook_tokens_from_one_ipv6_64_share_one_limit(api, db, three_bad_tokens, clock):
+    answers = [post_webhook(api, {"x": n}, token="guess", **in_one_64(n)).status_code for n in range(5)]
+
+    assert answers == [403, 403, 403, 429, 429]
+
+
+def test_the_ipv6_network_size_is_a_setting(api, sale_request, settings, clock):
+    settings.RATE_LIMIT_SALE_CREATE = parse_rate("1/minute")
+    settings.RATE_LIMIT_IPV6_PREFIX = 128  # every address on its own
+
+    answers = [create(api, sale_request, **in_one_64(n)).status_code for n in range(3)]
+
+    assert answers == [201, 201, 201]
+
+
+def test_ipv4_clients_are_still_counted_by_address(api, sale_request, settings, clock):
+    settings.RATE_LIMIT_SALE_CREATE = parse_rate("1/minute")
+
+    answers = [create(api, sale_request, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(3)]
+
+    assert answers == [201, 201, 201]
