@@ -8,8 +8,10 @@ class Command(BaseCommand):
     help = (
         "Delete the photos of sales whose email went out more than --days days ago (default "
         "PHOTO_RETENTION_DAYS) and mark them cleaned up; their gallery then answers 'expired'. "
-        "Run hourly from cron; overlapping runs are safe. The run stops early, exit status 0, when "
-        "the storage's Admin API budget runs low: the rest follow next run. Folders that failed are "
+        "Run it hourly from cron (README, Deploying, 6. Cron): photos then go within the hour their "
+        "retention ends, and a run stopped by the storage's hourly Admin API budget goes on with the next "
+        "hour's; overlapping runs are safe. The run stops early, exit status 0, when that budget runs "
+        "low: the rest follow next run. Folders that failed are "
         "listed on stderr and retried next run; the exit status is then 1, so cron and monitoring "
         "notice a failure that keeps coming back. --dry-run lists what would be deleted and "
         "changes nothing."

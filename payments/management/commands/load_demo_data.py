@@ -2,12 +2,23 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from locations.models import Location
 from pricing.models import Price
 
 DEMO_USERNAME = "staff"
 DEMO_PASSWORD = "photobox-demo"  # noqa: S105 - the demo login the README states
+# The packages as customers see them (kiosk page, invoice, email): in Indonesian.
+DEMO_PRICES = (
+    (Decimal("35000"), "2 strip foto", None),
+    (Decimal("50000"), "4 strip foto + 1 cetak besar", 100),
+)
+# What earlier versions called them: a demo database made before is renamed, not doubled.
+EARLIER_NAMES = {
+    Decimal("35000"): "2 photo strips",
+    Decimal("50000"): "4 photo strips + digital copies",
+}
 
 
 class Command(BaseCommand):
@@ -18,10 +29,11 @@ class Command(BaseCommand):
             machine_code="PB-001",
             defaults={"name": "Demo Mall Kota Kasablanka", "address": "Jl. Casablanca Raya Kav. 88, Jakarta"},
         )
-        for amount, description, quota in (
-            (Decimal("35000"), "2 photo strips", None),
-            (Decimal("50000"), "4 photo strips + digital copies", 100),
-        ):
+        for amount, description, quota in DEMO_PRICES:
+            if not Price.objects.filter(amount=amount, description=description).exists():
+                Price.objects.filter(amount=amount, description=EARLIER_NAMES[amount]).update(
+                    description=description, updated_at=timezone.now()
+                )
             Price.objects.get_or_create(amount=amount, description=description, defaults={"quota": quota})
         User = get_user_model()
         user = User.objects.filter(username=DEMO_USERNAME).first()
