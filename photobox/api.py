@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -92,6 +93,15 @@ def validation_error_response(errors: list[dict]) -> Response:
     return error_response(status.HTTP_422_UNPROCESSABLE_ENTITY, "Validation error", {"errors": errors})
 
 
+# Seconds a client is asked to wait when the database cannot be reached: a restart or failover.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """A database that cannot be reached or answer now (not a bad query)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 def exception_handler(exc, context):
     """DRF exception handler: every exception raised by an API view becomes the envelope."""
     if isinstance(exc, ApiError):
@@ -130,6 +140,15 @@ def exception_handler(exc, context):
         return error_response(status.HTTP_400_BAD_REQUEST, "Bad request")
     if isinstance(exc, exceptions.APIException):
         return error_response(exc.status_code, str(exc.detail) if isinstance(exc.detail, str) else "Request error")
+    if database_unavailable(exc):
+        # PostgreSQL restarting or failing over: a wait, not a bug. Kiosks retry after Retry-After.
+        logger.warning("database unavailable: %s", exc)
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable",
+            {"retry_after": DATABASE_RETRY_AFTER},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     request = context.get("request")
     logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
     return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")

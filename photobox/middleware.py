@@ -20,6 +20,7 @@ _STATUS_MESSAGES = {
     413: "Request body too large",
     415: "Unsupported media type",
     429: "Too many requests",
+    503: "Service temporarily unavailable",
 }
 
 
