@@ -9,16 +9,22 @@ well-formed value or stops start-up with ``ImproperlyConfigured`` naming the var
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from photobox.startup import SUPPORTED_DATABASES, one_line, redact_url, url_password
+
 TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
 
 _UNSET = object()
+
+# The schemes of the databases Photobox runs on (django-environ's names for them).
+DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "sqlite"}
 
 RATE_PERIODS = {
     "s": 1,
@@ -148,13 +154,28 @@ class StrictEnv:
         return [item.strip() for item in value.split(",") if item.strip()]
 
     def db_url(self, name: str, default: str) -> dict:
+        """A database URL for PostgreSQL or SQLite, the two databases Photobox runs on."""
         value = self.raw(name) or default
+        example = (
+            f"e.g. {name}=postgres://user:password@127.0.0.1:5432/photobox, or leave it empty for the "
+            "SQLite file db.sqlite3 (a demo)"
+        )
+        scheme, separator, _ = value.partition("://")
+        if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+            raise ImproperlyConfigured(
+                f"{name} must be a database URL starting with {SUPPORTED_DATABASES}, got {redact_url(value)!r}: "
+                f"{example}."
+            )
+        # django-environ knows many more schemes (mysql://, oracle://, ...) and takes an unknown one
+        # (`postgress://`) as the name of an engine, which fails only when first used: refuse it now.
+        if scheme.lower() not in DATABASE_SCHEMES:
+            raise ImproperlyConfigured(
+                f"{name} uses {scheme}://, which Photobox does not support: use {SUPPORTED_DATABASES}, {example}."
+            )
         try:
-            config = environ.Env.db_url_config(value)
+            return environ.Env.db_url_config(value)
         except Exception as exc:  # environ raises several types for a malformed URL
-            raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
-        # django-environ takes an unknown scheme (`postgress://`) as the engine's name, which
-        # would only fail at the first query: refuse it at start-up instead.
-        if config.get("ENGINE") not in environ.Env.DB_SCHEMES.values():
-            raise ImproperlyConfigured(f"{name} has an unsupported database scheme.")
-        return config
+            detail = one_line(exc)
+            if url_password(value):  # never print the password, should the message quote it
+                detail = detail.replace(url_password(value), "***")
+            raise ImproperlyConfigured(f"{name} is not a valid database URL ({detail}): {example}.") from None

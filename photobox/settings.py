@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from photobox.env import StrictEnv
 from photobox.logging import log_file_path, logging_config
+from photobox.startup import debug_would_fix, help_only
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,14 +26,28 @@ APP_NAME = env.str("APP_NAME", "Photobox")
 APP_VERSION = env.str("APP_VERSION", "1.0.0")
 
 DEBUG = env.bool("DEBUG", False)
+# `manage.py help` and `manage.py <command> --help` only print text: manage.py says so in the
+# PHOTOBOX_HELP_ONLY environment variable before the settings load (photobox/startup.py). The values
+# that only production requires then get placeholders, so that help works with no configuration.
+# Nothing runs or is served with them: help_only() holds only in that manage.py process, while its
+# command line asks for help; photobox/wsgi.py drops the variable.
+HELP_ONLY = help_only()
 
 # Required in production; a fixed development key only when DEBUG is on.
-SECRET_KEY = env.str("SECRET_KEY", "django-insecure-photobox-development-only") if DEBUG else env.str("SECRET_KEY")
+if DEBUG or HELP_ONLY:
+    SECRET_KEY = env.str("SECRET_KEY", "django-insecure-photobox-development-only")
+elif env.is_set("SECRET_KEY"):
+    SECRET_KEY = env.str("SECRET_KEY")
+else:
+    raise debug_would_fix(
+        "SECRET_KEY is required when DEBUG is off: set it to a long random string, e.g. the output of "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))".'
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-if not ALLOWED_HOSTS:
+if not ALLOWED_HOSTS and not HELP_ONLY:
     # Django would start and then answer every request with 400: say why at start-up instead.
-    raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off, e.g. ALLOWED_HOSTS=photobox.example.com")
+    raise debug_would_fix("ALLOWED_HOSTS is required when DEBUG is off, e.g. ALLOWED_HOSTS=photobox.example.com.")
 
 # --- HTTPS behind a reverse proxy (production) ----------------------------------------------
 # With DEBUG off the service is meant to be reached over HTTPS only: plain HTTP is redirected,
@@ -143,18 +158,17 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     DB_POOL_RECYCLE = env.int("DB_POOL_RECYCLE", 3600, minimum=60)
     DB_POOL_PRE_PING = env.bool("DB_POOL_PRE_PING", True)
     if DB_POOL_SIZE:
-        from psycopg_pool import ConnectionPool
-
         _pool = {
             "min_size": DB_POOL_SIZE,
             "max_size": DB_POOL_SIZE + DB_MAX_OVERFLOW,
             "timeout": DB_POOL_TIMEOUT,
             "max_lifetime": float(DB_POOL_RECYCLE),
         }
-        if DB_POOL_PRE_PING:
-            _pool["check"] = ConnectionPool.check_connection
         _db.setdefault("OPTIONS", {})["pool"] = _pool
         _db["CONN_MAX_AGE"] = 0
+        # Django gives the pool its check (ConnectionPool.check_connection) when this is on;
+        # passing `check` in the pool's options as well makes every start fail.
+        _db["CONN_HEALTH_CHECKS"] = DB_POOL_PRE_PING
     else:
         # Without a pool, keep each worker's connection open and check it before reuse.
         _db["CONN_MAX_AGE"] = DB_POOL_RECYCLE
@@ -207,6 +221,13 @@ else:
 # client's address is then the Nth entry from the right, which no client can forge; with 0 it is
 # the connection's address (photobox/client_ip.py). Rate limits and admin lockouts count by it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# An IPv6 client is counted by its network of this many bits (a subscriber gets a /64 or more and
+# may use any address in it), for every rate limit and the admin lockout; IPv4 by its address.
+RATE_LIMIT_IPV6_PREFIX = env.int("RATE_LIMIT_IPV6_PREFIX", 64, minimum=1)
+if RATE_LIMIT_IPV6_PREFIX > 128:
+    raise ImproperlyConfigured(
+        f"RATE_LIMIT_IPV6_PREFIX is bits of an IPv6 address: 1 to 128, got {RATE_LIMIT_IPV6_PREFIX}."
+    )
 # Kiosk keys (Authorization: Bearer pbk_...): `required` in production; `optional` serves kiosks
 # without a key as before (a key sent must still be valid). `check` warns unless required.
 KIOSK_AUTH = env.choice("KIOSK_AUTH", ("required", "optional"), "optional")
@@ -227,7 +248,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15,
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the rate limits, proxy-aware and unforgeable.
-AXES_CLIENT_IP_CALLABLE = "photobox.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "photobox.client_ip.client_network"
 AXES_LOCKOUT_CALLABLE = "photobox.lockout.lockout_response"
 # Attempts are in the database (shared by all instances); unlock with `manage.py axes_reset`.
 AXES_ENABLE_ADMIN = False
@@ -343,11 +364,11 @@ PAYMENT_GATEWAY = env.choice("PAYMENT_GATEWAY", ("xendit", "simulator"), None)
 if PAYMENT_GATEWAY is None:
     if XENDIT_API_KEY:
         PAYMENT_GATEWAY = "xendit"
-    elif DEBUG:
+    elif DEBUG or HELP_ONLY:
         PAYMENT_GATEWAY = "simulator"
     else:
         # Production must never take fake payments by accident.
-        raise ImproperlyConfigured(
+        raise debug_would_fix(
             "PAYMENT_GATEWAY is not set and XENDIT_API_KEY is empty: set XENDIT_API_KEY for real "
             "payments, or PAYMENT_GATEWAY=simulator to take simulated payments on purpose."
         )

@@ -4,16 +4,16 @@ The page's behaviour in a browser (buying, paying, uploading) is in tests/browse
 """
 
 import io
+import json
 import re
 from html.parser import HTMLParser
-from io import StringIO
+from pathlib import Path
 
 import pytest
 import zxingcpp
-from django.core.management import call_command
 from PIL import Image
 
-from payments.management.commands import demo
+from payments import kiosk
 from payments.qr import qr_image
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,7 @@ def test_the_pay_now_button_is_there_exactly_when_the_simulator_endpoint_is(
     settings.DEBUG, settings.DEMO_KIOSK, settings.PAYMENT_GATEWAY = debug, True, gateway
     sale = make_sale()
 
-    has_button = "Pay now (simulator)" in client.get("/kiosk/").content.decode()
+    has_button = "data-pay-now" in client.get("/kiosk/").content.decode()
     endpoint_answers = api.post(f"/api/v1/simulator/transactions/{sale.external_id}/pay").status_code != 404
 
     assert has_button == endpoint_answers == (debug and gateway == "simulator")
@@ -122,8 +122,124 @@ def test_the_page_hands_its_script_the_public_api_addresses(client, kiosk_on):
         "qr-url": "/api/v1/transactions/external/EXTERNAL_ID/qr.svg",
         "pay-url": "/api/v1/simulator/transactions/EXTERNAL_ID/pay",
         "photos-url": "/api/v1/transactions/EXTERNAL_ID/photos",
+        "cancel-url": "/api/v1/transactions/EXTERNAL_ID/cancel",
         "gallery-qr-url": "/kiosk/gallery-qr.svg",
     }
+
+
+# --- Its language: Indonesian for customers, English at a click --------------------------------
+KIOSK_JS = Path(kiosk.__file__).parent / "static" / "kiosk" / "kiosk.js"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "kiosk" / "kiosk.html"
+
+
+class Texts(HTMLParser):
+    """The page as a customer reads it: its visible text and text attributes, and the catalog the
+    script gets (the <script type="application/json">, which nobody sees)."""
+
+    def __init__(self):
+        super().__init__()
+        self.visible: list[str] = []
+        self.catalog = ""
+        self._in_catalog = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._in_catalog = tag == "script" and attrs.get("type") == "application/json"
+        for name in ("alt", "aria-label", "placeholder"):
+            if attrs.get(name):
+                self.visible.append(attrs[name])
+
+    def handle_endtag(self, tag):
+        self._in_catalog = False
+
+    def handle_data(self, data):
+        if self._in_catalog:
+            self.catalog += data
+        elif data.strip():
+            self.visible.append(data.strip())
+
+
+def read(page: str) -> Texts:
+    texts = Texts()
+    texts.feed(page)
+    return texts
+
+
+def english_only() -> set[str]:
+    """The English texts that differ from their Indonesian twin."""
+    return {english for indonesian, english in kiosk.TEXT.values() if english != indonesian}
+
+
+def test_customers_read_indonesian_by_default(client, kiosk_on):
+    page = client.get("/kiosk/").content.decode()
+    texts = read(page)
+
+    assert '<html lang="id">' in page
+    assert "Siap berfoto?" in texts.visible
+    assert "Bayar dengan QRIS" in texts.visible
+    assert "Bayar sekarang (simulator)" in texts.visible
+    seen = " ".join(texts.visible)
+    assert [text for text in english_only() if text in seen] == []
+    assert "English" in texts.visible  # the switch names the other language in that language
+    # The switch opens the page in English, and says so in English.
+    assert 'href="?lang=en" hreflang="en" lang="en"' in page
+
+
+def test_lang_en_opens_it_in_english_and_the_script_gets_both_languages(client, kiosk_on):
+    page = client.get("/kiosk/", {"lang": "en"}).content.decode()
+    texts = read(page)
+
+    assert '<html lang="en">' in page
+    assert "Take your photos!" in texts.visible
+    assert "Pay with QRIS" in texts.visible
+    assert "Siap berfoto?" not in texts.visible
+    assert 'href="?lang=id" hreflang="id" lang="id"' in page
+    assert 'data-default-language="id"' in page
+    catalog = json.loads(texts.catalog)
+    assert catalog["id"]["cancel"] == "Batal"
+    assert catalog["en"]["cancel"] == "Cancel"
+
+
+@pytest.mark.parametrize(
+    ("asked", "language_code", "expected"), [("fr", "id", "id"), ("", "en", "en"), ("id", "en", "id")]
+)
+def test_another_or_no_language_asked_gives_the_customers_language(
+    client, kiosk_on, settings, asked, language_code, expected
+):
+    settings.LANGUAGE_CODE = language_code
+
+    page = client.get("/kiosk/", {"lang": asked}).content.decode()
+
+    assert f'<html lang="{expected}">' in page
+    assert f'data-default-language="{language_code}"' in page
+
+
+def test_every_text_the_page_and_its_script_use_is_there_in_both_languages():
+    template = TEMPLATE.read_text()
+    script = KIOSK_JS.read_text()
+    used = set(re.findall(r'data-t(?:-alt|-aria-label)?="([a-z_]+)"', template))
+    used |= set(re.findall(r"\bt\.([a-z_]+)", template))
+    used |= set(re.findall(r'msg\("([a-z_]+)"', script))
+    used |= set(re.findall(r'\bt\("([a-z_]+)"', script))
+    # Keys the script builds: the ended screens' titles and the reasons a file is refused.
+    used |= set(re.findall(r'ended\("([a-z_]+)"', script)) | set(re.findall(r'return "([a-z_]+)";', script))
+    used |= set(re.findall(r'Promise\.resolve\("([a-z_]+)"\)', script))
+
+    assert len(used) > 80
+    assert sorted(used - set(kiosk.TEXT)) == []
+    assert sorted(set(kiosk.TEXT) - used) == []
+    for key, (indonesian, english) in kiosk.TEXT.items():
+        assert indonesian.strip(), key
+        assert english.strip(), key
+        # The script fills in the same {names} in both.
+        assert sorted(re.findall(r"\{\w+\}", indonesian)) == sorted(re.findall(r"\{\w+\}", english)), key
+
+
+def test_a_shared_machine_offers_no_earlier_email(client, kiosk_on):
+    page = client.get("/kiosk/").content.decode()
+
+    assert re.search(r'<form id="choose-form"[^>]* autocomplete="off"', page)
+    assert re.search(r'<input type="email"[^>]* autocomplete="off"', page)
 
 
 def test_the_gallery_link_qr_scans_as_the_link(client, kiosk_on):
@@ -150,15 +266,3 @@ def test_the_gallery_link_qr_scans_as_the_link(client, kiosk_on):
 )
 def test_the_gallery_qr_draws_only_links_to_our_own_galleries(client, kiosk_on, url):
     assert client.get("/kiosk/gallery-qr.svg", {"url": url}).status_code == 400
-
-
-def test_the_demo_command_says_where_the_kiosk_page_is(settings, monkeypatch):
-    settings.DEBUG = True
-    ran = []
-    monkeypatch.setattr(demo, "call_command", lambda name, *args, **kwargs: ran.append(name))
-    output = StringIO()
-
-    call_command("demo", stdout=output)
-
-    assert "http://127.0.0.1:8000/kiosk/" in output.getvalue()
-    assert ran == ["migrate", "load_demo_data", "runserver"]

@@ -39,21 +39,49 @@ print(json.dumps({name: getattr(settings, name) for name in sys.argv[1:]}, defau
 """
 
 
-def start(env: dict[str, str], *names: str) -> subprocess.CompletedProcess:
-    """Start Django with photobox.settings in a fresh interpreter and the given environment."""
+def settings_environment(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any setting of Photobox's, plus `env`."""
     environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     environment.update(dict.fromkeys(SETTINGS_VARIABLES, ""))
     environment.update(env)
+    return environment
+
+
+def start(env: dict[str, str], *names: str) -> subprocess.CompletedProcess:
+    """Start Django with photobox.settings in a fresh interpreter and the given environment."""
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS, *names],
         cwd=PROJECT_ROOT,
-        env=environment,
+        env=settings_environment(env),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def manage(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """`python manage.py *args` in a fresh interpreter with the given environment."""
+    environment = settings_environment(env)
+    environment.pop("PHOTOBOX_HELP_ONLY", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """What a command that refused printed: exactly one line on stderr, exit status 1."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 def started(env: dict[str, str], *names: str) -> dict:
@@ -325,3 +353,22 @@ def test_request_id_on_validation_error(api, db):
 
     assert response.status_code == 422
     assert response["X-Request-ID"] == "retry-7"
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("pre_ping", ["true", "false"])
+def test_a_connection_pool_starts_and_answers_queries(pre_ping):
+    """DB_POOL_SIZE > 0 (psycopg's pool) once failed every start: the pool's check was given twice."""
+    from django.db import connection
+
+    url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
+    done = manage(
+        {"DEBUG": "true", "DATABASE_URL": url, "DB_POOL_SIZE": "2", "DB_POOL_PRE_PING": pre_ping},
+        "shell",
+        "-c",
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.cursor().execute('SELECT 41 + 1').fetchone()[0])",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "42"

@@ -1,26 +1,37 @@
 // The demo kiosk: the customer's journey through the public kiosk API, as a real kiosk walks it.
 //   1. POST /api/v1/transactions                         -> QR image (qr.svg) and a countdown
-//   2. GET  /api/v1/transactions/external/{id} every 3 s -> COMPLETED, EXPIRED, FAILED or REFUNDED
+//   2. GET  /api/v1/transactions/external/{id} every 3 s -> COMPLETED, EXPIRED, FAILED, CANCELLED or REFUNDED
+//      "Batal" (Cancel): POST /api/v1/transactions/{id}/cancel, then an empty form
 //   3. POST /api/v1/transactions/{id}/photos             -> the gallery link, shown as a QR code
 // With the simulator, "Pay now" calls POST /api/v1/simulator/transactions/{id}/pay.
+//
+// Nothing of a customer stays on the page for the next one: "Pelanggan berikutnya" (Next
+// customer), "Batal" and "Mulai lagi" (Start again) empty the form, the photos and every message.
+// The texts are payments/kiosk.py's TEXT, in Indonesian and English (see "Language" below).
 (function () {
   "use strict";
 
   var POLL_MS = 3000;
   var root = document.getElementById("kiosk");
-  if (!root) return;
+  var catalog = document.getElementById("kiosk-text");
+  if (!root || !catalog) return;
   var config = root.dataset;
   var placeholder = config.salePlaceholder;
   var maxPhotos = parseInt(config.photoMaxCount, 10) || 30;
+  var TEXT = JSON.parse(catalog.textContent);
 
   var sections = {};
-  Array.prototype.forEach.call(root.querySelectorAll("[data-step]"), function (section) {
+  each(root.querySelectorAll("[data-step]"), function (section) {
     sections[section.getAttribute("data-step")] = section;
   });
 
   // One customer at a time: `session` is replaced on every new start, so answers that arrive for
   // an earlier sale (a slow poll, a late upload) are recognised and dropped.
   var session = null;
+
+  function each(list, fn) {
+    Array.prototype.forEach.call(list, fn);
+  }
 
   function $(step, selector) {
     return sections[step].querySelector(selector);
@@ -41,15 +52,94 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
+  // --- Language ---------------------------------------------------------------------------------
+  // Indonesian unless the customer picks English (or the address says ?lang=en). Every text on the
+  // page names its TEXT key: static ones in data-t (data-t-alt, data-t-aria-label), the ones this
+  // script writes in data-t-message (a list of {key, params}), so a switch redraws them all, error
+  // messages and the countdown's status included.
+  var language = TEXT[document.documentElement.lang] ? document.documentElement.lang : config.defaultLanguage;
+  var languageSwitch = document.querySelector("[data-language-switch]");
+
+  function msg(key, params) {
+    return { key: key, params: params };
+  }
+
+  function t(key, params) {
+    var text = TEXT[language][key];
+    if (text === undefined) return key;
+    return text.replace(/\{(\w+)\}/g, function (match, name) {
+      return params && params[name] !== undefined ? String(params[name]) : match;
+    });
+  }
+
+  function words(messages) {
+    return messages.map(function (m) { return t(m.key, m.params); }).join(" ");
+  }
+
+  // Writes a message (or a list of them, or nothing) into an element, and remembers which.
+  function say(element, message) {
+    var messages = !message ? [] : Array.isArray(message) ? message : [message];
+    element.removeAttribute("data-t");
+    if (messages.length) element.setAttribute("data-t-message", JSON.stringify(messages));
+    else element.removeAttribute("data-t-message");
+    element.textContent = words(messages);
+  }
+
+  function otherLanguage() {
+    return Object.keys(TEXT).filter(function (code) { return code !== language; })[0];
+  }
+
+  function redraw() {
+    document.documentElement.lang = language;
+    each(document.querySelectorAll("[data-t]"), function (element) {
+      element.textContent = t(element.getAttribute("data-t"));
+    });
+    each(document.querySelectorAll("[data-t-message]"), function (element) {
+      element.textContent = words(JSON.parse(element.getAttribute("data-t-message")));
+    });
+    each(document.querySelectorAll("[data-t-alt]"), function (element) {
+      element.alt = t(element.getAttribute("data-t-alt"));
+    });
+    each(document.querySelectorAll("[data-t-aria-label]"), function (element) {
+      element.setAttribute("aria-label", t(element.getAttribute("data-t-aria-label")));
+    });
+    if (languageSwitch) {
+      var other = otherLanguage();
+      languageSwitch.href = "?lang=" + other;
+      languageSwitch.hreflang = other;
+      languageSwitch.lang = other;
+    }
+  }
+
+  // The choice lives in this page's address only (?lang=en): a reload keeps it, nothing else does.
+  function setLanguage(code) {
+    if (!TEXT[code] || code === language) return;
+    language = code;
+    redraw();
+    var address = new URL(window.location.href);
+    if (code === config.defaultLanguage) address.searchParams.delete("lang");
+    else address.searchParams.set("lang", code);
+    window.history.replaceState(null, "", address.pathname + address.search + address.hash);
+  }
+
+  if (languageSwitch) {
+    languageSwitch.addEventListener("click", function (event) {
+      event.preventDefault();
+      setLanguage(otherLanguage());
+    });
+  }
+
+  // --- Showing things ---------------------------------------------------------------------------
   function show(step) {
     Object.keys(sections).forEach(function (name) {
       sections[name].hidden = name !== step;
     });
     var marker = step === "ended" ? "pay" : step;
-    Array.prototype.forEach.call(document.querySelectorAll("[data-step-marker]"), function (item) {
+    each(document.querySelectorAll("[data-step-marker]"), function (item) {
       if (item.getAttribute("data-step-marker") === marker) item.setAttribute("aria-current", "step");
       else item.removeAttribute("aria-current");
     });
+    window.scrollTo(0, 0);
     var heading = sections[step].querySelector("h1");
     if (heading) {
       heading.tabIndex = -1;
@@ -59,8 +149,9 @@
 
   function showError(step, message) {
     var box = $(step, "[data-error]");
-    box.textContent = message || "";
-    box.hidden = !message;
+    if (!box) return;
+    say(box, message);
+    box.hidden = !box.textContent;
   }
 
   // The API's answer as {ok, status, body}; a network failure is status 0.
@@ -83,33 +174,56 @@
     );
   }
 
-  function errorMessage(answer) {
-    if (answer.status === 0) return "Cannot reach the server. Check the connection and try again.";
+  // A refused request in the customer's words, from the answer's message and details (the
+  // contract's wording, docs/kiosk-contract.md). Anything else: the status and the server's words.
+  function problem(answer) {
+    if (answer.status === 0) return msg("error_network");
     var body = answer.body || {};
-    var message = body.message || "Something went wrong (HTTP " + answer.status + ").";
-    var errors = body.details && body.details.errors;
-    if (errors && errors.length) {
-      message += ": " + errors.map(function (e) { return e.field + " – " + e.message; }).join("; ");
+    var message = body.message || "";
+    var details = body.details || {};
+    var name = details.filename;
+    var fieldErrors = details.errors || [];
+    if (answer.status === 429) return msg("error_busy");
+    if (answer.status === 401 || message.indexOf("Kiosk key") === 0) return msg("error_kiosk_key");
+    if (message === "Price quota exceeded") return msg("error_sold_out");
+    if (message === "Price not found" || message === "Price is inactive") return msg("error_package_gone");
+    if (message === "Location not found" || message === "Location is not active") return msg("error_kiosk_off");
+    if (message.indexOf("Payment gateway") === 0) return msg("error_gateway");
+    if (fieldErrors.some(function (e) { return e.field === "email"; })) return msg("error_email");
+    if (name !== undefined) {
+      if (details.max_size) return msg("error_photo_size", { name: name, max: Math.round(details.max_size / 1048576) });
+      if (details.max_pixels) return msg("error_photo_pixels", { name: name });
+      if (details.format === "corrupt") return msg("error_photo_damaged", { name: name });
+      if (details.format === "polyglot") return msg("error_photo_extra_data", { name: name });
+      if (details.format !== undefined) return msg("error_photo_format", { name: name });
+      if (details.filenames) return msg("error_storage");
     }
-    return message;
+    if (details.max_count) return msg("error_too_many_photos", { max: details.max_count });
+    if (message === "Transaction was refunded") return msg("error_refunded");
+    if (message === "Transaction payment not completed yet") return msg("error_not_paid");
+    if (message.indexOf("Photos already uploaded") === 0) return msg("error_already_uploaded");
+    if (answer.status === 413) return msg("error_upload_too_big");
+    if (answer.status === 404) return msg("error_not_found");
+    if (answer.status >= 500) return msg("error_server");
+    return msg("error_http", { status: answer.status, detail: message || "–" });
   }
 
   // --- 1. Choose --------------------------------------------------------------------------------
   var form = document.getElementById("choose-form");
+  var buyButton = form && form.querySelector("[data-buy]");
   if (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var buy = form.querySelector("[data-buy]");
       var price = form.querySelector("input[name=price_id]:checked");
       var email = form.querySelector("#email");
-      showError("choose", "");
-      if (!price) return showError("choose", "Pick a package.");
+      showError("choose", null);
+      if (!price) return showError("choose", msg("pick_package"));
       if (!email.value.trim() || !email.checkValidity()) {
         email.focus();
-        return showError("choose", "Enter a valid email address: the gallery link is sent there.");
+        return showError("choose", msg("enter_email"));
       }
-      buy.disabled = true;
-      buy.textContent = "Creating your QR code…";
+      buyButton.disabled = true;
+      say(buyButton, msg("buying"));
       var request = {
         location_id: parseInt(form.querySelector("#location").value, 10),
         price_id: price.value,
@@ -117,50 +231,61 @@
         send_invoice: form.querySelector("#send-invoice").checked,
       };
       call("POST", config.createUrl, request, { "Idempotency-Key": randomKey() }).then(function (answer) {
-        buy.disabled = false;
-        buy.textContent = "Buy and show the QR code";
-        if (answer.status !== 201) return showError("choose", errorMessage(answer));
+        buyButton.disabled = false;
+        say(buyButton, msg("buy"));
+        if (answer.status !== 201) return showError("choose", problem(answer));
         startPayment(answer.body.data, request.email);
       });
     });
   }
 
   // --- 2. Pay -----------------------------------------------------------------------------------
+  var qrImage = $("pay", "[data-qr]");
+  var statusLine = $("pay", "[data-status]");
+  var payNow = $("pay", "[data-pay-now]");
+  var cancelButton = $("pay", "[data-cancel]");
+
   function startPayment(sale, email) {
+    var lifetime = Date.parse(sale.expires_at) - Date.parse(sale.created_at);
     session = {
       externalId: sale.external_id,
       email: email,
       // The countdown runs on this machine's clock from the server's own 15 minutes, so a kiosk
       // whose clock is off still counts the right time.
-      deadline: Date.now() + (Date.parse(sale.expires_at) - Date.parse(sale.created_at)),
+      deadline: Date.now() + lifetime,
+      minutes: Math.round(lifetime / 60000),
       pollTimer: null,
       tickTimer: null,
       files: [],
+      rejected: [],
+      checking: 0,
     };
-    var qr = $("pay", "[data-qr]");
-    qr.src = url(config.qrUrl, sale.external_id);
+    qrImage.src = url(config.qrUrl, sale.external_id);
     $("pay", "[data-amount]").textContent = rupiah(sale.price.price);
     $("pay", "[data-sale-id]").textContent = sale.external_id;
     $("pay", "[data-qris]").textContent = sale.qr_string;
-    setStatus("Waiting for payment…");
+    setStatus(msg("waiting"));
+    cancelButton.disabled = false;
+    say(cancelButton, msg("cancel"));
+    if (payNow) payNow.disabled = false;
     show("pay");
     tick(session);
     schedulePoll(session);
   }
 
-  function setStatus(text) {
-    $("pay", "[data-status]").textContent = text;
+  function setStatus(message) {
+    say(statusLine, message);
   }
 
   function tick(current) {
-    if (current !== session) return;
+    if (current !== session || current.stopped) return;
     var left = Math.max(0, Math.round((current.deadline - Date.now()) / 1000));
     var minutes = Math.floor(left / 60);
     var seconds = left % 60;
     $("pay", "[data-countdown]").textContent = (minutes < 10 ? "0" : "") + minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
     if (left === 0) {
       // The server decides: the next poll answers EXPIRED (or COMPLETED, if a payment just made it).
-      setStatus("Time is up: checking the payment…");
+      setStatus(msg("time_up"));
       return;
     }
     current.tickTimer = setTimeout(function () { tick(current); }, 1000);
@@ -183,76 +308,102 @@
     call("GET", url(config.statusUrl, current.externalId)).then(function (answer) {
       if (current !== session || current.stopped) return;
       if (!answer.ok || !answer.body) {
-        setStatus(answer.status === 0 ? "Connection problem: retrying…" : errorMessage(answer));
+        setStatus(answer.status === 0 ? msg("reconnecting") : problem(answer));
         return schedulePoll(current);
       }
       if (typeof answer.body.data === "string") {
         stop(current);
-        return ended(
-          "Cannot read the payment status",
-          "The server encrypts poll answers (ENCRYPTION_ENABLED=true), which this demo page cannot decrypt."
-        );
+        return ended("encrypted", msg("encrypted_text"));
       }
       var status = answer.body.data.status;
       if (status === "PENDING") return schedulePoll(current);
-      stop(current);
-      if (status === "COMPLETED") return startUpload(current);
-      if (status === "EXPIRED") {
-        return ended("QR code expired", "The 15 minutes to pay are over and nothing was charged. Start again to get a new QR code.");
-      }
-      if (status === "REFUNDED") {
-        return ended("Payment refunded", "This payment was given back to the customer. Start again for a new session.");
-      }
-      return ended("Payment failed", "The payment could not be completed and nothing was charged. Please start again.");
+      outcome(current, status);
     });
   }
 
+  // Where a sale that is no longer PENDING takes the customer.
+  function outcome(current, status) {
+    stop(current);
+    if (status === "COMPLETED") return startUpload(current);
+    if (status === "EXPIRED") return ended("expired", msg("expired_text", { minutes: current.minutes }));
+    if (status === "REFUNDED") return ended("refunded", msg("refunded_text"));
+    if (status === "CANCELLED") return ended("cancelled", msg("cancelled_text"));
+    return ended("failed", msg("failed_text"));
+  }
+
   function ended(title, message) {
-    sections.ended.querySelector("[data-ended-title]").textContent = title;
-    sections.ended.querySelector("[data-ended-message]").textContent = message;
+    say(sections.ended.querySelector("[data-ended-title]"), msg(title));
+    say(sections.ended.querySelector("[data-ended-message]"), message);
     show("ended");
   }
 
-  var payNow = $("pay", "[data-pay-now]");
   if (payNow) {
     payNow.addEventListener("click", function () {
       var current = session;
-      if (!current) return;
+      if (!current || current.stopped) return;
       payNow.disabled = true;
-      setStatus("Paying…");
+      setStatus(msg("paying"));
       call("POST", url(config.payUrl, current.externalId), {}).then(function (answer) {
+        if (current !== session || current.stopped) return;
         payNow.disabled = false;
-        if (current !== session) return;
-        if (!answer.ok) setStatus(errorMessage(answer));
+        if (!answer.ok) setStatus(problem(answer));
         // Then learn the outcome the way a kiosk does: from the poll.
         schedulePoll(current, 0);
       });
     });
   }
 
-  $("pay", "[data-qr]").addEventListener("error", function () {
-    if (session && !session.stopped) setStatus("The QR code could not be loaded: checking the sale…");
+  qrImage.addEventListener("error", function () {
+    if (session && !session.stopped && qrImage.getAttribute("src")) setStatus(msg("qr_not_loaded"));
   });
 
-  $("pay", "[data-cancel]").addEventListener("click", function () {
-    restart();
+  // The customer walks away: the sale is cancelled at the server, so its quota is free at once and
+  // its QR code stops being offered. Paid meanwhile (before the poll saw it): the customer paid,
+  // so on to the photos. Anything else (cancelled, expired or failed already, or no answer: the
+  // sale then expires on its own) ends in an empty form.
+  cancelButton.addEventListener("click", function () {
+    var current = session;
+    if (!current) return clearForm(false);
+    if (current.cancelling) return;
+    current.cancelling = true;
+    stop(current);
+    cancelButton.disabled = true;
+    if (payNow) payNow.disabled = true;
+    say(cancelButton, msg("cancelling"));
+    call("POST", url(config.cancelUrl, current.externalId)).then(function (answer) {
+      if (current !== session) return;
+      var body = answer.body || {};
+      var paidAs = (body.details && body.details.status) || (body.message === "Transaction already paid" ? "COMPLETED" : "");
+      if (answer.status === 409 && (paidAs === "COMPLETED" || paidAs === "REFUNDED")) return outcome(current, paidAs);
+      clearForm(false);
+    });
   });
 
   // --- 3. Upload --------------------------------------------------------------------------------
   var fileInput = $("upload", "[data-files]");
   var uploadButton = $("upload", "[data-upload]");
   var previews = $("upload", "[data-previews]");
+  var rejectedList = $("upload", "[data-rejected]");
+  var PHOTO_TYPES = ["image/jpeg", "image/png"];
+  var PHOTO_NAME = /\.(jpe?g|png)$/i;
 
   function startUpload(current) {
     current.files = [];
+    current.rejected = [];
     renderPreviews(current);
-    showError("upload", "");
+    showError("upload", null);
     show("upload");
   }
 
-  function renderPreviews(current) {
-    Array.prototype.forEach.call(previews.querySelectorAll("img"), function (img) { URL.revokeObjectURL(img.src); });
+  function clearPreviews() {
+    each(previews.querySelectorAll("img"), function (img) { URL.revokeObjectURL(img.src); });
     previews.textContent = "";
+    rejectedList.textContent = "";
+    rejectedList.hidden = true;
+  }
+
+  function renderPreviews(current) {
+    clearPreviews();
     current.files.forEach(function (file) {
       var item = document.createElement("li");
       var img = document.createElement("img");
@@ -261,15 +412,84 @@
       item.appendChild(img);
       previews.appendChild(item);
     });
+    // What will not be uploaded, by name and why: never a broken preview.
+    current.rejected.forEach(function (rejected) {
+      var item = document.createElement("li");
+      var name = document.createElement("span");
+      var reason = document.createElement("span");
+      name.className = "file-name";
+      name.textContent = rejected.name;
+      reason.className = "file-reason";
+      say(reason, msg(rejected.reason));
+      item.appendChild(name);
+      item.appendChild(reason);
+      rejectedList.appendChild(item);
+    });
+    rejectedList.hidden = current.rejected.length === 0;
     var count = current.files.length;
-    uploadButton.disabled = count === 0;
-    uploadButton.textContent = count ? "Upload " + count + " photo" + (count === 1 ? "" : "s") : "Upload photos";
+    uploadButton.disabled = count === 0 || current.checking > 0;
+    if (current.checking) say(uploadButton, msg("checking_photos"));
+    else if (count === 0) say(uploadButton, msg("upload"));
+    else say(uploadButton, count === 1 ? msg("upload_one") : msg("upload_many", { count: count }));
+  }
+
+  // Is the file a JPEG or PNG photo? By its type or name first, then by its first bytes (a GIF
+  // renamed .jpg), then by the browser opening it as an image (a damaged file): "" or the reason.
+  function checkPhoto(file) {
+    if (PHOTO_TYPES.indexOf(file.type) < 0 && !PHOTO_NAME.test(file.name)) return Promise.resolve("not_jpeg_or_png");
+    return file.slice(0, 8).arrayBuffer().then(
+      function (buffer) {
+        var b = new Uint8Array(buffer);
+        var jpeg = b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+        var png = b.length >= 8 && [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every(function (v, i) { return b[i] === v; });
+        if (!jpeg && !png) return "not_jpeg_or_png";
+        return opens(file).then(function (ok) { return ok ? "" : "not_an_image"; });
+      },
+      function () { return "not_an_image"; }
+    );
+  }
+
+  function opens(file) {
+    return new Promise(function (resolve) {
+      var image = new Image();
+      var address = URL.createObjectURL(file);
+      image.onload = function () {
+        URL.revokeObjectURL(address);
+        resolve(image.naturalWidth > 0);
+      };
+      image.onerror = function () {
+        URL.revokeObjectURL(address);
+        resolve(false);
+      };
+      image.src = address;
+    });
   }
 
   function addFiles(files) {
-    if (!session) return;
-    session.files = session.files.concat(files).slice(0, maxPhotos);
-    renderPreviews(session);
+    var current = session;
+    if (!current || !files.length) return;
+    // A new choice: the last upload's error and the last choice's refusals are over.
+    showError("upload", null);
+    current.rejected = [];
+    current.checking += 1;
+    renderPreviews(current);
+    Promise.all(files.map(checkPhoto)).then(function (verdicts) {
+      current.checking -= 1;
+      if (current !== session) return;
+      var good = [];
+      files.forEach(function (file, i) {
+        if (verdicts[i]) current.rejected.push({ name: file.name, reason: verdicts[i] });
+        else good.push(file);
+      });
+      var room = Math.max(0, maxPhotos - current.files.length);
+      current.files = current.files.concat(good.slice(0, room));
+      renderPreviews(current);
+      var notes = [];
+      var skipped = current.rejected.length;
+      if (skipped) notes.push(skipped === 1 ? msg("skipped_one") : msg("skipped_many", { count: skipped }));
+      if (good.length > room) notes.push(msg("over_limit", { max: maxPhotos }));
+      showError("upload", notes);
+    });
   }
 
   fileInput.addEventListener("change", function () {
@@ -302,7 +522,7 @@
     g.font = "bold 150px system-ui, sans-serif";
     g.fillText("Photobox", canvas.width / 2, 360);
     g.font = "bold 64px system-ui, sans-serif";
-    g.fillText("Sample photo " + number, canvas.width / 2, 470);
+    g.fillText(t("sample_photo", { number: number }), canvas.width / 2, 470);
     g.font = "44px system-ui, sans-serif";
     g.fillText(new Date().toLocaleString("id-ID"), canvas.width / 2, 550);
     // toDataURL rather than toBlob: Chromium encodes toBlob in idle time, which a busy page may
@@ -320,20 +540,23 @@
 
   uploadButton.addEventListener("click", function () {
     var current = session;
-    if (!current || !current.files.length) return;
+    if (!current || !current.files.length || current.checking) return;
     var data = new FormData();
     current.files.forEach(function (file) { data.append("files", file, file.name); });
+    var count = current.files.length;
     uploadButton.disabled = true;
-    uploadButton.textContent = "Uploading " + current.files.length + " photos…";
-    showError("upload", "");
+    say(uploadButton, count === 1 ? msg("uploading_one") : msg("uploading_many", { count: count }));
+    showError("upload", null);
     call("POST", url(config.photosUrl, current.externalId), data).then(function (answer) {
       if (current !== session) return;
       if (!answer.ok) {
-        // A refused photo refuses the whole upload: start the choice again. After a network
-        // error or a server failure the same photos can simply be sent again.
-        if (answer.status >= 400 && answer.status < 500) current.files = [];
+        // A refused photo refuses the whole upload: the choice starts again. After a network
+        // error, a server failure or a busy server the same photos can simply be sent again.
+        var refused = answer.status === 400 || answer.status === 413;
+        if (refused) current.files = [];
+        current.rejected = [];
         renderPreviews(current);
-        return showError("upload", errorMessage(answer));
+        return showError("upload", refused ? [problem(answer), msg("choose_again")] : problem(answer));
       }
       done(current, answer.body);
     });
@@ -343,24 +566,53 @@
   function done(current, result) {
     $("done", "[data-gallery-qr]").src = config.galleryQrUrl + "?url=" + encodeURIComponent(result.folder_url);
     $("done", "[data-gallery-link]").href = result.folder_url;
-    $("done", "[data-email-note]").textContent = result.email_sent
-      ? "We also emailed the link to " + current.email + "."
-      : "The email to " + current.email + " could not be sent yet: it will be retried.";
+    var email = { email: current.email };
+    say($("done", "[data-email-note]"), result.email_sent ? msg("emailed", email) : msg("email_later", email));
     show("done");
   }
 
-  // --- Start again ------------------------------------------------------------------------------
-  function restart() {
+  // --- The next customer ------------------------------------------------------------------------
+  // Empties everything the last customer entered or saw: email, invoice choice, package, photos,
+  // the gallery link and every message. The kiosk (which machine this is) stays. The next
+  // customer also gets the kiosk's own language back.
+  function clearForm(nextCustomer) {
     stop(session);
     session = null;
-    Array.prototype.forEach.call(previews.querySelectorAll("img"), function (img) { URL.revokeObjectURL(img.src); });
-    previews.textContent = "";
-    $("pay", "[data-qr]").removeAttribute("src");
-    if (form) showError("choose", "");
+    if (form) {
+      var kiosk = form.querySelector("#location").value;
+      form.reset();
+      form.querySelector("#location").value = kiosk;
+      buyButton.disabled = false;
+      say(buyButton, msg("buy"));
+      showError("choose", null);
+    }
+    qrImage.removeAttribute("src");
+    $("pay", "[data-amount]").textContent = "";
+    $("pay", "[data-sale-id]").textContent = "";
+    $("pay", "[data-qris]").textContent = "";
+    $("pay", "[data-countdown]").textContent = "";
+    setStatus(msg("waiting"));
+    cancelButton.disabled = false;
+    say(cancelButton, msg("cancel"));
+    if (payNow) payNow.disabled = false;
+    clearPreviews();
+    fileInput.value = "";
+    uploadButton.disabled = true;
+    say(uploadButton, msg("upload"));
+    showError("upload", null);
+    $("done", "[data-gallery-qr]").removeAttribute("src");
+    $("done", "[data-gallery-link]").setAttribute("href", "#");
+    say($("done", "[data-email-note]"), null);
+    say(sections.ended.querySelector("[data-ended-title]"), msg("not_completed"));
+    say(sections.ended.querySelector("[data-ended-message]"), null);
+    if (nextCustomer) setLanguage(config.defaultLanguage);
     show("choose");
   }
 
-  Array.prototype.forEach.call(root.querySelectorAll("[data-restart]"), function (button) {
-    button.addEventListener("click", restart);
+  each(root.querySelectorAll("[data-restart]"), function (button) {
+    button.addEventListener("click", function () { clearForm(false); });
+  });
+  each(root.querySelectorAll("[data-next-customer]"), function (button) {
+    button.addEventListener("click", function () { clearForm(true); });
   });
 })();
