@@ -1,8 +1,8 @@
 """The customer's email: gallery link, when the link expires, and the invoice when asked for.
 
 Written in settings.LANGUAGE_CODE (Indonesian by default), with dates in the kiosks' time zone,
-as an HTML email (inline CSS, tables, no images or scripts: it must look right in Gmail and
-Outlook) with a plain-text alternative.
+as an HTML email (inline CSS, tables, no images, scripts or emoji: it must look right in Gmail
+and Outlook, on a 360 px phone too) with a plain-text alternative.
 """
 
 import re
@@ -28,9 +28,9 @@ def build_customer_email(*, sale: Transaction, gallery_url: str) -> EmailMultiAl
     expires_at = timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS)
     with translation.override(settings.LANGUAGE_CODE), timezone.override(JAKARTA):
         if sale.send_invoice:
-            subject = gettext("Invoice & Your Photobox Photos Are Ready! 📸")
+            subject = gettext("Invoice & Your Photobox Photos Are Ready!")
         else:
-            subject = gettext("Your Photobox Photos Are Ready! 📸")
+            subject = gettext("Your Photobox Photos Are Ready!")
         context = {
             "subject": subject,
             "app_name": settings.APP_NAME,

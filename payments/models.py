@@ -218,7 +218,7 @@ class PaymentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} {self.received_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+        return f"{self.get_source_display()} {timezone.localtime(self.received_at):%d %b %Y %H:%M:%S} ({self.outcome})"
 
 
 class ReviewNote(models.Model):
@@ -246,7 +246,7 @@ class ReviewNote(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Resolved {timezone.localtime(self.resolved_at):%Y-%m-%d %H:%M}"
+        return f"Resolved {timezone.localtime(self.resolved_at):%d %b %Y %H:%M}"
 
 
 class RefundStatus(models.TextChoices):

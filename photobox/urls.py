@@ -7,11 +7,16 @@ from gallery import views as gallery_views
 from payments import kiosk
 from photobox import views
 
+# Any exception no view handled: a database that cannot be reached answers 503 with Retry-After.
+handler500 = "photobox.error_pages.server_error"
+
 admin.site.site_header = "Photobox"
 admin.site.site_title = "Photobox admin"
 admin.site.index_title = "Run the photo booths"
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("gallery.urls")),
     # The OpenAPI schema (YAML; ?format=json for JSON) and its readers, from our own static files.

@@ -1,14 +1,51 @@
 import re
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
+from payments.kiosk import kiosk_enabled
 from photobox.api import jakarta_iso, json_error
+
+# The home page has no script and no form; its few styles are inline.
+HOME_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+FAVICON = "photobox/favicon.ico"  # gallery/static/photobox/, drawn from favicon.svg beside it
+
+
+@csrf_exempt
+@require_safe
+def home(request):
+    """GET /: what this service is and where to go: the demo kiosk when it is on, the staff admin,
+    the API docs. A customer who lands here is sent back to the link in their email."""
+    response = render(request, "home.html", {"app_name": settings.APP_NAME, "kiosk": kiosk_enabled()})
+    response["Content-Security-Policy"] = HOME_CSP
+    return response
+
+
+@cache
+def _favicon() -> bytes:
+    # Read from the app's static folder (not STATIC_ROOT): it answers before any collectstatic.
+    return Path(finders.find(FAVICON)).read_bytes()
+
+
+@csrf_exempt
+@require_safe
+def favicon(request):
+    """GET /favicon.ico: browsers ask every site for it; the admin, gallery and home page link it."""
+    response = HttpResponse(_favicon(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @csrf_exempt  # changes nothing; any method but GET and HEAD gets 405, not a CSRF page
@@ -36,17 +73,19 @@ def api_not_found(request, *args, **kwargs):
     return json_error(404, "Not found", {"path": request.path})
 
 
-SAFE_DOWNLOAD_NAME = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
+SAFE_DOWNLOAD_NAME = re.compile(r"[A-Za-z0-9._-]{1,120}")  # the whole name: always fullmatch
 
 
 def media(request, path: str):
     """Photos from MEDIA_ROOT when there is no Cloudinary (the demo, development).
 
     `?download=photobox-TRX-…-01.jpg` (from a gallery's download button) makes it an attachment
-    of that name; otherwise it is shown inline.
+    of that name; otherwise it is shown inline. Any other `download` value is refused with 400.
     """
+    name = request.GET.get("download")
+    if name is not None and not SAFE_DOWNLOAD_NAME.fullmatch(name):
+        return HttpResponse("Bad download name", status=400, content_type="text/plain; charset=utf-8")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    name = request.GET.get("download", "")
-    if SAFE_DOWNLOAD_NAME.match(name) and response.status_code == 200:
+    if name is not None and response.status_code == 200:
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -33,8 +33,8 @@ class Tab:
 
     page: Page
     name: str
-    # Chromium asks every site for /favicon.ico on its own; the customer pages have none.
-    expected: list[tuple[re.Pattern, int]] = field(default_factory=lambda: [(re.compile(r"/favicon\.ico$"), 404)])
+    # HTTP errors a test expects (pattern of the URL, status); anything else is a problem.
+    expected: list[tuple[re.Pattern, int]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     shots: int = 0
 

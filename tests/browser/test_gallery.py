@@ -1,6 +1,8 @@
-"""The customer's gallery on a phone, as opened from the email: photos, downloads, the expired page."""
+"""The customer's gallery on a phone, as opened from the email: photos, downloads, the viewer, the
+not-found, please-wait and expired pages; the viewer and the notices on a laptop too."""
 
 import io
+import itertools
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ from PIL import Image
 
 from gallery.services import cleanup_photos, gallery_url
 from payments.models import SaleStatus
-from tests.browser.support import PHONE, image_loaded
+from tests.browser.support import DESKTOP, PHONE, image_loaded
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 expect = sync_api.expect
@@ -73,9 +75,9 @@ def test_the_download_buttons_give_the_customer_their_photos(open_page, paid_sal
     stem = f"photobox-{paid_sale.external_id}"
 
     with page.expect_download() as first:
-        page.get_by_role("link", name="Download Foto 1 dari 6").click()
+        page.get_by_role("link", name="Unduh Foto 1 dari 6").click()
     with page.expect_download() as everything:
-        page.get_by_role("link", name="Download Semua Foto").click()
+        page.get_by_role("link", name="Unduh Semua Foto").click()
 
     # The live server's own media handler (Django's test server) answers /media/ before our view,
     # so the name is not ours here; tests/gallery/test_gallery_page.py checks it.
@@ -117,4 +119,101 @@ def test_after_cleanup_the_link_shows_the_expired_page(open_page, paid_sale, upl
     expect(tab.page.get_by_role("heading", name="Galeri ini sudah kedaluwarsa")).to_be_visible()
     expect(tab.page.get_by_role("img")).to_have_count(0)
     tab.screenshot("expired")
+    assert tab.problems == []
+
+
+# --- How it looks: icons, the viewer's buttons --------------------------------------------------
+DEVICES = pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "laptop"])
+ROSE = (157, 23, 77)  # the icons' colour, #9d174d
+
+
+def fits_the_screen(tab) -> bool:
+    return tab.page.evaluate("document.documentElement.scrollWidth") <= tab.page.viewport_size["width"]
+
+
+def assert_icon_drawn(tab) -> None:
+    """The notice's big icon is drawn (an SVG in the page's colours), not an empty emoji box."""
+    icon = tab.page.locator(".card .icon")
+    expect(icon.locator("svg")).to_be_visible()
+    box = icon.locator("svg").bounding_box()
+    assert 30 <= box["width"] <= 40, box
+    assert 30 <= box["height"] <= 40, box
+    rgb = Image.open(io.BytesIO(icon.screenshot())).convert("RGB").tobytes()
+    pixels = zip(rgb[0::3], rgb[1::3], rgb[2::3], strict=True)
+    drawn = sum(1 for pixel in pixels if all(abs(a - b) < 40 for a, b in zip(pixel, ROSE, strict=True)))
+    assert drawn > 50, drawn
+    expect(tab.page.locator(".brand-name svg")).to_be_visible()  # the camera by the name
+
+
+@DEVICES
+def test_the_not_found_and_please_wait_pages_draw_their_icon(open_page, paid_sale, device):
+    tab = open_page(device)
+    tab.expect_status(r"/gallery/", 404)
+    page = tab.page
+
+    response = page.goto(gallery_url(paid_sale) + "x")  # a link with a character too many
+
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Galeri tidak ditemukan")).to_be_visible()
+    assert_icon_drawn(tab)
+    assert fits_the_screen(tab)
+    tab.screenshot("not-found")
+
+    response = page.goto(gallery_url(paid_sale))  # paid, the kiosk still uploading
+
+    assert response.status == 200
+    expect(page.get_by_role("heading", name="Foto Anda sedang dalam perjalanan")).to_be_visible()
+    assert_icon_drawn(tab)
+    assert fits_the_screen(tab)
+    tab.screenshot("please-wait")
+    assert tab.problems == []
+
+
+def assert_one_row(*buttons) -> None:
+    """The viewer's buttons side by side on one line, each one line high, inside the screen."""
+    boxes = [button.bounding_box() for button in buttons]
+    middles = [box["y"] + box["height"] / 2 for box in boxes]
+    assert max(middles) - min(middles) < 2, boxes
+    assert all(box["height"] < 60 for box in boxes), boxes
+    assert all(a["x"] + a["width"] <= b["x"] for a, b in itertools.pairwise(boxes)), boxes
+
+
+@DEVICES
+def test_the_viewer_hides_previous_on_the_first_photo_and_next_on_the_last(open_page, paid_sale, uploaded, device):
+    tab = open_page(device)
+    page = tab.page
+    page.goto(gallery_url(paid_sale))
+    width = page.viewport_size["width"]
+
+    page.get_by_role("link", name="Foto 1 dari 6").first.click()
+
+    viewer = page.get_by_role("dialog", name="Penampil foto")
+    previous, following = viewer.locator("[data-viewer-prev]"), viewer.locator("[data-viewer-next]")
+    download = viewer.get_by_role("link", name="Unduh")
+    expect(viewer.get_by_role("img", name="Foto 1 dari 6")).to_be_visible()
+    expect(previous).to_be_hidden()
+    expect(previous).to_be_disabled()
+    expect(viewer.get_by_role("button", name="Berikutnya")).to_be_visible()
+    assert_one_row(previous, download, following)
+    assert following.bounding_box()["x"] + following.bounding_box()["width"] <= width
+    tab.wait_until(lambda: image_loaded(viewer.get_by_role("img")), "the first photo shows")
+    assert fits_the_screen(tab)
+    tab.screenshot("photo-1", full_page=False)
+
+    for number in range(2, 7):
+        viewer.get_by_role("button", name="Berikutnya").click()
+        expect(viewer.get_by_role("img", name=f"Foto {number} dari 6")).to_be_visible()
+
+    expect(following).to_be_hidden()
+    expect(viewer.get_by_role("button", name="Sebelumnya")).to_be_visible()
+    expect(download).to_be_focused()  # Next went away under the finger: the focus moved on
+    assert_one_row(previous, download, following)
+    page.keyboard.press("ArrowRight")  # no wrapping round to the first photo
+    expect(viewer.get_by_role("img", name="Foto 6 dari 6")).to_be_visible()
+    tab.wait_until(lambda: image_loaded(viewer.get_by_role("img")), "the last photo shows")
+    tab.screenshot("photo-6", full_page=False)
+
+    page.keyboard.press("ArrowLeft")
+    expect(viewer.get_by_role("img", name="Foto 5 dari 6")).to_be_visible()
+    expect(following).to_be_visible()
     assert tab.problems == []

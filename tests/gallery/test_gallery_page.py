@@ -3,9 +3,11 @@
 import hashlib
 import io
 import os
+import re
 import zipfile
 from datetime import UTC, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +21,7 @@ from PIL import Image
 from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
 from payments.models import SaleStatus, Transaction
+from photobox.env import Rate
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +30,7 @@ MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Ag
 MONTHS_ID += ["November", "Desember"]
 MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October"]
 MONTHS_EN += ["November", "December"]
+ROOT = Path(__file__).resolve().parents[2]
 GALLERY_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Cache-Control": "private"}
 
 
@@ -182,9 +186,11 @@ def test_the_page_is_indonesian_by_default(client, paid_sale):
 
     assert '<html lang="id">' in html
     assert "Foto Anda" in html
-    assert "Download Semua Foto" in html
+    assert "Unduh Semua Foto" in html
     assert "2 foto, file ZIP" in html
-    assert "Download All Photos" not in html
+    assert "Download" not in html  # the buttons say "Unduh", as the email says "diunduh"
+    assert ">Sebelumnya</span>" in html  # the viewer's buttons keep their words for screen readers
+    assert ">Berikutnya</span>" in html
 
 
 def test_the_page_is_english_with_language_code_en(client, paid_sale, settings):
@@ -199,7 +205,7 @@ def test_the_page_is_english_with_language_code_en(client, paid_sale, settings):
     assert "Photo 1 of 2" in html
     assert "2 photos, ZIP file" in html
     assert jakarta_date(timezone.now() + timedelta(days=14), MONTHS_EN) in html
-    assert "Download Semua Foto" not in html
+    assert "Unduh Semua Foto" not in html
 
 
 def test_cloudinary_photos_show_small_thumbnails_and_attachment_downloads(client, paid_sale, settings):
@@ -258,7 +264,65 @@ def test_photos_not_stored_yet_get_a_friendly_waiting_page(client, paid_sale):
     assert "Foto Anda sedang dalam perjalanan" in html
     assert "Mall Taman Anggrek" in html
     assert Links(html).thumbnails == []
-    assert "Download Semua Foto" not in html
+    assert "Unduh Semua Foto" not in html
+
+
+# --- Icons ----------------------------------------------------------------------------------
+# Emoji and pictographs (📸 🔍 ⏳ ⌛ ⬇ ✕ …): a phone or PC without an emoji font shows an empty box.
+PICTOGRAPHS = re.compile("[\u2300-\u23ff\u2460-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f]")
+ICON = re.compile(r'<div class="icon"><svg class="svg-icon" [^>]*aria-hidden="true"')
+CUSTOMER_FILES = [
+    *(ROOT / "templates" / "gallery").rglob("*.*"),
+    *(ROOT / "templates" / "emails").glob("*.*"),
+    ROOT / "templates" / "home.html",
+    *(ROOT / "gallery" / "static").rglob("*.[cj]s*"),
+    ROOT / "gallery" / "emails.py",
+]
+
+
+def test_the_files_customers_see_have_no_emoji():
+    found = {
+        str(path.relative_to(ROOT)): PICTOGRAPHS.findall(path.read_text())
+        for path in CUSTOMER_FILES
+        if path.suffix in {".html", ".txt", ".svg", ".css", ".js", ".py"}
+    }
+    assert len(found) >= 12
+    assert {path: chars for path, chars in found.items() if chars} == {}
+
+
+def test_every_gallery_page_draws_its_icons_as_inline_svg(client, paid_sale, make_sale):
+    pages = {
+        "not found": client.get(page_url(paid_sale, key="wrong")),
+        "please wait": client.get(page_url(paid_sale)),  # paid, photos not uploaded yet
+        "expired": client.get(page_url(make_sale(status=SaleStatus.COMPLETED, photos_deleted_at=timezone.now()))),
+    }
+    add_photos(paid_sale, 2)
+    pages["gallery"] = client.get(page_url(paid_sale))
+
+    assert {name: response.status_code for name, response in pages.items()} == {
+        "not found": 404, "please wait": 200, "expired": 410, "gallery": 200,
+    }  # fmt: skip
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert not PICTOGRAPHS.search(html), name
+        assert '<span class="brand-name"><svg class="svg-icon"' in html, name  # the camera by the name
+        assert (ICON.search(html) is not None) == (name != "gallery"), name  # the big icon of a notice
+    assert 'href="/favicon.ico"' in pages["gallery"].content.decode()
+    # The camera, "download all", each photo's download, and the viewer's close, previous, next, download.
+    assert pages["gallery"].content.decode().count('<svg class="svg-icon"') == 1 + 1 + 2 + 4
+
+
+def test_the_please_wait_page_for_too_many_wrong_links_draws_its_icon(client, paid_sale, settings):
+    settings.RATE_LIMIT_GALLERY_MISSES = Rate(1, 60)
+    client.get(page_url(paid_sale, key="wrong"))
+
+    response = client.get(page_url(paid_sale, key="wrong"))
+
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "Mohon tunggu sebentar" in html
+    assert ICON.search(html)
+    assert not PICTOGRAPHS.search(html)
 
 
 # --- Not found and expired ------------------------------------------------------------------

@@ -7,10 +7,22 @@
   var image = viewer.querySelector("[data-viewer-image]");
   var caption = viewer.querySelector("[data-viewer-caption]");
   var download = viewer.querySelector("[data-viewer-download]");
+  var previous = viewer.querySelector("[data-viewer-prev]");
+  var next = viewer.querySelector("[data-viewer-next]");
   var current = 0;
 
+  // Previous is hidden on the first photo and Next on the last (no wrapping round): a button that
+  // goes away while it has the focus hands it to the download button.
+  function enable(button, enabled) {
+    if (!button) return;
+    if (!enabled && document.activeElement === button) download.focus();
+    button.disabled = !enabled;
+  }
+
   function show(index) {
-    current = (index + links.length) % links.length;
+    current = Math.max(0, Math.min(index, links.length - 1));
+    enable(previous, current > 0);
+    enable(next, current < links.length - 1);
     var link = links[current];
     image.src = link.href;
     image.alt = link.getAttribute("data-alt");
