@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery import selectors, services
+from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.api import get_sale_or_404
@@ -38,6 +39,14 @@ class SalePhotosView(MissLimitedMixin, APIView):
         responses=openapi.UPLOAD_RESPONSES,
     )
     def post(self, request, external_id: str):
+        # The kiosk key (authentication, before this method), the sale and whether it takes photos
+        # are settled before the body is read: `request.FILES`/`request.data` parse it, so nothing
+        # may touch them earlier. An upload larger than any valid one is refused unread.
+        sale = get_sale_or_404(external_id)
+        check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
+        services.check_sale_accepts_photos(sale)
+        refuse_oversized(request)
+        request.upload_handlers.insert(0, UploadLimitHandler(request))
         files = request.FILES.getlist("files")
         if not files:
             given = "files" in request.data
@@ -50,9 +59,6 @@ class SalePhotosView(MissLimitedMixin, APIView):
                     }
                 ]
             )
-        sale = get_sale_or_404(external_id)
-        check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
-        services.check_sale_accepts_photos(sale)
         if len(files) > settings.PHOTO_MAX_COUNT:
             raise services.TooManyPhotos(stored=0, uploading=len(files))
         # Every file is checked before any is stored: a rejected request stores nothing.

@@ -232,9 +232,23 @@ class _Echo:
         return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _is_plain_number(text: str) -> bool:
+    """40000, -45000, 12.50 (what csv_amount writes): a spreadsheet reads it as a number, never a formula."""
+    unsigned = text[1:] if text.startswith(("-", "+")) else text
+    whole, dot, fraction = unsigned.partition(".")
+    return whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
+
+
 def csv_cell(value) -> object:
-    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A text cell a spreadsheet would run as a formula gets a leading quote: one whose first
+    character after any spaces is =, +, - or @ (spreadsheets skip the spaces), or that starts with a
+    tab or carriage return. Numbers, and text that is a plain number, stay numbers."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in ("\t", "\r") or (value.lstrip()[:1] in FORMULA_STARTS and not _is_plain_number(value)):
         return "'" + value
     return value
 

@@ -443,6 +443,11 @@ PHOTO_MISSES_429 = too_many(
     "a minute) from the photo endpoints; until the minute is over every photo request of it gets 429."
 )
 UPLOAD_RESPONSES.update({401: KIOSK_KEY_401, 403: PHOTO_KEY_403, 429: PHOTO_MISSES_429})
+UPLOAD_RESPONSES[413] = error(
+    "The body's Content-Length is over the most a session may upload, PHOTO_MAX_COUNT x (PHOTO_MAX_BYTES + 4 KB) "
+    "+ 64 KB (314,761,216 bytes by default): refused unread, after the kiosk key and the sale are checked.",
+    example(413, "Request body too large", {"max_bytes": 314761216}),
+)
 
 PHOTO_LIST_RESPONSES = {
     200: OpenApiResponse(

@@ -32,7 +32,7 @@ PHOTOS = "/api/v1/transactions/{external_id}/photos"
 DOCUMENTED = {
     ("post", "/api/v1/transactions"): {201, 400, 401, 403, 404, 409, 422, 429, 502, 503},
     ("get", SALE): {200, 404},
-    ("post", PHOTOS): {200, 400, 401, 403, 404, 409, 422, 429, 502},
+    ("post", PHOTOS): {200, 400, 401, 403, 404, 409, 413, 422, 429, 502},
     ("get", PHOTOS): {200, 401, 403, 404, 429},
     ("post", "/api/v1/transactions/{external_id}/cancel"): {200, 401, 403, 404, 409, 429},
     ("post", "/api/v1/webhooks/xendit"): {200, 401, 403, 413, 422, 429},
