@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -15,8 +15,9 @@ from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.api import get_sale_or_404
 from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches, jakarta_iso, validation_error_response
+from photobox.client_ip import client_network
 from photobox.encryption import response_cipher
-from photobox.ratelimit import MissLimitedMixin, MissThrottle
+from photobox.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 
 
 class SalePhotosView(MissLimitedMixin, APIView):
@@ -121,9 +122,13 @@ class CleanupView(APIView):
     )
     def post(self, request):
         provided = request.headers.get("X-Maintenance-Token")
-        if provided is None:
-            return error_response(status.HTTP_401_UNAUTHORIZED, "Missing X-Maintenance-Token header")
-        if not header_token_matches(provided, settings.MAINTENANCE_TOKEN):
+        if provided is None or not header_token_matches(provided, settings.MAINTENANCE_TOKEN):
+            # The webhook's rule: only failures count, atomically, and an address past
+            # RATE_LIMIT_WEBHOOK_BAD_TOKEN of them is refused until its window ends.
+            if (wait := MAINTENANCE_BAD_TOKEN.hit(client_network(request))) is not None:
+                raise exceptions.Throttled(wait)
+            if provided is None:
+                return error_response(status.HTTP_401_UNAUTHORIZED, "Missing X-Maintenance-Token header")
             return error_response(status.HTTP_403_FORBIDDEN, "Invalid maintenance token")
         raw_days = request.query_params.get("days", str(settings.PHOTO_RETENTION_DAYS))
         if not (raw_days.isascii() and raw_days.isdigit()) or not 1 <= int(raw_days) <= 3650:

@@ -609,6 +609,10 @@ CLEANUP_RESPONSES = {
     200: OpenApiResponse(CleanupReportSerializer, description="What was deleted; a sale cleaned before is not listed."),
     401: error("No X-Maintenance-Token header.", example(401, "Missing X-Maintenance-Token header")),
     403: error("Wrong token.", example(403, "Invalid maintenance token")),
+    429: too_many(
+        "This IP address sent more than RATE_LIMIT_WEBHOOK_BAD_TOKEN requests with a missing or wrong maintenance "
+        "token (default 10 a minute): until the minute is over its requests without the right token are refused."
+    ),
     422: validation_error(
         "`days` is not a whole number from 1 to 3650.",
         validation_example("days", "A whole number of days from 1 to 3650", "int_parsing"),

@@ -9,7 +9,7 @@ request is answered 429 with Retry-After: the seconds until the window ends.
 The limits (settings RATE_LIMIT_*, "count/period"; README, "Rate limits"):
 - sale creation, per kiosk key (per client IP without a key): every request counts;
 - photo-list and upload misses (404), per kiosk key or IP; gallery misses (404), per IP;
-- webhook calls with a missing or wrong token, per IP.
+- webhook and maintenance calls with a missing or wrong token, per IP (each counted apart).
 For the miss limits only misses count, but once a client is over its limit every request of it
 is refused until the window ends: otherwise a 429 would tell a miss from a hit. The poll is not
 limited (kiosks poll every 3 seconds; it is one indexed query).
@@ -119,6 +119,8 @@ SALE_CREATE = RateLimit("sale-create", "RATE_LIMIT_SALE_CREATE")
 PHOTO_MISSES = RateLimit("photo-miss", "RATE_LIMIT_PHOTO_MISSES")
 GALLERY_MISSES = RateLimit("gallery-miss", "RATE_LIMIT_GALLERY_MISSES")
 WEBHOOK_BAD_TOKEN = RateLimit("webhook-bad-token", "RATE_LIMIT_WEBHOOK_BAD_TOKEN")
+# The maintenance endpoint's token is guessed the same way: the same limit, counted apart.
+MAINTENANCE_BAD_TOKEN = RateLimit("maintenance-bad-token", "RATE_LIMIT_WEBHOOK_BAD_TOKEN")
 
 
 def kiosk_or_ip(request) -> str:

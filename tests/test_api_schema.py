@@ -36,8 +36,8 @@ DOCUMENTED = {
     ("get", PHOTOS): {200, 401, 403, 404, 429},
     ("post", "/api/v1/transactions/{external_id}/cancel"): {200, 401, 403, 404, 409, 429},
     ("post", "/api/v1/webhooks/xendit"): {200, 401, 403, 413, 422, 429},
-    ("post", "/api/v1/maintenance/cleanup"): {200, 401, 403, 422},
-    ("delete", "/api/v1/maintenance/cleanup-old-folders"): {200, 401, 403, 422},
+    ("post", "/api/v1/maintenance/cleanup"): {200, 401, 403, 422, 429},
+    ("delete", "/api/v1/maintenance/cleanup-old-folders"): {200, 401, 403, 422, 429},
     ("get", "/health"): {200, 503},
 }
 SERVER_REFUSALS = {414}

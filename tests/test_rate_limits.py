@@ -522,3 +522,19 @@ def test_ipv4_clients_are_still_counted_by_address(api, sale_request, settings, 
     answers = [create(api, sale_request, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(3)]
 
     assert answers == [201, 201, 201]
+
+
+# --- The maintenance endpoint ---------------------------------------------------------------------------
+def test_wrong_maintenance_tokens_are_limited_like_the_webhooks(api, db, settings, clock):
+    settings.RATE_LIMIT_WEBHOOK_BAD_TOKEN = parse_rate("3/minute")
+    settings.MAINTENANCE_TOKEN = "m" * 40
+
+    answers = [
+        api.post("/api/v1/maintenance/cleanup", HTTP_X_MAINTENANCE_TOKEN=f"guess-{n}").status_code for n in range(5)
+    ]
+    right_token = api.post("/api/v1/maintenance/cleanup", HTTP_X_MAINTENANCE_TOKEN="m" * 40)
+
+    assert answers == [403, 403, 403, 429, 429]
+    assert right_token.status_code == 200  # the right token is never counted nor refused
+    clock.now += 60
+    assert api.post("/api/v1/maintenance/cleanup", HTTP_X_MAINTENANCE_TOKEN="guess").status_code == 403
