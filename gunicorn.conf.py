@@ -38,6 +38,11 @@ elif os.environ.get("PORT", "").strip():
     bind = [f"0.0.0.0:{_int('PORT', 8000)}"]
 else:
     bind = ["127.0.0.1:8000"]
+# PORT mode faces clients directly: nothing buffers the responses, so a client that stops reading
+# (a phone that asked for a gallery ZIP and went to sleep) holds a worker thread until it reads on
+# or goes away, and a few of them hold every thread: the kiosks' polls then time out. nginx as in
+# the README (response buffering, on by default) takes the whole response off gunicorn at once.
+PORT_MODE = not os.environ.get("GUNICORN_BIND", "").strip() and bool(os.environ.get("PORT", "").strip())
 
 # --- Workers ---------------------------------------------------------------------------------------
 # Processes x threads. Each thread can hold a PostgreSQL connection (without DB_POOL_SIZE), so the
@@ -85,12 +90,16 @@ loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 
 
+def _debug() -> bool:
+    """DEBUG as photobox/settings.py reads it (off unless set to a true word)."""
+    return os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
+
+
 def _log_format() -> str:
     chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
     if chosen in ("json", "plain"):
         return chosen
-    debug = os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
-    return "plain" if debug else "json"
+    return "plain" if _debug() else "json"
 
 
 class PhotoboxLogger(Logger):
@@ -121,3 +130,14 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
+
+
+def when_ready(server):
+    # Said once, by the master, as soon as it listens (see PORT_MODE above).
+    if PORT_MODE and not _debug():
+        server.log.warning(
+            "PORT mode (%s) is not for production: facing clients directly lets slow readers (a stalled "
+            "gallery ZIP download) hold worker threads and stall the kiosks' polls; use the nginx setup "
+            "in the README (Deploying, 5. nginx in front) and GUNICORN_BIND instead of PORT.",
+            ", ".join(bind),
+        )
