@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-CALLBACK_TOKEN = "bench-callback-token"  # noqa: S105 - the benchmark server's own
+CALLBACK_TOKEN = "bench-callback-token-0123456789abcdef"  # noqa: S105 - the benchmark server's own
 PRICE_ID = "00000000-0000-4000-8000-000000000001"
 LOCATIONS = 200
 # What the reverse proxy (one: TRUSTED_PROXY_COUNT=1) adds to every request it forwards.
@@ -375,7 +375,11 @@ def server_env(database: str, **overrides: str) -> dict[str, str]:
             "CLOUDINARY_CLOUD_NAME": "",
             "MAIL_SERVER": "",
             "EMAIL_PROVIDER": "",
-            "MAINTENANCE_TOKEN": "bench-maintenance-token",
+            # No mail server: DEBUG off needs the console chosen explicitly.
+            "EMAIL_BACKEND": "console",
+            "MAINTENANCE_TOKEN": "bench-maintenance-token-0123456789abcdef",
+            # The load generators send no kiosk key (the default with DEBUG off is `required`).
+            "KIOSK_AUTH": "optional",
             "API_BASE_URL": "http://127.0.0.1",
             "LOG_LEVEL": "info",
             "CORS_ORIGINS": "",

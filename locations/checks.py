@@ -6,15 +6,18 @@ from django.core.checks import Tags, Warning, register
 
 @register(Tags.security)
 def kiosk_auth_required(app_configs, **kwargs):
-    """photobox.W001: with DEBUG off, kiosk endpoints should need a kiosk key."""
-    if settings.DEBUG or getattr(settings, "KIOSK_AUTH", "optional") == "required":
+    """photobox.W001: with DEBUG off, kiosk endpoints should need a kiosk key (KIOSK_AUTH=optional is
+    only ever chosen explicitly there: `required` is the default)."""
+    if settings.DEBUG or getattr(settings, "KIOSK_AUTH", "required") == "required":
         return []
     return [
         Warning(
-            "KIOSK_AUTH is not 'required': anyone who finds the API can create sales (filling price quotas and "
-            "using up the payment gateway's rate limit) and upload photos.",
+            "KIOSK_AUTH is not 'required': a sale number alone (printed on the invoice, sent to Xendit) is enough to "
+            "read that sale's photos and to upload photos into it, which its customer is then emailed; anyone who "
+            "finds the API can also create sales (filling price quotas and using up the payment gateway's rate "
+            "limit).",
             hint="Give every kiosk a key (admin: Locations > a location > Generate kiosk key), then set "
-            "KIOSK_AUTH=required.",
+            "KIOSK_AUTH=required, or leave it empty: required is the default with DEBUG off.",
             id="photobox.W001",
         )
     ]

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from photobox.env import StrictEnv
 from photobox.logging import log_file_path, logging_config
-from photobox.startup import debug_would_fix, help_only
+from photobox.startup import characters, debug_would_fix, help_only
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -228,9 +228,11 @@ if RATE_LIMIT_IPV6_PREFIX > 128:
     raise ImproperlyConfigured(
         f"RATE_LIMIT_IPV6_PREFIX is bits of an IPv6 address: 1 to 128, got {RATE_LIMIT_IPV6_PREFIX}."
     )
-# Kiosk keys (Authorization: Bearer pbk_...): `required` in production; `optional` serves kiosks
-# without a key as before (a key sent must still be valid). `check` warns unless required.
-KIOSK_AUTH = env.choice("KIOSK_AUTH", ("required", "optional"), "optional")
+# Kiosk keys (Authorization: Bearer pbk_...): `required`, the default with DEBUG off; `optional`
+# (the demo's default) serves kiosks without a key as before (a key sent must still be valid), so a
+# sale number alone reads that sale's photos and uploads into it. Chosen explicitly with DEBUG off,
+# it is logged at start (photobox/startup.py) and `check --deploy` warns (locations/checks.py).
+KIOSK_AUTH = env.choice("KIOSK_AUTH", ("required", "optional"), "optional" if DEBUG else "required")
 # "count/period" (period: second, minute, hour or day) or "off"; see photobox/ratelimit.py.
 RATE_LIMIT_SALE_CREATE = env.rate("RATE_LIMIT_SALE_CREATE", "30/minute")  # per kiosk key, or per IP without one
 RATE_LIMIT_PHOTO_MISSES = env.rate("RATE_LIMIT_PHOTO_MISSES", "20/minute")  # photo list/upload 404s, per key or IP
@@ -273,6 +275,8 @@ ADMIN_LANGUAGE_CODE = env.choice("ADMIN_LANGUAGE_CODE", ("id", "en"), "en")
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True
+# Admin dates as `07 Dec 2026 09:34` (photobox/formats/), not Django's `Dec. 7, 2026, 9:34 a.m.`.
+FORMAT_MODULE_PATH = "photobox.formats"
 
 STATIC_URL = "static/"
 # Where `collectstatic` gathers the static files (admin, API docs) that whitenoise serves.
@@ -351,6 +355,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Payments -------------------------------------------------------------------------------
+# The shortest callback or maintenance token accepted with DEBUG off.
+MIN_TOKEN_LENGTH = 32
 XENDIT_API_KEY = env.str("XENDIT_API_KEY", "")
 XENDIT_CALLBACK_TOKEN = env.str("XENDIT_CALLBACK_TOKEN", "")
 XENDIT_API_URL = env.str("XENDIT_API_URL", "https://api.xendit.co").rstrip("/")
@@ -380,6 +386,14 @@ if PAYMENT_GATEWAY == "xendit":
             "XENDIT_CALLBACK_TOKEN is required when PAYMENT_GATEWAY=xendit (copy it from the "
             "Xendit dashboard: Settings > Webhooks > Callback verification token)."
         )
+# A short token can be guessed (the bad-token limit only slows guessing down). Empty keeps its
+# meaning: every webhook is refused (the simulator needs none; PAYMENT_GATEWAY=xendit requires one).
+if XENDIT_CALLBACK_TOKEN and len(XENDIT_CALLBACK_TOKEN) < MIN_TOKEN_LENGTH and not (DEBUG or HELP_ONLY):
+    raise debug_would_fix(
+        f"XENDIT_CALLBACK_TOKEN is too short ({characters(XENDIT_CALLBACK_TOKEN)}): use at least "
+        f"{MIN_TOKEN_LENGTH}, the token from Xendit's dashboard is longer; copy it whole from Settings > Webhooks > "
+        "Callback verification token."
+    )
 
 SALE_EXPIRY_MINUTES = env.int("SALE_EXPIRY_MINUTES", 15, minimum=1)
 # expire_sales asks Xendit once about sales expired this many hours ago or less that nobody asked
@@ -407,8 +421,32 @@ elif ENCRYPTION_ENABLED:
         raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_KEY (32 characters).")
     if not ENCRYPTION_IV:
         raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
+# cbc uses the key and the IV as text, truncated or right-padded with '0' to 32 and 16 characters
+# (photobox/encryption.py), as the earlier service did: ENCRYPTION_KEY=abc is then 29 known
+# characters of 32. With DEBUG off only exact values start, unless kiosks were built on padded ones:
+# ENCRYPTION_LEGACY_KEY_PADDING=true keeps the padding (and says so at start, photobox/startup.py).
+ENCRYPTION_LEGACY_KEY_PADDING = env.bool("ENCRYPTION_LEGACY_KEY_PADDING", False)
+if ENCRYPTION_ENABLED and ENCRYPTION_MODE == "cbc" and not (DEBUG or HELP_ONLY or ENCRYPTION_LEGACY_KEY_PADDING):
+    for _name, _value, _length, _example in (
+        ("ENCRYPTION_KEY", ENCRYPTION_KEY, 32, "openssl rand -hex 16"),
+        ("ENCRYPTION_IV", ENCRYPTION_IV, 16, "openssl rand -hex 8"),
+    ):
+        if len(_value) != _length or not _value.isascii():
+            _ascii = "" if _value.isascii() else ", not all ASCII"
+            raise debug_would_fix(
+                f"{_name} is {characters(_value)}{_ascii}: ENCRYPTION_MODE=cbc needs exactly {_length} ASCII "
+                f"characters (e.g. {_example}). Kiosks built on the earlier service's truncated or zero-padded "
+                "values: set ENCRYPTION_LEGACY_KEY_PADDING=true to keep padding them."
+            )
 
+# The photo cleanup endpoint's secret. Empty keeps its meaning: the endpoint refuses every call.
 MAINTENANCE_TOKEN = env.str("MAINTENANCE_TOKEN", "")
+if MAINTENANCE_TOKEN and len(MAINTENANCE_TOKEN) < MIN_TOKEN_LENGTH and not (DEBUG or HELP_ONLY):
+    raise debug_would_fix(
+        f"MAINTENANCE_TOKEN is too short ({characters(MAINTENANCE_TOKEN)}): use at least {MIN_TOKEN_LENGTH}, "
+        'e.g. python -c "import secrets; print(secrets.token_urlsafe(32))", or leave it empty to turn the cleanup '
+        "endpoint off."
+    )
 
 # --- Photos and the customer's gallery ------------------------------------------------------
 # The public base URL of this service: gallery links in emails start with it.
@@ -448,7 +486,8 @@ DEMO_KIOSK = env.bool("DEMO_KIOSK", False)  # the demo kiosk page at /kiosk/ (al
 
 # --- Email ----------------------------------------------------------------------------------
 # SMTP with the seed's MAIL_* names; or any django-anymail ESP with EMAIL_PROVIDER and its
-# ANYMAIL_* keys; or the console when neither is set (the demo).
+# ANYMAIL_* keys; or the console (every email printed in full on stdout, nothing sent) when neither
+# is set: the demo's default, and with DEBUG off only when chosen with EMAIL_BACKEND=console.
 MAIL_FROM = env.str("MAIL_FROM", "noreply@photobox.example")
 MAIL_FROM_NAME = env.str("MAIL_FROM_NAME", "Photobox")
 DEFAULT_FROM_EMAIL = f"{MAIL_FROM_NAME} <{MAIL_FROM}>"
@@ -456,6 +495,14 @@ SERVER_EMAIL = MAIL_FROM
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", 20.0, minimum=0.1)
 EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", "").lower()
 MAIL_SERVER = env.str("MAIL_SERVER", "")
+# `console` only: the choice of the console when neither MAIL_SERVER nor EMAIL_PROVIDER is set
+# (either of them, when set, is used instead).
+_email_backend = env.str("EMAIL_BACKEND", "").lower()
+if _email_backend not in ("", "console"):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND can only be console (emails printed on stdout, nothing sent), got {_email_backend!r}: "
+        "SMTP is MAIL_SERVER, an email service EMAIL_PROVIDER."
+    )
 if EMAIL_PROVIDER:
     _providers = {
         "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",
@@ -485,8 +532,16 @@ elif MAIL_SERVER:
     EMAIL_USE_TLS = env.bool("MAIL_STARTTLS", False)
     if EMAIL_USE_SSL and EMAIL_USE_TLS:
         raise ImproperlyConfigured("MAIL_SSL_TLS and MAIL_STARTTLS cannot both be true: pick one.")
-else:
+elif _email_backend == "console" or DEBUG or HELP_ONLY:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    # Production would "send" every email to stdout: customers get nothing, and the log gets their
+    # addresses and gallery links.
+    raise debug_would_fix(
+        "No mail server: MAIL_SERVER and EMAIL_PROVIDER are both empty, so customers would get no email. Set "
+        "MAIL_SERVER (SMTP) or EMAIL_PROVIDER (an email service), or EMAIL_BACKEND=console to print every email "
+        "on stdout instead, on purpose (nothing is sent)."
+    )
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- CORS (django-cors-headers from the seed's CORS_* variables) ----------------------------

@@ -62,6 +62,11 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
+def characters(text: str) -> str:
+    """`1 character`, `12 characters`: a secret's length, as messages give it (never the secret)."""
+    return f"{len(text)} character{'' if len(text) == 1 else 's'}"
+
+
 # --- Settings errors ------------------------------------------------------------------------
 
 
@@ -84,6 +89,29 @@ def settings_error_line(exc: Exception, *, debug_hint: bool) -> str:
     if debug_hint and getattr(exc, "debug_would_fix", False) and not debug_on:
         line += " On a development machine, run with DEBUG=true instead (or put DEBUG=true in .env, see .env.example)."
     return line
+
+
+def start_up_warnings() -> list[str]:
+    """What a process with DEBUG off says once as it starts (locations/apps.py logs it): the choices
+    that leave it weaker than the defaults, made on purpose. Nothing for the demo or for help."""
+    from django.conf import settings
+
+    if settings.DEBUG or help_only():
+        return []
+    warnings = []
+    if settings.KIOSK_AUTH == "optional":
+        warnings.append(
+            "KIOSK_AUTH=optional: kiosks without a key are served, so a sale number alone (printed on the invoice, "
+            "sent to Xendit) reads that sale's photos and uploads into it. Give every kiosk its key, then drop "
+            "KIOSK_AUTH=optional: required is the default with DEBUG off."
+        )
+    if settings.ENCRYPTION_ENABLED and settings.ENCRYPTION_MODE == "cbc" and settings.ENCRYPTION_LEGACY_KEY_PADDING:
+        warnings.append(
+            f"ENCRYPTION_LEGACY_KEY_PADDING=true: ENCRYPTION_KEY ({characters(settings.ENCRYPTION_KEY)}) and "
+            f"ENCRYPTION_IV ({characters(settings.ENCRYPTION_IV)}) are truncated or padded with '0' to 32 and 16, "
+            "as kiosks built for the earlier service expect. Give new kiosks exact values, or ENCRYPTION_MODE=gcm."
+        )
+    return warnings
 
 
 # --- Database URLs and connection errors ----------------------------------------------------

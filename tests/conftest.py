@@ -18,7 +18,8 @@ from pricing.models import Price
 from tests.fakes.xendit import FakeXendit, FakeXenditServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CALLBACK_TOKEN = "test-callback-token"
+# XENDIT_CALLBACK_TOKEN in tests/settings.py, and the fake Xendit's default (tests/fakes/xendit.py).
+CALLBACK_TOKEN = "test-callback-token-0123456789abcdef"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -34,6 +34,10 @@ def instance_environment(**values: str) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",
             "PAYMENT_GATEWAY": "simulator",
+            # Requests in these tests send no kiosk key unless a test asks for KIOSK_AUTH=required.
+            "KIOSK_AUTH": "optional",
+            # No mail server: emails go to the console (stdout), chosen explicitly as DEBUG is off.
+            "EMAIL_BACKEND": "console",
             "DATABASE_URL": database_url(),
             "DB_POOL_SIZE": "0",
             "LOG_LEVEL": "warning",

@@ -130,7 +130,7 @@ def test_a_flat_notice_with_an_unknown_status_is_422_and_the_schema_refuses_it(a
 
 
 def test_a_webhook_call_without_a_body_is_422_and_the_schema_requires_one(api, db, schema):
-    response = api.post("/api/v1/webhooks/xendit", HTTP_X_CALLBACK_TOKEN="test-callback-token")
+    response = api.post("/api/v1/webhooks/xendit", HTTP_X_CALLBACK_TOKEN="test-callback-token-0123456789abcdef")
 
     assert response.status_code == 422
     assert schema["paths"]["/api/v1/webhooks/xendit"]["post"]["requestBody"]["required"] is True

@@ -27,8 +27,8 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SEED = int(os.environ.get("PHOTOBOX_FUZZ_SEED", "20261127"))
 MAX_EXAMPLES = int(os.environ.get("PHOTOBOX_FUZZ_EXAMPLES", "100"))
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "schemathesis"
-CALLBACK_TOKEN = "fuzz-callback-token"
-MAINTENANCE_TOKEN = "fuzz-maintenance-token"
+CALLBACK_TOKEN = "fuzz-callback-token-0123456789abcdef"
+MAINTENANCE_TOKEN = "fuzz-maintenance-token-0123456789abcdef"
 
 
 # Half of the generated ids are real ones, so the fuzzer gets past "not found" into the sale,

@@ -397,7 +397,7 @@ def test_settle_delivers_the_webhook(xendit, receiver):
     [(headers, received)] = receiver.received
     assert received == body
     assert headers["Content-Type"] == "application/json"
-    assert headers["x-callback-token"] == "test-callback-token"
+    assert headers["x-callback-token"] == "test-callback-token-0123456789abcdef"
     assert len(headers["webhook-id"]) == 36
     assert xendit.fake.webhook_deliveries == [(body, 200)]
 

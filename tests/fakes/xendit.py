@@ -69,7 +69,7 @@ class FakeXendit(RefundsMixin):
     honour_idempotency_key: bool = True
     idempotency_keys: dict = field(default_factory=dict)  # key -> ((qrpy_id, canonical body), qrrf_id)
     business_id: str = "fakebusiness"
-    callback_token: str = "test-callback-token"
+    callback_token: str = "test-callback-token-0123456789abcdef"
     webhook_url: str | None = None
     webhook_deliveries: list = field(default_factory=list)  # (body, HTTP status or None)
     auto_settle: str | None = None
