@@ -1,7 +1,8 @@
 """Kiosk keys on the API: `Authorization: Bearer pbk_...` (README, "Kiosk keys").
 
 KIOSK_AUTH=required: every request to a kiosk endpoint (sale creation, photo upload, photo list)
-needs an active key. KIOSK_AUTH=optional (the default, for kiosks deployed before keys existed):
+needs an active key (the default without DEBUG). KIOSK_AUTH=optional (chosen explicitly, for kiosks
+deployed before keys existed; the demo's default):
 a request without the header is served as before, but a request *with* one must carry a valid
 key. Either way a key only works for its own location: creating a sale for another location, or
 uploading to or listing another location's sale, is refused with 403.
