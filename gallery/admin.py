@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from gallery import services
+from gallery import selectors, services
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.storage import get_photo_storage
 from payments.models import Transaction
@@ -19,10 +19,22 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ["position", "thumbnail", "original_name", "dimensions", "bytes", "stored_at"]
     readonly_fields = fields
     extra = 0
+    # Above the photos: "upload interrupted", and how to send the email with the stored ones.
+    template = "admin/gallery/photo/tabular.html"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # A fresh inline per request (ModelAdmin.get_inline_instances): the template reads these.
+        self.upload_state = selectors.upload_state(obj) if obj is not None else None
+        self.resend_url = None
+        if obj is not None and request.user.has_perm("payments.resend_customer_email"):
+            self.resend_url = reverse("admin:payments_transaction_resend-email", args=[obj.pk])
+        return super().get_formset(request, obj, **kwargs)
 
     @admin.display(description="photo")
     def thumbnail(self, photo: Photo):
         if not photo.url:
+            if selectors.is_abandoned(photo):
+                return "⚠ upload interrupted: not stored"
             return "not stored yet"
         storage = get_photo_storage()
         return format_html(

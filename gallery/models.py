@@ -18,6 +18,11 @@ class Photo(models.Model):
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the content.")
     # NULL until the storage confirmed it has the photo: a failed upload is retried, not lost.
     stored_at = models.DateTimeField(null=True, blank=True)
+    # When the upload storing this photo last showed it was alive: set when the photo is recorded,
+    # and refreshed while an upload (or a retry) is storing it. A photo not stored and not refreshed
+    # for PHOTO_UPLOAD_STALE_SECONDS belongs to an upload that died (a killed worker): a retry may
+    # replace it, and the email goes out with the photos that were stored (gallery/services.py).
+    reserved_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

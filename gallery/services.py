@@ -1,7 +1,9 @@
 """Photos of a paid sale, the customer's email, and deleting photos after their retention time."""
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,12 +11,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from rest_framework import status
 
 from core import errors
+from gallery import selectors
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.selectors import upload_stale_after
 from gallery.storage import StorageError, StorageRateLimited, StoredPhoto, get_photo_storage
 from gallery.validation import CheckedPhoto
 from payments.models import SaleStatus, Transaction
@@ -95,21 +99,41 @@ def check_sale_accepts_photos(sale: Transaction) -> None:
         raise EmailAlreadySent(sale)
 
 
-def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> list[Photo]:
+@dataclass
+class Reservation:
+    photos: list[Photo]  # the request's photos, in the order sent
+    replaced_keys: list[str] = field(default_factory=list)  # storage keys of a dead upload's photos it replaced
+
+
+def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> Reservation:
     """Record the request's photos (new ones unstored) under the sale's row lock.
 
     The lock serialises concurrent uploads for one sale, so the photo limit holds and positions
-    are unique; a photo already recorded (a retry) is reused, never recorded twice.
+    are unique; a photo already recorded (a retry) is reused, never recorded twice, and becomes
+    this request's to store. Photos an upload that died left unstored (selectors.is_abandoned)
+    are replaced: dropped, and not counted against PHOTO_MAX_COUNT; the limit counts the stored
+    photos, those a running upload is storing, and this request's.
     """
     storage = get_photo_storage()
+    now = timezone.now()
     with transaction.atomic():
         locked = Transaction.objects.select_for_update().get(pk=sale.pk)
         check_sale_accepts_photos(locked)
-        existing = {p.checksum: p for p in Photo.objects.filter(sale=locked)}
-        new = [c for c in dict.fromkeys(c.checksum for c in checked) if c not in existing]
+        # The photo rows are locked too: a slow upload cannot mark one stored while it is dropped.
+        rows = list(Photo.objects.select_for_update().filter(sale=locked))
+        wanted = dict.fromkeys(c.checksum for c in checked)
+        dropped = [p for p in rows if p.checksum not in wanted and selectors.is_abandoned(p, now=now)]
+        existing = {p.checksum: p for p in rows if p not in dropped}
+        new = [c for c in wanted if c not in existing]
         if len(existing) + len(new) > settings.PHOTO_MAX_COUNT:
             raise TooManyPhotos(stored=len(existing), uploading=len(new))
-        position = (Photo.objects.filter(sale=locked).aggregate(last=Max("position"))["last"] or 0) + 1
+        replaced = _drop_abandoned(dropped, sale=locked)
+        # The unstored photos this request sends again are its own now: not abandoned while it stores them.
+        retried = [p.pk for c, p in existing.items() if c in wanted and p.stored_at is None]
+        if retried:
+            Photo.objects.filter(pk__in=retried).update(reserved_at=now)
+        # After every position ever used here (the dropped ones too): a new photo never takes a dropped one's key.
+        position = max((p.position for p in rows), default=0) + 1
         by_checksum = dict(existing)
         for photo in checked:
             if photo.checksum in by_checksum:
@@ -129,28 +153,80 @@ def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> list[P
                 format=photo.format,
                 original_name=photo.original_name,
                 checksum=photo.checksum,
+                reserved_at=now,
             )
             position += 1
-    return [by_checksum[c.checksum] for c in checked]
+    return Reservation(photos=[by_checksum[c.checksum] for c in checked], replaced_keys=replaced)
 
 
-def _mark_stored(photo: Photo, stored: StoredPhoto) -> None:
+def _mark_stored(photo: Photo, stored: StoredPhoto) -> bool:
+    """Record that the storage has the photo; False when its row is gone (this upload stalled past
+    the stale time and a retry replaced the photo)."""
     now = timezone.now()
-    Photo.objects.filter(pk=photo.pk).update(url=stored.url, stored_at=now)
+    if not Photo.objects.filter(pk=photo.pk).update(url=stored.url, stored_at=now):
+        return False
     photo.url, photo.stored_at = stored.url, now
+    return True
+
+
+class _KeepReserved:
+    """Shows that an upload is alive: refreshes `reserved_at` of the photos it is still storing,
+    every fifth of the stale time, so that no retry or `send_emails` takes them for abandoned."""
+
+    def __init__(self, photos: list[Photo]) -> None:
+        self.pending = {photo.pk for photo in photos}
+        self.every = upload_stale_after().total_seconds() / 5
+        self.last = time.monotonic()
+
+    def done(self, photo: Photo) -> None:
+        self.pending.discard(photo.pk)
+
+    def refresh_if_due(self) -> None:
+        if self.pending and time.monotonic() - self.last >= self.every:
+            Photo.objects.filter(pk__in=self.pending, stored_at__isnull=True).update(reserved_at=timezone.now())
+            self.last = time.monotonic()
+
+
+def _delete_replaced(keys: list[str], *, sale: Transaction) -> None:
+    """Delete from the storage what a dead upload may have stored without recording it (the worker
+    died after the storage call): best effort, as nothing points at those keys any more."""
+    if not keys:
+        return
+    try:
+        result = get_photo_storage().delete(keys)
+    except StorageError as exc:
+        logger.warning(
+            "could not delete %d photos of an interrupted upload external_id=%s: %s",
+            len(keys),
+            sale.external_id,
+            exc,
+            extra={"external_id": sale.external_id},
+        )
+        return
+    if result.failed:
+        logger.warning(
+            "could not delete %d photos of an interrupted upload external_id=%s: %s",
+            len(result.failed),
+            sale.external_id,
+            ", ".join(sorted(result.failed)),
+            extra={"external_id": sale.external_id},
+        )
 
 
 def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadResult:
     """Store a paid sale's photos, then queue and try to send the customer's email.
 
     Photos are recorded before they are stored and stored in parallel; if some fail, the stored
-    ones are kept and a retry of the same request stores only what is missing.
+    ones are kept and a retry of the same request stores only what is missing. If the worker dies
+    meanwhile, a retry (with the same or other bytes) replaces what it left unstored once that is
+    stale, and without a retry `send_emails` sends the email with the photos that were stored.
     """
     check_sale_accepts_photos(sale)
-    photos = _reserve_photos(sale=sale, checked=checked)
+    reservation = _reserve_photos(sale=sale, checked=checked)
+    photos = reservation.photos
     checked_by_checksum = {c.checksum: c for c in checked}
     missing = [p for p in dict.fromkeys(photos) if p.stored_at is None]
-    failed: list[str] = []
+    failed: set[int] = set()
     if missing:
         storage = get_photo_storage()
 
@@ -159,31 +235,28 @@ def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadRe
             upload = checked_by_checksum[photo.checksum]
             return storage.save(key=photo.storage_key, content=upload.read(), filename=photo.original_name)
 
+        alive = _KeepReserved(missing)
         workers = min(settings.PHOTO_UPLOAD_CONCURRENCY, len(missing))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photo-upload") as pool:
-            futures = [(photo, pool.submit(store, photo)) for photo in missing]
-            for photo, future in futures:
-                try:
-                    _mark_stored(photo, future.result())
-                except StorageError as exc:
-                    logger.warning(
-                        "photo not stored external_id=%s key=%s: %s",
-                        sale.external_id,
-                        photo.storage_key,
-                        exc,
-                        extra={"external_id": sale.external_id},
-                    )
-                    failed.append(photo.original_name)
-        stored_count = len(missing) - len(failed)
+            running: dict[Future, Photo] = {pool.submit(store, photo): photo for photo in missing}
+            while running:
+                done, _ = wait(running, timeout=alive.every, return_when=FIRST_COMPLETED)
+                for future in done:
+                    photo = running.pop(future)
+                    alive.done(photo)
+                    if not _store_result(photo, future, sale=sale):
+                        failed.add(photo.pk)
+                alive.refresh_if_due()
         logger.info(
             "photos stored external_id=%s stored=%d failed=%d",
             sale.external_id,
-            stored_count,
+            len(missing) - len(failed),
             len(failed),
             extra={"external_id": sale.external_id},
         )
+    _delete_replaced(reservation.replaced_keys, sale=sale)
     if failed:
-        raise PhotoStorageFailed(failed)
+        raise PhotoStorageFailed([photo.original_name for photo in missing if photo.pk in failed])
 
     outbox = queue_customer_email(sale=sale)
     email_sent = outbox is not None and send_email(outbox=outbox)
@@ -191,9 +264,36 @@ def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadRe
     return UploadResult(sale=sale, photos=photos, email_sent=email_sent)
 
 
+def _store_result(photo: Photo, future: Future, *, sale: Transaction) -> bool:
+    """Record one storage call's outcome; False when the photo is not stored."""
+    try:
+        stored = future.result()
+    except StorageError as exc:
+        logger.warning(
+            "photo not stored external_id=%s key=%s: %s",
+            sale.external_id,
+            photo.storage_key,
+            exc,
+            extra={"external_id": sale.external_id},
+        )
+        return False
+    if _mark_stored(photo, stored):
+        return True
+    logger.warning(
+        "photo stored after a retry replaced it external_id=%s key=%s",
+        sale.external_id,
+        photo.storage_key,
+        extra={"external_id": sale.external_id},
+    )
+    _delete_replaced([photo.storage_key], sale=sale)
+    return False
+
+
 # --- The customer's email -----------------------------------------------------------------------
 def queue_customer_email(*, sale: Transaction) -> EmailOutbox | None:
-    """Create the customer's email once every photo of the sale is stored (once per sale)."""
+    """Create the customer's email once every photo of the sale is stored (once per sale).
+
+    An upload that died never gets here: finish_interrupted_upload queues its email instead."""
     with transaction.atomic():
         locked = Transaction.objects.select_for_update().get(pk=sale.pk)
         photos = Photo.objects.filter(sale=locked)
@@ -299,11 +399,74 @@ def _record_email_failure(outbox: EmailOutbox, *, attempts: int, error: Exceptio
 class SendReport:
     sent: int = 0
     failed: int = 0
+    interrupted: int = 0  # sales whose upload died, emailed (or queued) with their stored photos
+
+
+def _drop_abandoned(rows: list[Photo], *, sale: Transaction) -> list[str]:
+    """Delete the rows of photos an upload that died left unstored (in the caller's transaction,
+    under the sale's lock); their storage keys, for _delete_replaced once committed."""
+    if not rows:
+        return []
+    Photo.objects.filter(pk__in=[p.pk for p in rows], stored_at__isnull=True).delete()
+    logger.warning(
+        "dropped %d photos an interrupted upload did not store external_id=%s",
+        len(rows),
+        sale.external_id,
+        extra={"external_id": sale.external_id},
+    )
+    return [p.storage_key for p in rows]
+
+
+def finish_interrupted_upload(*, sale: Transaction, now: datetime | None = None) -> EmailOutbox | None:
+    """Queue the email of a sale whose upload died, with the photos that were stored.
+
+    Only once the upload has ended: no photo of the sale recorded or refreshed within the stale
+    time (selectors.sales_with_interrupted_uploads), and at least one stored (never an email
+    without photos). The photos left unstored are dropped first, so the email, the gallery and
+    the kiosk's photo list all count the same photos. None when there is nothing to do.
+    """
+    now = now or timezone.now()
+    cutoff = now - upload_stale_after()
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        if (
+            locked.status != SaleStatus.COMPLETED
+            or locked.email_sent_at is not None
+            or locked.photos_deleted_at is not None
+        ):
+            return None
+        rows = list(Photo.objects.select_for_update().filter(sale=locked))
+        if not any(p.stored_at for p in rows) or any(p.reserved_at >= cutoff for p in rows):
+            return None
+        if EmailOutbox.objects.filter(sale=locked, kind=EmailKind.CUSTOMER_PHOTOS).exists():
+            return None
+        replaced = _drop_abandoned([p for p in rows if p.stored_at is None], sale=locked)
+        outbox = EmailOutbox.objects.create(sale=locked, kind=EmailKind.CUSTOMER_PHOTOS, next_attempt_at=now)
+    logger.warning(
+        "upload interrupted, emailing the stored photos external_id=%s stored=%d dropped=%d",
+        locked.external_id,
+        len(rows) - len(replaced),
+        len(replaced),
+        extra={"external_id": locked.external_id},
+    )
+    _delete_replaced(replaced, sale=locked)
+    return outbox
+
+
+def finish_interrupted_uploads(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Queue the emails of the sales whose upload died (see finish_interrupted_upload); how many."""
+    now = now or timezone.now()
+    finished = 0
+    for sale in selectors.sales_with_interrupted_uploads(now=now)[:limit]:
+        if finish_interrupted_upload(sale=sale, now=now) is not None:
+            finished += 1
+    return finished
 
 
 def send_due_emails(*, now: datetime | None = None, limit: int = 200) -> SendReport:
+    """Send the emails that are due, after queueing those of sales whose upload died."""
     now = now or timezone.now()
-    report = SendReport()
+    report = SendReport(interrupted=finish_interrupted_uploads(now=now, limit=limit))
     due = EmailOutbox.objects.filter(next_attempt_at__lte=now).filter(
         Q(status=EmailStatus.PENDING) | Q(status=EmailStatus.SENDING, updated_at__lt=now - STALE_SENDING)
     )
@@ -458,12 +621,16 @@ class EmailCannotBeResent(Exception):
 def resend_customer_email(*, sale: Transaction, email: str | None = None) -> EmailOutbox:
     """Send a paid sale's photo email again, to its address or to a corrected one (staff).
 
-    Only while every photo of the sale is stored and not yet deleted: the email's link must show
-    them. The outbox row is reset to pending with a fresh retry budget (or created), then sent at
-    once through `send_email`; should that attempt fail, `send_emails` retries it as usual. Returns
-    the outbox row as it stands afterwards (status SENT when it went out now).
+    Only while the sale's photos are stored and not yet deleted: the email's link must show them.
+    After an upload that died (its unstored photos stale, at least one stored), the photos it left
+    unstored are dropped and the email goes out with the stored ones; while an upload may still be
+    running it is refused. The outbox row is reset to pending with a fresh retry budget (or
+    created), then sent at once through `send_email`; should that attempt fail, `send_emails`
+    retries it as usual. Returns the outbox row as it stands afterwards (status SENT when it went
+    out now).
     """
     now = timezone.now()
+    replaced: list[str] = []
     with transaction.atomic():
         locked = Transaction.objects.select_for_update().get(pk=sale.pk)
         if locked.status != SaleStatus.COMPLETED:
@@ -473,13 +640,25 @@ def resend_customer_email(*, sale: Transaction, email: str | None = None) -> Ema
             raise EmailCannotBeResent(
                 f"The photos of {locked.external_id} were deleted on {deleted:%d %b %Y}: the link would show nothing."
             )
-        photos = Photo.objects.filter(sale=locked)
-        if not photos.exists():
+        rows = list(Photo.objects.select_for_update().filter(sale=locked))
+        if not rows:
             raise EmailCannotBeResent(f"The kiosk has not uploaded any photos for {locked.external_id} yet.")
-        if photos.filter(stored_at__isnull=True).exists():
+        unstored = [p for p in rows if p.stored_at is None]
+        running = [p for p in unstored if not selectors.is_abandoned(p, now=now)]
+        if running:
+            stale_at = max(p.reserved_at for p in running) + upload_stale_after()
+            minutes = max(math.ceil((stale_at - now).total_seconds() / 60), 1)
             raise EmailCannotBeResent(
-                f"Some photos of {locked.external_id} are not stored yet: the kiosk's upload did not finish."
+                f"Some photos of {locked.external_id} are not stored yet: the kiosk is uploading them. "
+                f"Try again in {minutes} minute{'' if minutes == 1 else 's'}: if that upload stopped, "
+                "the email then goes out with the photos that were stored."
             )
+        if unstored and len(unstored) == len(rows):
+            raise EmailCannotBeResent(
+                f"The kiosk's upload for {locked.external_id} was interrupted before any photo was stored: "
+                "there is nothing to send. The kiosk must upload the photos again."
+            )
+        replaced = _drop_abandoned(unstored, sale=locked)
         if email is not None and email.strip() and email.strip() != locked.email:
             address = email.strip()
             try:
@@ -505,6 +684,7 @@ def resend_customer_email(*, sale: Transaction, email: str | None = None) -> Ema
                 f"The email of {locked.external_id} is being sent right now: look again in a minute."
             )
     sale.email = locked.email
+    _delete_replaced(replaced, sale=locked)
     send_email(outbox=outbox, now=now)
     outbox.refresh_from_db()
     logger.info(

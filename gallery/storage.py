@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,17 @@ logger = logging.getLogger("gallery.storage")
 
 CHUNK = 64 * 1024
 THUMBNAIL = "c_fill,w_480,h_480,q_auto,f_auto"
+# How long an upload may go without a sign of life before what it left behind counts as abandoned
+# (its worker was killed, or restarted past GUNICORN_GRACEFUL_TIMEOUT): settings.PHOTO_UPLOAD_STALE_SECONDS,
+# this when unset. A running upload shows it is alive every fifth of this time, however slow the
+# storage (gallery/services.py); a local write takes well under a second.
+DEFAULT_UPLOAD_STALE_SECONDS = 300
+# The temporary files of LocalStorage.save: tempfile's "tmp" names with our suffix.
+PARTIAL_FILES = "tmp*.part"
+
+
+def upload_stale_seconds() -> float:
+    return float(getattr(settings, "PHOTO_UPLOAD_STALE_SECONDS", DEFAULT_UPLOAD_STALE_SECONDS))
 
 
 class StorageError(Exception):
@@ -155,14 +167,20 @@ class CloudinaryStorage:
 
 
 class LocalStorage:
-    """Files under MEDIA_ROOT, served by Django: the demo and development."""
+    """Files under MEDIA_ROOT, served by Django: the demo and development.
+
+    A worker killed while writing leaves its temporary file (`tmp….part`) behind: the next write
+    into that sale's folder, or the cleanup that deletes the folder, removes those older than
+    `partial_max_age` seconds (a write still under way is younger).
+    """
 
     name = "local"
     delete_batch_size = 1000
 
-    def __init__(self, *, root: Path, base_url: str) -> None:
+    def __init__(self, *, root: Path, base_url: str, partial_max_age: float = DEFAULT_UPLOAD_STALE_SECONDS) -> None:
         self.root = Path(root)
         self.base_url = base_url
+        self.partial_max_age = partial_max_age
 
     def key_for(self, *, external_id: str, position: int, checksum: str, extension: str) -> str:
         return f"photos/{external_id}/{position:02d}-{checksum[:16]}.{extension}"
@@ -177,6 +195,7 @@ class LocalStorage:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self.remove_dead_partials(path.parent)
             # A temporary file of its own, then an atomic rename: a reader never sees half a
             # photo, and two uploads of the same photo at once don't trip over each other.
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as partial:
@@ -199,9 +218,27 @@ class LocalStorage:
             except (OSError, StorageError):  # a key escaping the root fails alone, not the whole run
                 result.failed.add(key)
         for folder in {self._path(key).parent for key in result.deleted}:
+            self.remove_dead_partials(folder)
             with contextlib.suppress(OSError):  # not empty, or already gone
                 folder.rmdir()
         return result
+
+    def remove_dead_partials(self, folder: Path) -> int:
+        """Delete the temporary files in `folder` that no write still running can own (older than
+        `partial_max_age`); how many were deleted."""
+        cutoff = time.time() - self.partial_max_age
+        removed = 0
+        with contextlib.suppress(OSError):  # the folder is gone: nothing to remove
+            for partial in folder.glob(PARTIAL_FILES):
+                try:
+                    if partial.stat().st_mtime < cutoff:
+                        partial.unlink()
+                        removed += 1
+                except OSError:  # removed meanwhile by another worker
+                    continue
+        if removed:
+            logger.info("removed %d temporary files of interrupted writes in %s", removed, folder.name)
+        return removed
 
     def thumbnail_url(self, url: str) -> str:
         return url
@@ -232,8 +269,8 @@ def _build(kind: str, *options) -> PhotoStorage:
             upload_prefix=upload_prefix,
             timeout=timeout,
         )
-    root, base_url = options
-    return LocalStorage(root=Path(root), base_url=base_url)
+    root, base_url, partial_max_age = options
+    return LocalStorage(root=Path(root), base_url=base_url, partial_max_age=partial_max_age)
 
 
 def get_photo_storage() -> PhotoStorage:
@@ -247,4 +284,9 @@ def get_photo_storage() -> PhotoStorage:
             settings.CLOUDINARY_UPLOAD_PREFIX,
             settings.CLOUDINARY_TIMEOUT,
         )
-    return _build("local", str(settings.MEDIA_ROOT), f"{settings.API_BASE_URL}/{settings.MEDIA_URL.strip('/')}")
+    return _build(
+        "local",
+        str(settings.MEDIA_ROOT),
+        f"{settings.API_BASE_URL}/{settings.MEDIA_URL.strip('/')}",
+        upload_stale_seconds(),
+    )

@@ -458,6 +458,10 @@ PHOTO_RETENTION_DAYS = env.int("PHOTO_RETENTION_DAYS", 14, minimum=1)
 # above any kiosk camera.
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", 60_000_000, minimum=1)
 PHOTO_UPLOAD_CONCURRENCY = env.int("PHOTO_UPLOAD_CONCURRENCY", 4, minimum=1)
+# An upload that shows no sign of life for this long (its worker was killed, or restarted past
+# GUNICORN_GRACEFUL_TIMEOUT) has died: a retry may replace the photos it did not store, and
+# `send_emails` sends the email with those it did. A running upload shows it is alive every fifth of this time.
+PHOTO_UPLOAD_STALE_SECONDS = env.int("PHOTO_UPLOAD_STALE_SECONDS", 300, minimum=30)
 
 # Cloudinary: on when CLOUDINARY_URL or CLOUDINARY_CLOUD_NAME is set; local files otherwise.
 CLOUDINARY_URL = env.str("CLOUDINARY_URL", "")

@@ -30,9 +30,9 @@ WEBHOOK_DUPLICATE = 5
 WEBHOOK_REFUND = 8
 # An event of another product: stored, and its outcome.
 WEBHOOK_IGNORED = 2
-# An upload: the sale, its lock, the existing photos, the email outbox and the email; then each
-# photo is inserted and marked stored.
-UPLOAD_BASE = 24
+# An upload: the sale, its lock, the existing photos (and the highest position), the email outbox and
+# the email; then each photo is inserted and marked stored.
+UPLOAD_BASE = 23
 UPLOAD_PER_PHOTO = 2
 
 
