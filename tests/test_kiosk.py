@@ -105,7 +105,7 @@ def test_it_loads_nothing_from_other_sites_and_runs_only_our_script(client, kios
     assets = Assets()
     assets.feed(response.content.decode())
 
-    assert sorted(assets.urls) == ["/static/kiosk/kiosk.css", "/static/kiosk/kiosk.js", "data:,"]
+    assert sorted(assets.urls) == ["/favicon.ico", "/static/kiosk/kiosk.css", "/static/kiosk/kiosk.js"]
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "connect-src 'self'" in response["Content-Security-Policy"]
     assert "<script>" not in response.content.decode()  # no inline script

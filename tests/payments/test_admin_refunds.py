@@ -334,10 +334,11 @@ def test_xendit_can_be_asked_about_an_expired_or_failed_sale(staff_client, make_
 
 
 # --- Cost of the sale's page ------------------------------------------------------------------
-# The sale page of a paid sale with an extra payment and refunds: the ten it had before, and five
-# for refunds: what the sale received (extra payments, whether one paid another sale, the sums
-# refunded of each), its refunds, and the history's refunds. The same for one refund or many.
-SALE_PAGE_QUERIES = 15
+# The sale page of a paid sale with an extra payment and refunds: the ten it had before, five for
+# refunds (what the sale received: extra payments, whether one paid another sale, the sums refunded
+# of each; its refunds; the history's refunds) and one for the photos' upload state (interrupted
+# or not). The same for one refund or many.
+SALE_PAGE_QUERIES = 16
 
 
 def test_the_sale_page_with_refunds_costs_a_fixed_number_of_queries(staff_client, paid_sale, django_assert_num_queries):
