@@ -8,7 +8,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery import selectors, services
+from gallery import cleanup, outbox, selectors, services, uploads
 from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
@@ -45,7 +45,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
         # may touch them earlier. An upload larger than any valid one is refused unread.
         sale = get_sale_or_404(external_id)
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
-        services.check_sale_accepts_photos(sale)
+        uploads.check_sale_accepts_photos(sale)
         refuse_oversized(request)
         request.upload_handlers.insert(0, UploadLimitHandler(request))
         files = request.FILES.getlist("files")
@@ -61,16 +61,16 @@ class SalePhotosView(MissLimitedMixin, APIView):
                 ]
             )
         if len(files) > settings.PHOTO_MAX_COUNT:
-            raise services.TooManyPhotos(stored=0, uploading=len(files))
+            raise uploads.TooManyPhotos(stored=0, uploading=len(files))
         # Every file is checked before any is stored: a rejected request stores nothing.
         for upload in files:
             check_size(name=upload.name, size=upload.size)
         checked = [check_photo(name=upload.name, file=upload, size=upload.size) for upload in files]
-        result = services.upload_photos(sale=sale, checked=checked)
+        result = uploads.upload_photos(sale=sale, checked=checked)
         return Response(
             {
                 "uploaded_count": len(result.photos),
-                "folder_url": services.gallery_url(result.sale),
+                "folder_url": outbox.gallery_url(result.sale),
                 "email_sent": result.email_sent,
                 "email_sent_at": jakarta_iso(result.sale.email_sent_at) if result.email_sent else None,
                 "photos": [
@@ -135,7 +135,7 @@ class CleanupView(APIView):
             return validation_error_response(
                 [{"field": "days", "message": "A whole number of days from 1 to 3650", "type": "int_parsing"}]
             )
-        report = services.cleanup_photos(days=int(raw_days))
+        report = cleanup.cleanup_photos(days=int(raw_days))
         return Response(report.as_dict())
 
     @extend_schema(

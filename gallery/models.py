@@ -21,7 +21,7 @@ class Photo(models.Model):
     # When the upload storing this photo last showed it was alive: set when the photo is recorded,
     # and refreshed while an upload (or a retry) is storing it. A photo not stored and not refreshed
     # for PHOTO_UPLOAD_STALE_SECONDS belongs to an upload that died (a killed worker): a retry may
-    # replace it, and the email goes out with the photos that were stored (gallery/services.py).
+    # replace it, and the email goes out with the photos that were stored (gallery/uploads.py).
     reserved_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -28,7 +28,7 @@ THUMBNAIL = "c_fill,w_480,h_480,q_auto,f_auto"
 # How long an upload may go without a sign of life before what it left behind counts as abandoned
 # (its worker was killed, or restarted past GUNICORN_GRACEFUL_TIMEOUT): settings.PHOTO_UPLOAD_STALE_SECONDS,
 # this when unset. A running upload shows it is alive every fifth of this time, however slow the
-# storage (gallery/services.py); a local write takes well under a second.
+# storage (gallery/uploads.py); a local write takes well under a second.
 DEFAULT_UPLOAD_STALE_SECONDS = 300
 # The temporary files of LocalStorage.save: tempfile's "tmp" names with our suffix.
 PARTIAL_FILES = "tmp*.part"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
+from gallery import outbox as gallery_outbox
 from gallery import services as gallery_services
 from gallery.admin import EmailOutboxInline, PhotoInline
 from gallery.models import EmailStatus
@@ -368,7 +369,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             return "The photos were deleted, so the gallery shows an “expired” page."
         if not getattr(sale, "photo_count", 0):
             return "No photos uploaded yet."
-        url = gallery_services.gallery_url(sale)
+        url = gallery_outbox.gallery_url(sale)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     @admin.display(description="photo deletion")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def unstored_photos_reserved_when_recorded(apps, schema_editor):
     """Photos left unstored by an upload that died before this migration count from when they were
-    recorded, so `send_emails` finishes those sales (gallery/services.py). Stored photos keep the
+    recorded, so `send_emails` finishes those sales (gallery/uploads.py). Stored photos keep the
     migration's time: it only matters while a photo is not stored."""
     Photo = apps.get_model("gallery", "Photo")
     Photo.objects.filter(stored_at__isnull=True).update(reserved_at=models.F("created_at"))

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from gallery.services import cleanup_photos, gallery_url
+from gallery.cleanup import cleanup_photos
+from gallery.outbox import gallery_url
 from payments.models import SaleStatus
 from tests.browser.support import DESKTOP, PHONE, image_loaded
 

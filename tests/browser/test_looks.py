@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from gallery.emails import build_customer_email
 from gallery.models import Photo
-from gallery.services import gallery_url
+from gallery.outbox import gallery_url
 from payments.models import PaymentEvent, SaleStatus
 from tests.browser.support import DESKTOP, PHONE
 from tests.browser.test_admin import log_in

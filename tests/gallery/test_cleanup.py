@@ -17,8 +17,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from PIL import Image
 
+from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
-from gallery.services import cleanup_photos
 from payments.models import SaleStatus, Transaction
 from tests.conftest import run_concurrently
 

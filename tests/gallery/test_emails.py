@@ -34,6 +34,7 @@ from django.utils import timezone
 from gallery import services
 from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
+from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
 from payments.models import SaleStatus
 from photobox.formatting import rupiah
 from tests.conftest import run_concurrently
@@ -80,7 +81,7 @@ def photographed(make_sale):
 
 def build(sale):
     """The email as built for sending, with its plain-text and HTML bodies."""
-    message = build_customer_email(sale=sale, gallery_url=services.gallery_url(sale))
+    message = build_customer_email(sale=sale, gallery_url=gallery_url(sale))
     [(html, mimetype)] = message.alternatives
     assert mimetype == "text/html"
     return message, message.body, html
@@ -89,7 +90,7 @@ def build(sale):
 # --- What the email says --------------------------------------------------------------------
 def test_the_email_says_in_indonesian_that_the_photos_are_ready_with_the_gallery_link(photographed):
     sale = photographed(photo_count=4)
-    url = services.gallery_url(sale)
+    url = gallery_url(sale)
 
     message, text, html = build(sale)
 
@@ -228,7 +229,7 @@ def test_the_html_needs_nothing_from_outside_the_email(photographed):
     assert not re.search(r"<(script|img|link|style|iframe)\b", html, re.IGNORECASE)
     assert not re.search(r"\son\w+=", html, re.IGNORECASE)  # no event handlers
     # The only URL is the gallery link (button and fallback text link).
-    assert set(re.findall(r"https?://[^\s\"'<]+", html)) == {services.gallery_url(sale)}
+    assert set(re.findall(r"https?://[^\s\"'<]+", html)) == {gallery_url(sale)}
 
 
 # Emoji and pictographs (📸 ⬇ …): a mail app on a PC without an emoji font shows an empty box.
@@ -282,8 +283,8 @@ def test_the_html_fits_a_360_px_phone(photographed, make_location):
 def test_a_sale_gets_one_email_however_often_it_is_queued(photographed):
     sale = photographed()
 
-    first = services.queue_customer_email(sale=sale)
-    second = services.queue_customer_email(sale=sale)
+    first = queue_customer_email(sale=sale)
+    second = queue_customer_email(sale=sale)
 
     assert first is not None
     assert second.pk == first.pk
@@ -294,7 +295,7 @@ def test_no_email_while_a_photo_is_not_stored_yet(photographed):
     sale = photographed(photo_count=2)
     Photo.objects.filter(sale=sale, position=2).update(stored_at=None)
 
-    assert services.queue_customer_email(sale=sale) is None
+    assert queue_customer_email(sale=sale) is None
     assert not EmailOutbox.objects.filter(sale=sale).exists()
 
 
@@ -376,9 +377,9 @@ def make_due(outbox: EmailOutbox) -> None:
 
 def test_the_email_reaches_the_smtp_server(photographed, smtp):
     sale = photographed(photo_count=4, send_invoice=True)
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is True
+    assert send_email(outbox=outbox) is True
 
     [envelope] = smtp.received
     assert envelope.mail_from == "noreply@photobox.example"
@@ -389,7 +390,7 @@ def test_the_email_reaches_the_smtp_server(photographed, smtp):
     assert message["From"] == "Photobox <noreply@photobox.example>"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    url = services.gallery_url(sale)
+    url = gallery_url(sale)
     assert url in text
     assert "Rp 40.000" in text
     assert f'href="{url}"' in html
@@ -407,15 +408,15 @@ def test_server_down_the_email_is_retried_later_by_cron_and_sent_once(photograph
     port = free_port()  # nothing listens there yet
     use_smtp(settings, port)
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
 
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
     assert outbox.last_error.startswith("ConnectionRefusedError")
     assert outbox.next_attempt_at > timezone.now()
-    assert outbox.next_attempt_at - outbox.updated_at == services.retry_delay(1) == timedelta(minutes=1)
+    assert outbox.next_attempt_at - outbox.updated_at == retry_delay(1) == timedelta(minutes=1)
     sale.refresh_from_db()
     assert sale.email_sent_at is None
     assert send_emails_command() == "sent 0, failed 0"  # not due yet
@@ -435,9 +436,9 @@ def test_server_down_the_email_is_retried_later_by_cron_and_sent_once(photograph
 def test_a_refused_recipient_is_not_retried(photographed, smtp):
     smtp.refuse[CUSTOMER] = "550 5.1.1 <customer@example.com>: Recipient address rejected: User unknown"
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
 
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
@@ -453,9 +454,9 @@ def test_a_refused_recipient_is_not_retried(photographed, smtp):
 def test_a_temporary_refusal_greylisting_is_retried(photographed, smtp):
     smtp.refuse[CUSTOMER] = "450 4.2.0 <customer@example.com>: Recipient address rejected: Greylisted"
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
     assert "Greylisted" in outbox.last_error
@@ -471,9 +472,9 @@ def test_a_temporary_refusal_greylisting_is_retried(photographed, smtp):
 @pytest.mark.parametrize("attempt", range(3))
 def test_four_workers_sending_one_email_deliver_it_once(photographed, smtp, attempt):
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    results = run_concurrently(lambda _: services.send_email(outbox=EmailOutbox.objects.get(pk=outbox.pk)), 4)
+    results = run_concurrently(lambda _: send_email(outbox=EmailOutbox.objects.get(pk=outbox.pk)), 4)
 
     assert all(isinstance(result, bool) for result in results), results
     assert True in results
@@ -589,9 +590,9 @@ def test_a_server_certificate_that_is_not_trusted_is_refused_and_retried(
     inbox = start_smtp(ssl_context=server_tls)
     use_smtp(settings, inbox.port, ssl=True)
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
 
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
@@ -606,9 +607,9 @@ def test_the_customer_email_goes_out_over_starttls(
     inbox = start_smtp(tls_context=server_tls, require_starttls=True)
     use_smtp(settings, inbox.port, tls=True)
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is True
+    assert send_email(outbox=outbox) is True
 
     [message] = inbox.messages()
     assert message["Subject"] == SUBJECT_ID
@@ -642,9 +643,9 @@ def rejected(address: str = CUSTOMER) -> dict:
 def test_an_address_the_esp_rejects_is_not_retried(photographed, esp, mailoutbox):
     esp.append(rejected())
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
 
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
@@ -655,9 +656,9 @@ def test_an_address_the_esp_rejects_is_not_retried(photographed, esp, mailoutbox
 
 def test_an_invalid_stored_address_is_not_retried(photographed, esp, mailoutbox):
     sale = photographed(email="customer@@example")
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
 
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
@@ -667,14 +668,14 @@ def test_an_invalid_stored_address_is_not_retried(photographed, esp, mailoutbox)
 def test_an_esp_outage_is_retried(photographed, esp, mailoutbox):
     esp.append(AnymailAPIError("503 Service Unavailable"))
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
 
-    assert services.send_email(outbox=outbox) is False
+    assert send_email(outbox=outbox) is False
     outbox.refresh_from_db()
     assert (outbox.status, outbox.attempts) == (EmailStatus.PENDING, 1)
     assert "503 Service Unavailable" in outbox.last_error
 
-    report = services.send_due_emails(now=timezone.now() + services.retry_delay(1))
+    report = services.send_due_emails(now=timezone.now() + retry_delay(1))
     assert (report.sent, report.failed) == (1, 0)
     outbox.refresh_from_db()
     sale.refresh_from_db()
@@ -687,16 +688,16 @@ def test_sending_gives_up_after_email_max_attempts(photographed, esp, mailoutbox
     settings.EMAIL_MAX_ATTEMPTS = 3
     esp.extend(AnymailAPIError("503 Service Unavailable") for _ in range(10))
     sale = photographed()
-    outbox = services.queue_customer_email(sale=sale)
+    outbox = queue_customer_email(sale=sale)
     later = timezone.now() + timedelta(days=1)
 
     seen = []
     for _ in range(4):
-        services.send_email(outbox=outbox, now=later)
+        send_email(outbox=outbox, now=later)
         outbox.refresh_from_db()
         seen.append((outbox.status, outbox.attempts))
         if outbox.status == EmailStatus.PENDING:
-            assert outbox.next_attempt_at - outbox.updated_at == services.retry_delay(outbox.attempts)
+            assert outbox.next_attempt_at - outbox.updated_at == retry_delay(outbox.attempts)
 
     assert seen == [
         (EmailStatus.PENDING, 1),

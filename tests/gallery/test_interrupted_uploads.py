@@ -40,8 +40,9 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from gallery import selectors, services
+from gallery import selectors, services, uploads
 from gallery.models import EmailOutbox, EmailStatus, Photo
+from gallery.outbox import gallery_url
 from gallery.storage import LocalStorage, StorageError, get_photo_storage
 from locations.services import issue_kiosk_key
 from payments.models import SaleStatus
@@ -277,7 +278,7 @@ def test_send_emails_sends_the_stored_photos_once_the_upload_is_stale(api, paid_
     [message] = mail.outbox
     assert message.to == ["budi@example.com"]
     assert photo_count_in(message) == 11
-    assert services.gallery_url(paid_sale) in message.body
+    assert gallery_url(paid_sale) in message.body
     assert [p.pk for p in Photo.objects.filter(sale=paid_sale)] == [p.pk for p in dead[:11]]
     paid_sale.refresh_from_db()
     assert paid_sale.email_sent_at is not None
@@ -303,7 +304,7 @@ def test_send_emails_never_sends_an_email_without_photos(api, paid_sale, monkeyp
 
 def test_send_emails_finishes_an_upload_that_died_after_storing_every_photo(api, paid_sale, monkeypatch):
     """Killed between storing the last photo and queueing the email."""
-    monkeypatch.setattr(services, "queue_customer_email", lambda *, sale: None)
+    monkeypatch.setattr(uploads, "queue_customer_email", lambda *, sale: None)
     dead_upload(api, paid_sale, photo_files(4), stored=4, monkeypatch=monkeypatch)
     monkeypatch.undo()
 
@@ -677,7 +678,7 @@ def test_a_worker_killed_mid_upload_then_a_retry_with_re_encoded_photos_sends_th
     [email] = live.emails()
     assert "To: budi@example.com" in email
     assert f"{len(rows)} foto Anda" in email
-    assert services.gallery_url(sale) in email
+    assert gallery_url(sale) in email
     sale.refresh_from_db()
     assert sale.email_sent_at is not None
     print(

@@ -12,8 +12,8 @@ import requests
 from django.utils import timezone
 from PIL import Image
 
+from gallery.cleanup import cleanup_photos
 from gallery.models import Photo
-from gallery.services import cleanup_photos
 from gallery.storage import CloudinaryStorage, LocalStorage, StorageError, StorageRateLimited, get_photo_storage
 from payments.models import SaleStatus
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from gallery import services
+from gallery import cleanup
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         days = settings.PHOTO_RETENTION_DAYS if days is None else days
         if days < 1:
             raise CommandError("--days must be at least 1")
-        report = services.cleanup_photos(days=days, dry_run=dry_run)
+        report = cleanup.cleanup_photos(days=days, dry_run=dry_run)
         if dry_run:
             for external_id in report.deleted:
                 self.stdout.write(f"would delete {external_id}")
