@@ -4,12 +4,14 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Round
 
 from photobox.formatting import rupiah
 
 # QRIS accepts IDR 1 to 10,000,000 per payment (Xendit's rules and limitations).
 QRIS_MIN_AMOUNT = Decimal("1")
 QRIS_MAX_AMOUNT = Decimal("10000000")
+WHOLE_RUPIAH_MESSAGE = "QRIS payments are in whole rupiah: remove the cents."
 
 
 class Price(models.Model):
@@ -37,6 +39,14 @@ class Price(models.Model):
         ordering = ["amount"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=QRIS_MIN_AMOUNT), name="price_amount_positive"),
+            # Also for prices made outside the admin (shell, scripts, SQL): QRIS codes are for whole
+            # rupiah, so a price with cents would make every payment of it an amount mismatch.
+            # ROUND, not FLOOR: it is built into every SQLite, whatever its math functions.
+            models.CheckConstraint(
+                condition=models.Q(amount=Round("amount")),
+                name="price_amount_whole_rupiah",
+                violation_error_message=WHOLE_RUPIAH_MESSAGE,
+            ),
             models.CheckConstraint(
                 condition=models.Q(quota__isnull=True) | models.Q(quota__gte=0), name="price_quota_not_negative"
             ),
@@ -48,4 +58,4 @@ class Price(models.Model):
 
     def clean(self) -> None:
         if self.amount is not None and self.amount != self.amount.to_integral_value():
-            raise ValidationError({"amount": "QRIS payments are in whole rupiah: remove the cents."})
+            raise ValidationError({"amount": WHOLE_RUPIAH_MESSAGE})
