@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -22,7 +23,8 @@ class Photo(models.Model):
     # and refreshed while an upload (or a retry) is storing it. A photo not stored and not refreshed
     # for PHOTO_UPLOAD_STALE_SECONDS belongs to an upload that died (a killed worker): a retry may
     # replace it, and the email goes out with the photos that were stored (gallery/uploads.py).
-    reserved_at = models.DateTimeField(default=timezone.now)
+    # db_default: rows inserted by SQL (bench seeding, data fixes) get one too.
+    reserved_at = models.DateTimeField(default=timezone.now, db_default=Now())
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

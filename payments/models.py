@@ -54,8 +54,9 @@ class Transaction(models.Model):
         help_text="What the payment notice stated; empty when it stated no amount (the earlier service's body).",
     )
     # Kept under the sale's row lock by the refund settlement: successful refunds of this sale's
-    # own payment (refunds of a second, extra payment are not counted here).
-    refunded_amount = models.DecimalField("refunded (Rp)", max_digits=15, decimal_places=2, default=0)
+    # own payment (refunds of a second, extra payment are not counted here). db_default: rows
+    # inserted by SQL (bench seeding, data fixes) get one too.
+    refunded_amount = models.DecimalField("refunded (Rp)", max_digits=15, decimal_places=2, default=0, db_default=0)
     # When expire_sales asked the gateway about this sale. A sale the kiosk's poll expired was never
     # asked: expire_sales asks it once later, so a payment whose webhook was lost is still found.
     gateway_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
