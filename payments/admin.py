@@ -51,8 +51,6 @@ STATUS_COLOURS = {
     SaleStatus.REFUNDED: "#8250df",
     SaleStatus.CANCELLED: "#6e7781",
 }
-# Sales Xendit can be asked about: the customer may have paid after all.
-UNPAID_STATUSES = (SaleStatus.PENDING, SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
 
 
 def _jakarta(moment) -> str:
@@ -402,7 +400,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         tools = []
         if sale.status == SaleStatus.COMPLETED and self.has_resend_customer_email_permission(request):
             tools.append(("Resend photo email", "resend-email"))
-        if sale.status in UNPAID_STATUSES and self.has_check_payment_permission(request):
+        if sale.status in reconciliation.ASKABLE_STATUSES and self.has_check_payment_permission(request):
             tools.append(("Ask Xendit if paid", "check-payment"))
         if sale.status not in PAID_STATUSES and self.has_simulate_permission(request):
             tools.append(("Simulate payment", "simulate-payment"))
@@ -599,7 +597,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         permissions=["check_payment"],
     )
     def check_with_gateway(self, request, queryset):
-        pending = _limited(request, queryset.filter(status__in=UNPAID_STATUSES), "sales")
+        pending = _limited(request, queryset.filter(status__in=reconciliation.ASKABLE_STATUSES), "sales")
         if not pending:
             self.message_user(
                 request,

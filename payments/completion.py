@@ -71,7 +71,9 @@ def _locked_sale(notice: PaymentNotice) -> Transaction | None:
     return sale
 
 
-def _save_review(sale: Transaction) -> None:
+def save_review(sale: Transaction, reason: str) -> None:
+    """flag_for_review and save just that, for a sale locked by the caller."""
+    flag_for_review(sale, reason)
     sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
 
 
@@ -104,8 +106,7 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
         return EventOutcome.DUPLICATE, f"Payment {notice.payment_id} was already applied"
     if sale.status in PAID_STATUSES:
         if notice.payment_id and sale.xendit_payment_id:
-            flag_for_review(sale, f"Second payment {notice.payment_id} received for an already paid sale (refund?)")
-            _save_review(sale)
+            save_review(sale, f"Second payment {notice.payment_id} received for an already paid sale (refund?)")
             logger.warning(
                 "double payment external_id=%s payment=%s",
                 sale.external_id,
@@ -118,8 +119,7 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
     problem = payment_problem(sale=sale, notice=notice)
     if problem is not None:
         outcome, reason = problem
-        flag_for_review(sale, reason)
-        _save_review(sale)
+        save_review(sale, reason)
         logger.warning(
             "payment not applied external_id=%s reason=%s",
             sale.external_id,

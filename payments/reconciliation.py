@@ -28,6 +28,10 @@ REFUND_CHECK_AFTER = timedelta(minutes=5)
 BATCH = 200
 
 
+# Sales Xendit can be asked about: not paid (yet), so the customer may have paid after all.
+ASKABLE_STATUSES = (SaleStatus.PENDING, SaleStatus.FAILED, *UNASKED_STATUSES)
+
+
 class CannotCheckPayment(Exception):
     """The sale cannot be checked with the gateway; the message says why, for staff."""
 
@@ -77,29 +81,24 @@ def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
         if calls_paused_for():
             report.deferred += len(sales) - index
             return
-        if late:
-            report.late_checked += 1
-        else:
-            report.checked += 1
+        completed = 0
         try:
             completed = check_sale_with_gateway(sale=sale)
         except GatewayRateLimited as exc:
             _stop_for_rate_limit(job, exc, len(sales) - index)
             report.deferred += len(sales) - index
-            report.late_checked -= late
-            report.checked -= not late
             return
         except GatewayRejected as exc:
             # Xendit will say the same next time (e.g. an unknown QR code): asked, and kept for staff.
             Transaction.objects.filter(pk=sale.pk).update(gateway_checked_at=timezone.now())
             _check_failed(report, sale, exc)
-            continue
         except GatewayError as exc:
             _check_failed(report, sale, exc)
-            continue
         if late:
+            report.late_checked += 1
             report.late_completed += completed
         else:
+            report.checked += 1
             report.completed += completed
 
 
@@ -149,7 +148,7 @@ def recheck_sale_payment(*, sale: Transaction) -> bool:
     the customer says they paid, the kiosk waits or gave up. A payment found is applied like its
     webhook. True when it completed the sale. Raises CannotCheckPayment, or GatewayError when the
     gateway cannot be asked."""
-    if sale.status not in (SaleStatus.PENDING, SaleStatus.FAILED, *UNASKED_STATUSES):
+    if sale.status not in ASKABLE_STATUSES:
         raise CannotCheckPayment(f"{sale.external_id} is {sale.get_status_display().lower()}: there is nothing to ask.")
     if not get_gateway().reconciles:
         raise CannotCheckPayment("The payment simulator keeps no payment records to ask: use “Simulate payment”.")

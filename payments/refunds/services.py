@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import errors
-from payments.completion import flag_for_review
+from payments.completion import flag_for_review, save_review
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, RefundNotice, get_gateway
 from payments.gateways.pause import pause_calls
 from payments.models import (
@@ -220,8 +220,7 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
     if refund is None:
         refund = _adopt(sale=sale, notice=notice) or _record_outside(sale=sale, notice=notice, now=now)
     if refund is None:
-        flag_for_review(sale, f"Xendit reported refund {notice.refund_id} without an amount: check it in Xendit")
-        sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        save_review(sale, f"Xendit reported refund {notice.refund_id} without an amount: check it in Xendit")
         return EventOutcome.IGNORED, f"Refund {notice.refund_id} states no amount; not recorded"
     event.refund = refund
     if notice.status not in FINAL:
@@ -232,11 +231,10 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
         return EventOutcome.DUPLICATE, f"Refund {notice.refund_id} was already {refund.get_status_display().lower()}"
     if refund.status != RefundStatus.PENDING:
         # Final states are final: a contrary report is kept for staff, never applied.
-        flag_for_review(
+        save_review(
             sale,
             f"Xendit reported refund {notice.refund_id} as {notice.status} after {refund.status}: check it in Xendit",
         )
-        sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
         logger.warning("refund %s reported %s after %s", notice.refund_id, notice.status, refund.status)
         return (
             EventOutcome.IGNORED,
@@ -296,15 +294,13 @@ def _settle(*, sale: Transaction, refund: Refund, notice: RefundNotice, now: dat
     if refund.status == RefundStatus.FAILED:
         # The money was not given back: on staff's review list until someone pays it back another
         # way (or refunds again) and notes what was done.
-        flag_for_review(
+        save_review(
             sale, f"{what} failed ({refund.failure_code or 'no reason given'}): {failure_in_words(refund.failure_code)}"
         )
-        sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
         logger.warning("refund %s failed: %s", refund.pk, refund.failure_code)
         return f"{what}: failed ({refund.failure_code or 'no reason given'})"
     if notice.amount is not None and notice.amount != refund.amount:
-        flag_for_review(sale, f"Xendit refunded {rupiah(notice.amount)} for refund {what}: check it in Xendit")
-        sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        save_review(sale, f"Xendit refunded {rupiah(notice.amount)} for refund {what}: check it in Xendit")
     logger.info(
         "refund %s went through external_id=%s", refund.pk, sale.external_id, extra={"external_id": sale.external_id}
     )
