@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from payments import services
 from payments.api import get_sale_or_404, sale_payload
-from payments.models import Transaction
+from payments.models import Sale
 from photobox import urls as project_urls
 
 # A poll answer of the usual size, fixed: what Django alone costs for a small JSON GET.
@@ -32,7 +32,7 @@ class PollBeforeView(APIView):
     the optimised poll against it under the same conditions (bench.poll --before)."""
 
     def get(self, request, external_id: str):
-        queryset = Transaction.objects.select_related("location").only(
+        queryset = Sale.objects.select_related("location").only(
             "id",
             "external_id",
             "location_id",

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from gallery import selectors, services
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.storage import get_photo_storage
-from payments.models import Transaction
+from payments.models import Sale
 from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
 
 # A resend talks to the mail server once per email: keep a click to a bounded amount of waiting.
@@ -27,7 +27,7 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
         self.upload_state = selectors.upload_state(obj) if obj is not None else None
         self.resend_url = None
         if obj is not None and request.user.has_perm("payments.resend_customer_email"):
-            self.resend_url = reverse("admin:payments_transaction_resend-email", args=[obj.pk])
+            self.resend_url = reverse("admin:payments_sale_resend-email", args=[obj.pk])
         return super().get_formset(request, obj, **kwargs)
 
     @admin.display(description="photo")
@@ -78,7 +78,7 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not term:
             return queryset, False
         # Indexed equalities on the sales (number, UPPER(email)), then the emails of those sales.
-        sales = Transaction.objects.filter(Q(external_id__in=sorted({term, term.upper()})) | Q(email__iexact=term))
+        sales = Sale.objects.filter(Q(external_id__in=sorted({term, term.upper()})) | Q(email__iexact=term))
         return queryset.filter(sale_id__in=sales.values("pk")), False
 
     def has_resend_customer_email_permission(self, request) -> bool:
@@ -86,7 +86,7 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="sale", ordering="sale__external_id")
     def sale_link(self, outbox: EmailOutbox):
-        url = reverse("admin:payments_transaction_change", args=[outbox.sale_id])
+        url = reverse("admin:payments_sale_change", args=[outbox.sale_id])
         return format_html('<a href="{}">{}</a>', url, outbox.sale.external_id)
 
     @admin.display(description="to")

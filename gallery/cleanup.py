@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from gallery.models import Photo
 from gallery.storage import StorageRateLimited, get_photo_storage
-from payments.models import Transaction
+from payments.models import Sale
 
 logger = logging.getLogger("gallery")
 
@@ -44,7 +44,7 @@ CLEANUP_MAX_FAILED_BATCHES = 3
 
 def sales_due_for_cleanup(*, days: int, now: datetime):
     cutoff = now - timedelta(days=days)
-    return Transaction.objects.filter(photos_deleted_at__isnull=True).filter(
+    return Sale.objects.filter(photos_deleted_at__isnull=True).filter(
         Q(email_sent_at__lt=cutoff) | Q(email_sent_at__isnull=True, paid_at__lt=cutoff, photos__isnull=False)
     )
 
@@ -80,18 +80,18 @@ def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = N
         try:
             result = storage.delete(keys) if keys else None
         except StorageRateLimited:
-            Transaction.objects.filter(pk__in=list(batch)).update(photos_cleanup_claimed_at=None)
+            Sale.objects.filter(pk__in=list(batch)).update(photos_cleanup_claimed_at=None)
             report.api_calls += 1  # refused calls count against the budget too
             report.stopped_for_budget = True
             break
         failed_keys = result.failed if result else set()
         report.api_calls += result.calls if result else 0
         done = [sale_id for sale_id, sale_keys in batch.items() if not failed_keys.intersection(sale_keys)]
-        Transaction.objects.filter(pk__in=done, photos_deleted_at__isnull=True).update(
+        Sale.objects.filter(pk__in=done, photos_deleted_at__isnull=True).update(
             photos_deleted_at=timezone.now(), photos_cleanup_claimed_at=None
         )
-        Transaction.objects.filter(pk__in=[s for s in batch if s not in done]).update(photos_cleanup_claimed_at=None)
-        names = dict(Transaction.objects.filter(pk__in=list(batch)).values_list("pk", "external_id"))
+        Sale.objects.filter(pk__in=[s for s in batch if s not in done]).update(photos_cleanup_claimed_at=None)
+        names = dict(Sale.objects.filter(pk__in=list(batch)).values_list("pk", "external_id"))
         report.deleted.extend(names[sale_id] for sale_id in batch if sale_id in done)
         report.failed.extend(names[sale_id] for sale_id in batch if sale_id not in done)
         # A storage that keeps failing would eat the budget batch after batch: try again next run.
@@ -133,14 +133,12 @@ def _claim_cleanup_batch(*, due, now: datetime, max_photos: int) -> tuple[dict[i
         chosen.append(sale_id)
         total += photo_count
     token = timezone.now()
-    Transaction.objects.filter(unclaimed, pk__in=chosen, photos_deleted_at__isnull=True).update(
+    Sale.objects.filter(unclaimed, pk__in=chosen, photos_deleted_at__isnull=True).update(
         photos_cleanup_claimed_at=token
     )
     # In pk order, like the dry run (the model's default order, newest first, is not stable here).
     claimed = list(
-        Transaction.objects.filter(pk__in=chosen, photos_cleanup_claimed_at=token)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        Sale.objects.filter(pk__in=chosen, photos_cleanup_claimed_at=token).order_by("pk").values_list("pk", flat=True)
     )
     batch: dict[int, list[str]] = {sale_id: [] for sale_id in claimed}
     for sale_id, key in (

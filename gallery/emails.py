@@ -15,13 +15,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from payments.models import Transaction
+from payments.models import Sale
 from photobox.formatting import rupiah
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
-def build_customer_email(*, sale: Transaction, gallery_url: str) -> EmailMultiAlternatives:
+def build_customer_email(*, sale: Sale, gallery_url: str) -> EmailMultiAlternatives:
     """The email for a paid sale whose photos are all stored; built right before it is sent."""
     # The photos are kept PHOTO_RETENTION_DAYS after the email went out (services.photos_expire_at),
     # and it goes out now: sale.email_sent_at is still empty at this point.
@@ -51,7 +51,7 @@ def build_customer_email(*, sale: Transaction, gallery_url: str) -> EmailMultiAl
     return message
 
 
-def _invoice(sale: Transaction) -> dict:
+def _invoice(sale: Sale) -> dict:
     return {
         "number": sale.external_id,
         "paid_at": sale.paid_at,

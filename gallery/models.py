@@ -6,7 +6,7 @@ from django.utils import timezone
 class Photo(models.Model):
     """One photo of a sale, stored in the photo storage (Cloudinary or local files)."""
 
-    sale = models.ForeignKey("payments.Transaction", on_delete=models.PROTECT, related_name="photos")
+    sale = models.ForeignKey("payments.Sale", on_delete=models.PROTECT, related_name="photos")
     position = models.PositiveSmallIntegerField(help_text="Upload order within the sale.")
     # The name in storage; built from the sale and the content, never from the client's file name.
     storage_key = models.CharField(max_length=255)
@@ -53,7 +53,7 @@ class EmailStatus(models.TextChoices):
 class EmailOutbox(models.Model):
     """An email to send, created with the state change that calls for it; retried until sent."""
 
-    sale = models.ForeignKey("payments.Transaction", on_delete=models.PROTECT, related_name="emails")
+    sale = models.ForeignKey("payments.Sale", on_delete=models.PROTECT, related_name="emails")
     kind = models.CharField(max_length=30, choices=EmailKind.choices)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

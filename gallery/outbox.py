@@ -10,21 +10,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
-from payments.models import Transaction
+from payments.models import Sale
 
 logger = logging.getLogger("gallery")
 
 
-def gallery_url(sale: Transaction) -> str:
+def gallery_url(sale: Sale) -> str:
     return f"{settings.API_BASE_URL}/gallery/{sale.external_id}/{sale.gallery_key}"
 
 
-def queue_customer_email(*, sale: Transaction) -> EmailOutbox | None:
+def queue_customer_email(*, sale: Sale) -> EmailOutbox | None:
     """Create the customer's email once every photo of the sale is stored (once per sale).
 
     An upload that died never gets here: finish_interrupted_upload queues its email instead."""
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         photos = Photo.objects.filter(sale=locked)
         if not photos.exists() or photos.filter(stored_at__isnull=True).exists():
             return None
@@ -78,7 +78,7 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
         outbox.refresh_from_db()
         return outbox.status == EmailStatus.SENT
     outbox.refresh_from_db()
-    sale = Transaction.objects.select_related("location", "price").get(pk=outbox.sale_id)
+    sale = Sale.objects.select_related("location", "price").get(pk=outbox.sale_id)
     attempts = outbox.attempts + 1
     try:
         message = build_customer_email(sale=sale, gallery_url=gallery_url(sale))
@@ -92,9 +92,7 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
         EmailOutbox.objects.filter(pk=outbox.pk).update(
             status=EmailStatus.SENT, attempts=attempts, sent_at=sent_at, last_error="", updated_at=sent_at
         )
-        Transaction.objects.filter(pk=sale.pk, email_sent_at__isnull=True).update(
-            email_sent_at=sent_at, updated_at=sent_at
-        )
+        Sale.objects.filter(pk=sale.pk, email_sent_at__isnull=True).update(email_sent_at=sent_at, updated_at=sent_at)
     logger.info(
         "customer email sent external_id=%s attempts=%d",
         sale.external_id,

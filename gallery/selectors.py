@@ -7,21 +7,21 @@ from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, Photo
 from gallery.storage import upload_stale_seconds
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 
 
-def sale_for_photo_list() -> QuerySet[Transaction]:
-    return Transaction.objects.only("id", "external_id", "location", "email_sent_at", "paid_at", "photos_deleted_at")
+def sale_for_photo_list() -> QuerySet[Sale]:
+    return Sale.objects.only("id", "external_id", "location", "email_sent_at", "paid_at", "photos_deleted_at")
 
 
-def stored_photos(sale: Transaction) -> QuerySet[Photo]:
+def stored_photos(sale: Sale) -> QuerySet[Photo]:
     """The sale's photos the customer can see, in upload order; none once they were cleaned up."""
     if sale.photos_deleted_at is not None:
         return Photo.objects.none()
     return Photo.objects.filter(sale=sale, stored_at__isnull=False).order_by("position")
 
 
-def stored_photo_urls(sale: Transaction) -> list[str]:
+def stored_photo_urls(sale: Sale) -> list[str]:
     return list(stored_photos(sale).values_list("url", flat=True))
 
 
@@ -51,7 +51,7 @@ class UploadState:
         return self.abandoned > 0 and self.uploading == 0
 
 
-def upload_state(sale: Transaction, *, now: datetime | None = None) -> UploadState:
+def upload_state(sale: Sale, *, now: datetime | None = None) -> UploadState:
     """One query over the sale's photos (at most PHOTO_MAX_COUNT rows, plus a dead upload's)."""
     now = now or timezone.now()
     cutoff = now - upload_stale_after()
@@ -68,7 +68,7 @@ def upload_state(sale: Transaction, *, now: datetime | None = None) -> UploadSta
     return UploadState(stored=stored, uploading=uploading, abandoned=abandoned, abandoned_since=abandoned_since)
 
 
-def sales_with_interrupted_uploads(*, now: datetime) -> QuerySet[Transaction]:
+def sales_with_interrupted_uploads(*, now: datetime) -> QuerySet[Sale]:
     """Paid sales whose email has not been queued although their upload has ended: at least one
     photo stored, and no photo recorded or refreshed within the stale time (so every photo is
     stored or abandoned). `send_emails` sends them the email with the stored photos.
@@ -79,7 +79,7 @@ def sales_with_interrupted_uploads(*, now: datetime) -> QuerySet[Transaction]:
     cutoff = now - upload_stale_after()
     photos = Photo.objects.filter(sale=OuterRef("pk"))
     return (
-        Transaction.objects.filter(
+        Sale.objects.filter(
             status=SaleStatus.COMPLETED,
             email_sent_at__isnull=True,
             photos_deleted_at__isnull=True,

@@ -21,12 +21,12 @@ from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from gallery.outbox import STALE_SENDING, send_email
 from gallery.selectors import upload_stale_after
 from gallery.uploads import _delete_replaced, _drop_abandoned, finish_interrupted_uploads
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 
 logger = logging.getLogger("gallery")
 
 
-def photos_expire_at(sale: Transaction) -> datetime | None:
+def photos_expire_at(sale: Sale) -> datetime | None:
     """When the photos will be deleted: PHOTO_RETENTION_DAYS after the email went out."""
     start = sale.email_sent_at or sale.paid_at
     return start + timedelta(days=settings.PHOTO_RETENTION_DAYS) if start else None
@@ -59,7 +59,7 @@ class EmailCannotBeResent(Exception):
     """Why the customer's email cannot be sent again, in words for staff."""
 
 
-def resend_customer_email(*, sale: Transaction, email: str | None = None) -> EmailOutbox:
+def resend_customer_email(*, sale: Sale, email: str | None = None) -> EmailOutbox:
     """Send a paid sale's photo email again, to its address or to a corrected one (staff).
 
     Only while the sale's photos are stored and not yet deleted: the email's link must show them.
@@ -73,7 +73,7 @@ def resend_customer_email(*, sale: Transaction, email: str | None = None) -> Ema
     now = timezone.now()
     replaced: list[str] = []
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         if locked.status != SaleStatus.COMPLETED:
             raise EmailCannotBeResent(f"{locked.external_id} is not paid: there are no photos to send.")
         if locked.photos_deleted_at is not None:

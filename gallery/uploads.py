@@ -19,7 +19,7 @@ from gallery.outbox import queue_customer_email, send_email
 from gallery.selectors import upload_stale_after
 from gallery.storage import StorageError, StoredPhoto, get_photo_storage
 from gallery.validation import CheckedPhoto
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.api import ApiError, jakarta_iso
 
 logger = logging.getLogger("gallery")
@@ -28,7 +28,7 @@ logger = logging.getLogger("gallery")
 class PaymentNotCompleted(ApiError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
 
-    def __init__(self, sale: Transaction):
+    def __init__(self, sale: Sale):
         super().__init__(
             "Transaction payment not completed yet", details={"external_id": sale.external_id, "status": sale.status}
         )
@@ -37,7 +37,7 @@ class PaymentNotCompleted(ApiError):
 class EmailAlreadySent(ApiError):
     status_code = status.HTTP_409_CONFLICT
 
-    def __init__(self, sale: Transaction):
+    def __init__(self, sale: Sale):
         super().__init__(
             "Photos already uploaded and email sent for this transaction",
             details={"external_id": sale.external_id, "email_sent_at": jakarta_iso(sale.email_sent_at)},
@@ -67,17 +67,17 @@ class PhotoStorageFailed(ApiError):
 
 @dataclass
 class UploadResult:
-    sale: Transaction
+    sale: Sale
     photos: list[Photo]  # this request's photos, in the order sent
     email_sent: bool
 
 
 class SaleRefunded(errors.Conflict):
-    def __init__(self, sale: Transaction):
+    def __init__(self, sale: Sale):
         super().__init__("Transaction was refunded", details={"external_id": sale.external_id, "status": sale.status})
 
 
-def check_sale_accepts_photos(sale: Transaction) -> None:
+def check_sale_accepts_photos(sale: Sale) -> None:
     if sale.status == SaleStatus.REFUNDED:
         raise SaleRefunded(sale)
     if sale.status != SaleStatus.COMPLETED:
@@ -92,7 +92,7 @@ class Reservation:
     replaced_keys: list[str] = field(default_factory=list)  # storage keys of a dead upload's photos it replaced
 
 
-def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> Reservation:
+def _reserve_photos(*, sale: Sale, checked: list[CheckedPhoto]) -> Reservation:
     """Record the request's photos (new ones unstored) under the sale's row lock.
 
     The lock serialises concurrent uploads for one sale, so the photo limit holds and positions
@@ -104,7 +104,7 @@ def _reserve_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> Reserv
     storage = get_photo_storage()
     now = timezone.now()
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         check_sale_accepts_photos(locked)
         # The photo rows are locked too: a slow upload cannot mark one stored while it is dropped.
         rows = list(Photo.objects.select_for_update().filter(sale=locked))
@@ -174,7 +174,7 @@ class _KeepReserved:
             self.last = time.monotonic()
 
 
-def _delete_replaced(keys: list[str], *, sale: Transaction) -> None:
+def _delete_replaced(keys: list[str], *, sale: Sale) -> None:
     """Delete from the storage what a dead upload may have stored without recording it (the worker
     died after the storage call): best effort, as nothing points at those keys any more."""
     if not keys:
@@ -200,7 +200,7 @@ def _delete_replaced(keys: list[str], *, sale: Transaction) -> None:
         )
 
 
-def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadResult:
+def upload_photos(*, sale: Sale, checked: list[CheckedPhoto]) -> UploadResult:
     """Store a paid sale's photos, then queue and try to send the customer's email.
 
     Photos are recorded before they are stored and stored in parallel; if some fail, the stored
@@ -251,7 +251,7 @@ def upload_photos(*, sale: Transaction, checked: list[CheckedPhoto]) -> UploadRe
     return UploadResult(sale=sale, photos=photos, email_sent=email_sent)
 
 
-def _store_result(photo: Photo, future: Future, *, sale: Transaction) -> bool:
+def _store_result(photo: Photo, future: Future, *, sale: Sale) -> bool:
     """Record one storage call's outcome; False when the photo is not stored."""
     try:
         stored = future.result()
@@ -276,7 +276,7 @@ def _store_result(photo: Photo, future: Future, *, sale: Transaction) -> bool:
     return False
 
 
-def _drop_abandoned(rows: list[Photo], *, sale: Transaction) -> list[str]:
+def _drop_abandoned(rows: list[Photo], *, sale: Sale) -> list[str]:
     """Delete the rows of photos an upload that died left unstored (in the caller's transaction,
     under the sale's lock); their storage keys, for _delete_replaced once committed."""
     if not rows:
@@ -291,7 +291,7 @@ def _drop_abandoned(rows: list[Photo], *, sale: Transaction) -> list[str]:
     return [p.storage_key for p in rows]
 
 
-def finish_interrupted_upload(*, sale: Transaction, now: datetime | None = None) -> EmailOutbox | None:
+def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> EmailOutbox | None:
     """Queue the email of a sale whose upload died, with the photos that were stored.
 
     Only once the upload has ended: no photo of the sale recorded or refreshed within the stale
@@ -302,7 +302,7 @@ def finish_interrupted_upload(*, sale: Transaction, now: datetime | None = None)
     now = now or timezone.now()
     cutoff = now - upload_stale_after()
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         if (
             locked.status != SaleStatus.COMPLETED
             or locked.email_sent_at is not None

@@ -26,7 +26,7 @@ from gallery.models import Photo
 from gallery.services import photos_expire_at
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.ratelimit import GALLERY_MISSES, miss_limited
 
 logger = logging.getLogger("gallery")
@@ -67,11 +67,11 @@ def gallery_response(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
     return wrapper
 
 
-def _find_sale(external_id: str, key: str) -> Transaction | None:
+def _find_sale(external_id: str, key: str) -> Sale | None:
     """The paid sale this link opens, or None: unknown sale, wrong or missing key, unpaid sale."""
     sale = None
-    if len(external_id) <= Transaction._meta.get_field("external_id").max_length and external_id.isprintable():
-        sale = Transaction.objects.select_related("location").filter(external_id=external_id).first()
+    if len(external_id) <= Sale._meta.get_field("external_id").max_length and external_id.isprintable():
+        sale = Sale.objects.select_related("location").filter(external_id=external_id).first()
     expected = sale.gallery_key if sale is not None else _NO_SALE_KEY
     key_matches = hmac.compare_digest(expected.encode(), key.encode())
     if sale is None or not key_matches or not key or sale.status != SaleStatus.COMPLETED:
@@ -94,7 +94,7 @@ def _not_found() -> HttpResponse:
     return _page("gallery/not_found.html", status=404)
 
 
-def _sale_context(sale: Transaction) -> dict:
+def _sale_context(sale: Sale) -> dict:
     expires_at = photos_expire_at(sale)
     days_left = None
     if expires_at is not None:
@@ -110,7 +110,7 @@ def _sale_context(sale: Transaction) -> dict:
     }
 
 
-def _expired(sale: Transaction) -> HttpResponse:
+def _expired(sale: Sale) -> HttpResponse:
     return _page("gallery/expired.html", _sale_context(sale), status=410)
 
 
@@ -126,11 +126,11 @@ class GalleryPhoto:
     height: int
 
 
-def _file_stem(sale: Transaction) -> str:
+def _file_stem(sale: Sale) -> str:
     return "photobox-" + re.sub(r"[^A-Za-z0-9_-]", "_", sale.external_id)
 
 
-def _photo_filename(sale: Transaction, number: int, photo: Photo) -> str:
+def _photo_filename(sale: Sale, number: int, photo: Photo) -> str:
     extension = ALLOWED_FORMATS.get(photo.format.upper(), "jpg")
     return f"{_file_stem(sale)}-{number:02d}.{extension}"
 
@@ -216,7 +216,7 @@ def _zip_time(moment: datetime | None) -> tuple[int, int, int, int, int, int]:
     return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
 
 
-def _zip_stream(storage: PhotoStorage, entries: Iterable[tuple[str, Photo]], *, sale: Transaction) -> Iterator[bytes]:
+def _zip_stream(storage: PhotoStorage, entries: Iterable[tuple[str, Photo]], *, sale: Sale) -> Iterator[bytes]:
     # JPEG and PNG are compressed already: stored entries cost no CPU and barely any size. The
     # output cannot seek, so zipfile writes each entry's sizes after its data.
     pipe = _Pipe()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from locations.models import KioskKey, Location
 from locations.services import MAX_ACTIVE_KEYS, KioskKeyLimitReached, issue_kiosk_key, revoke_kiosk_key
-from payments.models import Transaction
+from payments.models import Sale
 from photobox.admin_tools import KeepIfSoldAdminMixin
 
 
@@ -144,7 +144,7 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The newest sale per machine, from the index (location, -created_at): one query for the list.
-        latest = Transaction.objects.filter(location=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+        latest = Sale.objects.filter(location=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
         return super().get_queryset(request).annotate(last_sale=Subquery(latest))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -152,7 +152,7 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def sales_counts(self, objs) -> dict:
-        rows = Transaction.objects.filter(location__in=objs).values("location").annotate(count=Count("pk"))
+        rows = Sale.objects.filter(location__in=objs).values("location").annotate(count=Count("pk"))
         return {row["location"]: row["count"] for row in rows}
 
     @admin.display(description="last sale started", ordering="last_sale")

@@ -28,7 +28,7 @@ from locations.models import Location
 from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
 from payments.gateways import GatewayError, GatewayRateLimited
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
 from payments.refunds.admin import SaleRefundAdminMixin, event_refund_tools, sale_status_words
 from photobox.admin_tools import (
     DateRangeFilter,
@@ -161,8 +161,8 @@ class SaleChangeList(ChangeList):
         self.result_list = selectors.with_photo_and_email_state(list(self.result_list))
 
 
-@admin.register(Transaction)
-class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+@admin.register(Sale)
+class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "external_id",
         "started",
@@ -194,8 +194,8 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
     show_facets = admin.ShowFacets.NEVER
     actions = ["resend_customer_email", "check_with_gateway", "simulate_payment", "resolve_reviews"]
     inlines = [PhotoInline, EmailOutboxInline]
-    change_list_template = "admin/payments/transaction/change_list.html"
-    change_form_template = "admin/payments/transaction/change_form.html"
+    change_list_template = "admin/payments/sale/change_list.html"
+    change_form_template = "admin/payments/sale/change_form.html"
     fieldsets = [
         (
             None,
@@ -269,11 +269,11 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
 
     # --- List columns -----------------------------------------------------------------------
     @admin.display(description="started (WIB)", ordering="created_at")
-    def started(self, sale: Transaction) -> str:
+    def started(self, sale: Sale) -> str:
         return _jakarta(sale.created_at)
 
     @admin.display(description="paid (WIB)", ordering="paid_at")
-    def paid(self, sale: Transaction) -> str:
+    def paid(self, sale: Sale) -> str:
         if not sale.paid_at:
             return ""
         paid, started = timezone.localtime(sale.paid_at, JAKARTA), timezone.localtime(sale.created_at, JAKARTA)
@@ -281,15 +281,15 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return f"{paid:%H:%M}" if paid.date() == started.date() else _jakarta(sale.paid_at)
 
     @admin.display(description="machine", ordering="location__machine_code")
-    def machine(self, sale: Transaction):
+    def machine(self, sale: Sale):
         return format_html('{}<br><span class="quiet">{}</span>', sale.location.name, sale.location.machine_code)
 
     @admin.display(description="amount", ordering="amount")
-    def amount_display(self, sale: Transaction) -> str:
+    def amount_display(self, sale: Sale) -> str:
         return rupiah(sale.amount)
 
     @admin.display(description="status", ordering="status")
-    def status_display(self, sale: Transaction, *, short: bool = True):
+    def status_display(self, sale: Sale, *, short: bool = True):
         return format_html(
             '<strong style="color:{}">{}</strong>',
             STATUS_COLOURS.get(sale.status, "inherit"),
@@ -297,7 +297,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         )
 
     @admin.display(description="customer email")
-    def email_display(self, sale: Transaction) -> str:
+    def email_display(self, sale: Sale) -> str:
         if sale.email_sent_at:
             return "Sent"
         if sale.status != SaleStatus.COMPLETED:
@@ -315,21 +315,21 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return f"Trying again ({attempts} attempt{'' if attempts == 1 else 's'} so far)"
 
     @admin.display(description="photos")
-    def photos_display(self, sale: Transaction) -> str:
+    def photos_display(self, sale: Sale) -> str:
         count = getattr(sale, "photo_count", 0)
         if sale.photos_deleted_at and count:
             return f"{count} (deleted)"
         return str(count) if count else "—"
 
     @admin.display(description="problem", ordering="needs_review")
-    def review_display(self, sale: Transaction):
+    def review_display(self, sale: Sale):
         if not sale.needs_review:
             return ""
         return format_html('<span title="{}">⚠ Needs review</span>', sale.review_reason)
 
     # --- The sale's page --------------------------------------------------------------------
     @admin.display(description="review")
-    def review_state(self, sale: Transaction):
+    def review_state(self, sale: Sale):
         if sale.needs_review:
             return format_html(
                 '<strong style="color:#cf222e">⚠ Needs review</strong><br>{}',
@@ -338,7 +338,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return "No open problem."
 
     @admin.display(description="history")
-    def history(self, sale: Transaction):
+    def history(self, sale: Sale):
         rows = []
         for entry in selectors.sale_history(sale):
             link = ""
@@ -362,7 +362,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         )
 
     @admin.display(description="customer's gallery")
-    def gallery_link(self, sale: Transaction):
+    def gallery_link(self, sale: Sale):
         if sale.photos_deleted_at:
             return "The photos were deleted, so the gallery shows an “expired” page."
         if not getattr(sale, "photo_count", 0):
@@ -371,7 +371,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     @admin.display(description="photo deletion")
-    def cleanup_state(self, sale: Transaction) -> str:
+    def cleanup_state(self, sale: Sale) -> str:
         if sale.photos_deleted_at:
             return f"Photos deleted on {_jakarta(sale.photos_deleted_at)}."
         if not getattr(sale, "photo_count", 0):
@@ -381,7 +381,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return f"Photos are kept {settings.PHOTO_RETENTION_DAYS} days: they will be deleted {when}."
 
     @admin.display(description="QRIS code")
-    def qr_display(self, sale: Transaction):
+    def qr_display(self, sale: Sale):
         if not sale.qr_string:
             return "No QR code (the gateway did not make one)."
         image = segno.make_qr(sale.qr_string, error="m").svg_data_uri(scale=3, border=2)
@@ -396,7 +396,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         context["sale_tools"] = self._sale_tools(request, obj) if obj else []
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _sale_tools(self, request, sale: Transaction) -> list[tuple[str, str]]:
+    def _sale_tools(self, request, sale: Sale) -> list[tuple[str, str]]:
         tools = []
         if sale.status == SaleStatus.COMPLETED and self.has_resend_customer_email_permission(request):
             tools.append(("Resend photo email", "resend-email"))
@@ -406,7 +406,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             tools.append(("Simulate payment", "simulate-payment"))
         if sale.needs_review and self.has_resolve_review_permission(request):
             tools.append(("Mark problem resolved", "resolve-review"))
-        tools = [(label, reverse(f"admin:payments_transaction_{name}", args=[sale.pk])) for label, name in tools]
+        tools = [(label, reverse(f"admin:payments_sale_{name}", args=[sale.pk])) for label, name in tools]
         return tools + self._refund_tools(request, sale)
 
     # --- Extra pages ------------------------------------------------------------------------
@@ -421,9 +421,9 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         return [
             *self.get_report_urls(),
             *self.get_refund_urls(),
-            path("export/", view(self.export_view), name="payments_transaction_export"),
+            path("export/", view(self.export_view), name="payments_sale_export"),
             *(
-                path(f"<path:object_id>/{name}/", view(method), name=f"payments_transaction_{name}")
+                path(f"<path:object_id>/{name}/", view(method), name=f"payments_sale_{name}")
                 for name, method in sale_views
             ),
             *super().get_urls(),
@@ -436,7 +436,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not allowed:
             raise PermissionDenied
-        change_url = reverse("admin:payments_transaction_change", args=[sale.pk])
+        change_url = reverse("admin:payments_sale_change", args=[sale.pk])
         bound = form(request.POST) if request.method == "POST" else form(initial=self._initial(sale))
         if request.method == "POST" and bound.is_valid():
             run(sale, bound.cleaned_data)
@@ -451,10 +451,10 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             "submit_label": submit,
             "cancel_url": change_url,
         }
-        return TemplateResponse(request, "admin/payments/transaction/sale_action.html", context)
+        return TemplateResponse(request, "admin/payments/sale/sale_action.html", context)
 
     @staticmethod
-    def _initial(sale: Transaction) -> dict:
+    def _initial(sale: Sale) -> dict:
         return {"email": sale.email}
 
     def resend_email_view(self, request, object_id):
@@ -522,7 +522,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         )
 
     # --- What each action does: parse, call the service, tell staff -------------------------
-    def _resend(self, request, sale: Transaction, *, email: str | None = None) -> bool:
+    def _resend(self, request, sale: Sale, *, email: str | None = None) -> bool:
         previous = sale.email
         try:
             outbox = gallery_services.resend_customer_email(sale=sale, email=email)
@@ -542,7 +542,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         )
         return False
 
-    def _check(self, request, sale: Transaction) -> None:
+    def _check(self, request, sale: Sale) -> None:
         try:
             paid = reconciliation.recheck_sale_payment(sale=sale)
         except reconciliation.CannotCheckPayment as exc:
@@ -568,7 +568,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
         else:
             self.message_user(request, f"{sale.external_id}: Xendit has no payment for it yet.", messages.INFO)
 
-    def _simulate(self, request, sale: Transaction) -> None:
+    def _simulate(self, request, sale: Sale) -> None:
         try:
             event = simulation.simulate_payment(sale=sale)
         except DomainError as exc:
@@ -576,7 +576,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             return
         self.message_user(request, f"{sale.external_id}: {event.get_outcome_display()}.", messages.INFO)
 
-    def _resolve(self, request, sale: Transaction, *, note: str) -> bool:
+    def _resolve(self, request, sale: Sale, *, note: str) -> bool:
         try:
             services.resolve_review(sale=sale, note=note, user=request.user)
         except services.NothingToResolve as exc:
@@ -632,7 +632,7 @@ class TransactionAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdmi
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/payments/transaction/resolve_reviews.html", context)
+        return TemplateResponse(request, "admin/payments/sale/resolve_reviews.html", context)
 
     def changelist_view(self, request, extra_context=None):
         empty = "No sales yet. A sale appears here as soon as a kiosk starts one."
@@ -741,7 +741,7 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "reference",
         "amount_display",
     ]
-    list_select_related = ["transaction"]
+    list_select_related = ["sale"]
     list_filter = [AttentionFilter, OutcomeFilter, "source", ReceivedBetweenFilter]
     search_fields = ["reference"]
     search_help_text = "The sale number a notification named (TRX-…), a Xendit payment id, or a webhook id."
@@ -769,7 +769,7 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        sale_ids = Transaction.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
+        sale_ids = Sale.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
         return (
             queryset.filter(
                 Q(reference__in=sorted({term, term.upper()}))
@@ -794,12 +794,12 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def amount_display(self, event: PaymentEvent) -> str:
         return rupiah(event.amount) if event.amount is not None else "—"
 
-    @admin.display(description="sale", ordering="transaction__external_id")
+    @admin.display(description="sale", ordering="sale__external_id")
     def sale_link(self, event: PaymentEvent):
-        if event.transaction_id is None:
+        if event.sale_id is None:
             return "—"
-        url = reverse("admin:payments_transaction_change", args=[event.transaction_id])
-        return format_html('<a href="{}">{}</a>', url, event.transaction.external_id)
+        url = reverse("admin:payments_sale_change", args=[event.sale_id])
+        return format_html('<a href="{}">{}</a>', url, event.sale.external_id)
 
     @admin.display(description="notes")
     def notes(self, event: PaymentEvent):
@@ -858,7 +858,7 @@ class PaymentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "submit_label": submit,
             "cancel_url": change_url,
         }
-        return TemplateResponse(request, "admin/payments/transaction/sale_action.html", context)
+        return TemplateResponse(request, "admin/payments/sale/sale_action.html", context)
 
     def reprocess_view(self, request, object_id):
         return self._event_page(

@@ -51,14 +51,14 @@ class ReportForm(forms.Form):
 
 
 class SalesReportAdminMixin:
-    """The report's two pages, for the sales' ModelAdmin: /admin/payments/transaction/report/ and
+    """The report's two pages, for the sales' ModelAdmin: /admin/payments/sale/report/ and
     .../report/csv/, for anyone who may view sales."""
 
     def get_report_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("report/", view(self.report_view), name="payments_transaction_report"),
-            path("report/csv/", view(self.report_csv_view), name="payments_transaction_report_csv"),
+            path("report/", view(self.report_view), name="payments_sale_report"),
+            path("report/csv/", view(self.report_csv_view), name="payments_sale_report_csv"),
         ]
 
     def _report_form(self, request) -> ReportForm:
@@ -92,7 +92,7 @@ class SalesReportAdminMixin:
         }
         if report is not None:
             context.update(_report_presentation(report))
-        return TemplateResponse(request, "admin/payments/transaction/report.html", context)
+        return TemplateResponse(request, "admin/payments/sale/report.html", context)
 
     def report_csv_view(self, request):
         if not self.has_view_permission(request):
@@ -100,7 +100,7 @@ class SalesReportAdminMixin:
         form = self._report_form(request)
         if not form.is_valid():
             self.message_user(request, "Choose a valid date range first.", messages.ERROR)
-            return redirect(reverse("admin:payments_transaction_report") + "?" + request.GET.urlencode())
+            return redirect(reverse("admin:payments_sale_report") + "?" + request.GET.urlencode())
         data = form.cleaned_data
         report = selectors.sales_report(
             date_from=data["date_from"], date_to=data["date_to"], location_ids=[loc.pk for loc in data["location"]]
@@ -145,7 +145,7 @@ def _quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]
 
 
 def _report_presentation(report: selectors.SalesReport) -> dict:
-    sales_list = reverse("admin:payments_transaction_changelist")
+    sales_list = reverse("admin:payments_sale_changelist")
 
     def sales_link(**params) -> str:
         """The sale list with exactly the paid sales a count stands for (refunded ones included)."""

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
-from payments.models import EventOutcome, EventSource, Transaction
+from payments.models import EventOutcome, EventSource, Sale
 from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches
 from photobox.client_ip import client_ip, client_network
@@ -46,7 +46,7 @@ class CreateSaleSerializer(serializers.Serializer):
         return f"{local}@{domain.lower()}"
 
 
-def sale_payload(sale: Transaction, *, with_paid_at: bool) -> dict:
+def sale_payload(sale: Sale, *, with_paid_at: bool) -> dict:
     """The sale as kiosks see it, from a model instance (see sale_status.sale_data)."""
     return sale_status.sale_data(
         pk=sale.pk,
@@ -71,13 +71,13 @@ class SaleNotFound(ApiError):
         super().__init__("Transaction not found", details={"external_id": external_id})
 
 
-def get_sale_or_404(external_id: str, queryset=None) -> Transaction:
+def get_sale_or_404(external_id: str, queryset=None) -> Sale:
     if not EXTERNAL_ID_PATTERN.match(external_id):
         raise SaleNotFound(external_id)
-    queryset = queryset if queryset is not None else Transaction.objects.all()
+    queryset = queryset if queryset is not None else Sale.objects.all()
     try:
         return queryset.get(external_id=external_id)
-    except Transaction.DoesNotExist:
+    except Sale.DoesNotExist:
         raise SaleNotFound(external_id) from None
 
 
@@ -232,7 +232,7 @@ class SaleCancelView(MissLimitedMixin, APIView):
         responses=openapi.CANCEL_SALE_RESPONSES,
     )
     def post(self, request, external_id: str):
-        sale = get_sale_or_404(external_id, Transaction.objects.select_related("location"))
+        sale = get_sale_or_404(external_id, Sale.objects.select_related("location"))
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         sale = services.cancel_sale(sale=sale)
         return Response(

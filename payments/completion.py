@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from payments.gateways import PaymentNotice
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Sale, SaleStatus
 from photobox.formatting import rupiah
 
 logger = logging.getLogger("payments")
@@ -23,7 +23,7 @@ logger = logging.getLogger("payments")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def flag_for_review(sale: Transaction, reason: str) -> None:
+def flag_for_review(sale: Sale, reason: str) -> None:
     """Put the sale on staff's review list with `reason` (saved by the caller, under its lock)."""
     if reason not in sale.review_reason:
         sale.review_reason = f"{sale.review_reason}\n{reason}".strip()
@@ -34,7 +34,7 @@ def _rupiah(amount: Decimal | None) -> str:
     return "unknown" if amount is None else rupiah(amount)
 
 
-def trusted_paid_at(*, sale: Transaction, notice: PaymentNotice, received_at: datetime) -> datetime:
+def trusted_paid_at(*, sale: Sale, notice: PaymentNotice, received_at: datetime) -> datetime:
     """The payment's time as the notice states it, if it lies within the sale's life (allowing
     CLOCK_SKEW); otherwise when we received it. Photo retention counts from this time, so a time
     from the payload must never be days away from the truth."""
@@ -44,7 +44,7 @@ def trusted_paid_at(*, sale: Transaction, notice: PaymentNotice, received_at: da
     return min(stated, received_at)
 
 
-def payment_problem(*, sale: Transaction, notice: PaymentNotice) -> tuple[str, str] | None:
+def payment_problem(*, sale: Sale, notice: PaymentNotice) -> tuple[str, str] | None:
     """Why this successful payment must not complete the sale: (outcome, reason for staff)."""
     payment = notice.payment_id or "(no id)"
     if notice.currency and notice.currency != "IDR":
@@ -63,15 +63,15 @@ def payment_problem(*, sale: Transaction, notice: PaymentNotice) -> tuple[str, s
     return None
 
 
-def _locked_sale(notice: PaymentNotice) -> Transaction | None:
-    locked = Transaction.objects.select_for_update()
+def _locked_sale(notice: PaymentNotice) -> Sale | None:
+    locked = Sale.objects.select_for_update()
     sale = locked.filter(external_id=notice.reference).first() if notice.reference else None
     if sale is None and notice.qr_id:
         sale = locked.filter(xendit_qr_id=notice.qr_id).first()
     return sale
 
 
-def save_review(sale: Transaction, reason: str) -> None:
+def save_review(sale: Sale, reason: str) -> None:
     """flag_for_review and save just that, for a sale locked by the caller."""
     flag_for_review(sale, reason)
     sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
@@ -83,7 +83,7 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
     sale = _locked_sale(notice)
     if sale is None:
         return EventOutcome.UNKNOWN_SALE, f"No sale with reference {notice.reference!r} or QR id {notice.qr_id!r}"
-    event.transaction = sale
+    event.sale = sale
 
     if notice.status in (SaleStatus.FAILED, SaleStatus.EXPIRED):
         # Only the earlier service's flat body reports these; it may end a sale still awaiting payment.
@@ -130,7 +130,7 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
     return _complete(sale=sale, notice=notice, now=now)
 
 
-def _complete(*, sale: Transaction, notice: PaymentNotice, now: datetime) -> tuple[str, str]:
+def _complete(*, sale: Sale, notice: PaymentNotice, now: datetime) -> tuple[str, str]:
     """The transition to COMPLETED, from PENDING, or (a late payment, flagged) EXPIRED or FAILED."""
     previous = sale.status
     if previous != SaleStatus.PENDING:

@@ -123,11 +123,15 @@ def apply_notice(*, event: PaymentEvent, notice: Notice) -> PaymentEvent:
                 outcome, detail = refunds.apply_refund_notice(event=event, notice=notice, now=timezone.now())
             else:
                 outcome, detail = completion.apply_payment_notice(event=event, notice=notice, now=timezone.now())
+            # Saved under the locks the notice took (the sale's, then the refund's): the event's
+            # foreign-key checks then wait for nothing. Saved after the commit, they took key-share
+            # locks on the refund and the sale in the database's own order, and deadlocked against
+            # a concurrent notice for the same refund holding the sale and waiting for the refund.
+            _finish(event, outcome, detail)
     except Exception as exc:
         logger.exception("payment event %s failed", event.pk, extra={"external_id": event.reference or None})
         _finish(event, EventOutcome.ERROR, f"{type(exc).__name__}: {exc}")
         raise
-    _finish(event, outcome, detail)
     return event
 
 
@@ -163,7 +167,7 @@ def _finish(event: PaymentEvent, outcome: str, detail: str) -> None:
             "xendit_payment_id",
             "reported_status",
             "amount",
-            "transaction",
+            "sale",
             "refund",
             "outcome",
             "outcome_detail",

@@ -88,7 +88,7 @@ def complete(claimed: Claim, *, status_code: int, body: bytes, sale_id: int | No
         release(claimed)
         return
     IdempotencyKey.objects.filter(key=claimed.key, fingerprint=claimed.fingerprint, status_code__isnull=True).update(
-        status_code=status_code, response_body=body, transaction_id=sale_id
+        status_code=status_code, response_body=body, sale_id=sale_id
     )
 
 

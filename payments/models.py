@@ -29,7 +29,7 @@ PAID_STATUSES = (SaleStatus.COMPLETED, SaleStatus.REFUNDED)
 UNASKED_STATUSES = (SaleStatus.EXPIRED, SaleStatus.CANCELLED)
 
 
-class Transaction(models.Model):
+class Sale(models.Model):
     """A sale: one customer session at a kiosk, paid by one QRIS code."""
 
     external_id = models.CharField("sale number", max_length=64, unique=True)
@@ -77,6 +77,8 @@ class Transaction(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The table keeps the name it had when the model was called Transaction.
+        db_table = "payments_transaction"
         verbose_name = "sale"
         ordering = ["-created_at"]
         permissions = [
@@ -187,8 +189,8 @@ class PaymentEvent(models.Model):
     xendit_payment_id = models.CharField(max_length=200, blank=True, db_index=True)
     reported_status = models.CharField(max_length=30, blank=True)
     amount = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
-    transaction = models.ForeignKey(
-        Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events", verbose_name="sale"
+    sale = models.ForeignKey(
+        Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events", verbose_name="sale"
     )
     refund = models.ForeignKey(
         "payments.Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
@@ -225,7 +227,7 @@ class PaymentEvent(models.Model):
 class ReviewNote(models.Model):
     """What staff decided about a payment problem: kept with the sale (or the unmatched payment)."""
 
-    sale = models.ForeignKey(Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="review_notes")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="review_notes")
     payment_event = models.ForeignKey(
         PaymentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="review_notes"
     )
@@ -265,7 +267,7 @@ class Refund(models.Model):
     """Money given back for one payment of a sale: recorded before Xendit is asked, settled by
     Xendit's refund webhook or by the refund check in cron."""
 
-    sale = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="refunds")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
     payment_id = models.CharField("Xendit payment id", max_length=100, db_index=True)
     amount = models.DecimalField("amount (Rp)", max_digits=15, decimal_places=2)
     reason = models.TextField()
@@ -328,7 +330,7 @@ class IdempotencyKey(models.Model):
     # NULL while the first request is still being processed.
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.BinaryField(blank=True, default=b"")
-    transaction = models.ForeignKey(Transaction, on_delete=models.SET_NULL, null=True, blank=True)
+    sale = models.ForeignKey(Sale, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:

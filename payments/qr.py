@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 
 from payments import services
 from payments.api import SaleNotFound, get_sale_or_404
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.api import json_error
 
 # Pixels per module and quiet-zone width (in modules; QR needs at least 4).
@@ -45,14 +45,14 @@ def _no_store(response: JsonResponse) -> JsonResponse:
     return response
 
 
-def _etag(sale: Transaction, kind: str) -> str:
+def _etag(sale: Sale, kind: str) -> str:
     digest = hashlib.sha256(f"{kind}:{SCALE}:{BORDER}:{sale.qr_string}".encode()).hexdigest()
     return f'"{digest[:32]}"'
 
 
 @require_safe
 def sale_qr(request: HttpRequest, external_id: str, kind: str) -> HttpResponse:
-    queryset = Transaction.objects.only("id", "external_id", "status", "qr_string", "expires_at", "paid_at")
+    queryset = Sale.objects.only("id", "external_id", "status", "qr_string", "expires_at", "paid_at")
     try:
         sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
     except SaleNotFound as exc:

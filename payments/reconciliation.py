@@ -17,7 +17,7 @@ from django.utils import timezone
 from payments import events
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, get_gateway
 from payments.gateways.pause import calls_paused_for, pause_calls
-from payments.models import UNASKED_STATUSES, EventOutcome, EventSource, Refund, RefundStatus, SaleStatus, Transaction
+from payments.models import UNASKED_STATUSES, EventOutcome, EventSource, Refund, RefundStatus, Sale, SaleStatus
 from payments.refunds import services as refunds
 
 logger = logging.getLogger("payments")
@@ -57,7 +57,7 @@ class ExpiryReport:
     seen: set[int] = field(default_factory=set, repr=False)
 
 
-def check_sale_with_gateway(*, sale: Transaction) -> int:
+def check_sale_with_gateway(*, sale: Sale) -> int:
     """Ask the gateway for payments of the sale's QR code and apply any we missed, each stored as
     an event and applied like its webhook (so one also delivered by webhook is applied once).
     Returns how many were newly applied. Raises GatewayError when the gateway cannot be asked."""
@@ -70,7 +70,7 @@ def check_sale_with_gateway(*, sale: Transaction) -> int:
             continue  # a failed or reversed payment in the list is no payment
         event = events.record_and_apply(source=EventSource.RECONCILIATION, notice=notice)
         applied += event.outcome == EventOutcome.APPLIED
-    Transaction.objects.filter(pk=sale.pk).update(gateway_checked_at=timezone.now())
+    Sale.objects.filter(pk=sale.pk).update(gateway_checked_at=timezone.now())
     return applied
 
 
@@ -90,7 +90,7 @@ def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
             return
         except GatewayRejected as exc:
             # Xendit will say the same next time (e.g. an unknown QR code): asked, and kept for staff.
-            Transaction.objects.filter(pk=sale.pk).update(gateway_checked_at=timezone.now())
+            Sale.objects.filter(pk=sale.pk).update(gateway_checked_at=timezone.now())
             _check_failed(report, sale, exc)
         except GatewayError as exc:
             _check_failed(report, sale, exc)
@@ -102,7 +102,7 @@ def _ask(sales, report: ExpiryReport, *, job: str, late: bool) -> None:
             report.completed += completed
 
 
-def _check_failed(report: ExpiryReport, sale: Transaction, exc: GatewayError) -> None:
+def _check_failed(report: ExpiryReport, sale: Sale, exc: GatewayError) -> None:
     logger.warning(
         "payment check failed external_id=%s error=%s",
         sale.external_id,
@@ -125,14 +125,14 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
     now = now or timezone.now()
     report = ExpiryReport()
     gateway = get_gateway()
-    overdue = Transaction.objects.filter(status=SaleStatus.PENDING, expires_at__lte=now)
+    overdue = Sale.objects.filter(status=SaleStatus.PENDING, expires_at__lte=now)
     if gateway.reconciles:
         asking = overdue.exclude(xendit_qr_id="").only("pk", "external_id", "xendit_qr_id")
         _ask(asking.order_by("expires_at")[:BATCH], report, job="expire_sales", late=False)
     report.expired = overdue.update(status=SaleStatus.EXPIRED, updated_at=now)
     if gateway.reconciles:
         # Past their expiry only: a cancelled sale's QR code stays payable at Xendit until then.
-        unasked = Transaction.objects.filter(
+        unasked = Sale.objects.filter(
             status__in=UNASKED_STATUSES,
             gateway_checked_at__isnull=True,
             expires_at__gte=now - timedelta(hours=settings.LATE_PAYMENT_CHECK_HOURS),
@@ -143,7 +143,7 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
     return report
 
 
-def recheck_sale_payment(*, sale: Transaction) -> bool:
+def recheck_sale_payment(*, sale: Sale) -> bool:
     """Ask the gateway now whether a sale not (or no longer) awaiting payment was paid after all:
     the customer says they paid, the kiosk waits or gave up. A payment found is applied like its
     webhook. True when it completed the sale. Raises CannotCheckPayment, or GatewayError when the

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from locations.models import Location
 from payments import services
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.api import jakarta_iso, rupiah_number
 
 # The sale's fields the poll shows, in the SELECT's order; the location's machine code follows.
@@ -40,7 +40,7 @@ SALE_FIELDS = (
 @functools.cache
 def _select(vendor: str) -> str:
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    sale, location = Transaction._meta, Location._meta
+    sale, location = Sale._meta, Location._meta
     columns = [f"s.{quote(sale.get_field(name).column)}" for name in SALE_FIELDS]
     columns.append(f"l.{quote(location.get_field('machine_code').column)}")
     location_id, external_id = (quote(sale.get_field(name).column) for name in ("location", "external_id"))
@@ -133,7 +133,7 @@ def poll_data(external_id: str) -> dict | None:
     expires_at, paid_at = _aware(expires_at), _aware(paid_at)
     if status == SaleStatus.PENDING and expires_at <= timezone.now():
         sale = services.expire_if_overdue(
-            sale=Transaction(pk=pk, external_id=external_id, status=status, expires_at=expires_at, paid_at=paid_at)
+            sale=Sale(pk=pk, external_id=external_id, status=status, expires_at=expires_at, paid_at=paid_at)
         )
         status, paid_at = sale.status, sale.paid_at
     return sale_data(

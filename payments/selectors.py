@@ -17,8 +17,8 @@ from payments.models import (
     Refund,
     RefundStatus,
     ReviewNote,
+    Sale,
     SaleStatus,
-    Transaction,
 )
 from photobox.admin_tools import jakarta_day_start
 from photobox.api import JAKARTA
@@ -29,7 +29,7 @@ def _customer_email():
     return EmailOutbox.objects.filter(sale=OuterRef("pk"), kind=EmailKind.CUSTOMER_PHOTOS)
 
 
-def with_photo_and_email_state(sales: list[Transaction]) -> list[Transaction]:
+def with_photo_and_email_state(sales: list[Sale]) -> list[Sale]:
     """Give a page of sales their photo count and email state: two small queries for the page.
 
     Done after the page is cut, not as subqueries in the list's query: PostgreSQL would evaluate
@@ -52,7 +52,7 @@ def with_photo_and_email_state(sales: list[Transaction]) -> list[Transaction]:
     return sales
 
 
-def sales_for_export(sales: QuerySet[Transaction]) -> QuerySet[Transaction]:
+def sales_for_export(sales: QuerySet[Sale]) -> QuerySet[Sale]:
     """The CSV export streams every row in the list's order, so each row's photo count comes from a
     correlated subquery (on the photo index) as it is read."""
     photo_count = (
@@ -124,15 +124,15 @@ def open_unmatched_payments() -> QuerySet[PaymentEvent]:
     return PaymentEvent.objects.filter(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=True)
 
 
-def failed_emails() -> QuerySet[Transaction]:
+def failed_emails() -> QuerySet[Sale]:
     """Paid sales whose email gave up and whose photos are still there to send."""
-    return Transaction.objects.filter(EMAIL_STATES["failed"][1])
+    return Sale.objects.filter(EMAIL_STATES["failed"][1])
 
 
 def problem_counts() -> ProblemCounts:
     """Three small counts, each on a partial index: what needs a person today."""
     return ProblemCounts(
-        sales_to_review=Transaction.objects.filter(needs_review=True).count(),
+        sales_to_review=Sale.objects.filter(needs_review=True).count(),
         unmatched_payments=open_unmatched_payments().count(),
         emails_failed=failed_emails().count(),
     )
@@ -148,7 +148,7 @@ class HistoryEntry:
     event: PaymentEvent | None = None
 
 
-def sale_history(sale: Transaction) -> list[HistoryEntry]:
+def sale_history(sale: Sale) -> list[HistoryEntry]:
     """What happened to a sale, oldest first: created, every payment notification with its outcome,
     expiry, the email, staff's review notes, refunds asked for and settled, photo deletion. Three
     queries."""
@@ -269,7 +269,7 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
     refund_settled_idx, joined to their sales) and the machines.
     """
     start, end = jakarta_day_start(date_from), jakarta_day_start(date_to + timedelta(days=1))
-    paid = Transaction.objects.filter(status__in=PAID_STATUSES, paid_at__gte=start, paid_at__lt=end)
+    paid = Sale.objects.filter(status__in=PAID_STATUSES, paid_at__gte=start, paid_at__lt=end)
     refunds = Refund.objects.filter(
         status=RefundStatus.SUCCEEDED,
         settled_at__gte=start,

@@ -1,4 +1,4 @@
-"""The sale and its payment: every state change of a `Transaction` happens here.
+"""The sale and its payment: every state change of a `Sale` happens here.
 
 States: PENDING -> COMPLETED | FAILED | EXPIRED, and COMPLETED -> REFUNDED. Each change runs
 under a row lock or as a conditional UPDATE, and changing into the state a sale already has is a
@@ -23,7 +23,7 @@ from rest_framework import status as http_status
 from core import errors
 from locations.models import Location
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
 from photobox.api import JAKARTA, ApiError
 from pricing.services import lock_price_for_sale
 
@@ -55,7 +55,7 @@ def new_external_id(*, location_id: int, now: datetime) -> str:
     return f"TRX-{location_id}-{stamp}-{secrets.token_hex(4).upper()}"
 
 
-def create_sale(*, location: Location, price_id, email: str, send_invoice: bool) -> Transaction:
+def create_sale(*, location: Location, price_id, email: str, send_invoice: bool) -> Sale:
     """Reserve quota, record the sale, then ask the gateway for its QRIS code.
 
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
@@ -64,7 +64,7 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
     now = timezone.now()
     with transaction.atomic():
         price = lock_price_for_sale(price_id=price_id, now=now)
-        sale = Transaction.objects.create(
+        sale = Sale.objects.create(
             external_id=new_external_id(location_id=location.pk, now=now),
             location=location,
             price=price,
@@ -97,13 +97,13 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
         raise GatewayUnavailableForSale() from None
 
     # Not a state change: the QR fields are data, stored whatever the status has become meanwhile.
-    Transaction.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
+    Sale.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
     sale.xendit_qr_id, sale.qr_string = qr.id, qr.qr_string
     return sale
 
 
-def fail_sale(*, sale: Transaction, reason: str) -> bool:
-    updated = Transaction.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
+def fail_sale(*, sale: Sale, reason: str) -> bool:
+    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
         status=SaleStatus.FAILED, updated_at=timezone.now()
     )
     if updated:
@@ -116,20 +116,20 @@ def fail_sale(*, sale: Transaction, reason: str) -> bool:
 
 # --- Cancelling -----------------------------------------------------------------------------
 class SaleAlreadyEnded(errors.Conflict):
-    def __init__(self, sale: Transaction):
+    def __init__(self, sale: Sale):
         ended = "paid" if sale.status in PAID_STATUSES else sale.status.lower()
         super().__init__(
             f"Transaction already {ended}", details={"external_id": sale.external_id, "status": sale.status}
         )
 
 
-def cancel_sale(*, sale: Transaction) -> Transaction:
+def cancel_sale(*, sale: Sale) -> Sale:
     """PENDING -> CANCELLED: the kiosk gives the sale up (the customer walked away), freeing its
     quota at once. Cancelling again is a no-op; a sale that ended otherwise raises SaleAlreadyEnded.
     Xendit's QR code stays payable until it expires: a payment that still comes completes the
     sale, flagged for review, and expire_sales asks Xendit about the sale once after its expiry."""
     now = timezone.now()
-    updated = Transaction.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
+    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
         status=SaleStatus.CANCELLED, updated_at=now
     )
     sale.refresh_from_db(fields=["status", "paid_at", "updated_at"])
@@ -141,12 +141,12 @@ def cancel_sale(*, sale: Transaction) -> Transaction:
 
 
 # --- Expiry ---------------------------------------------------------------------------------
-def expire_if_overdue(*, sale: Transaction, now: datetime | None = None) -> Transaction:
+def expire_if_overdue(*, sale: Sale, now: datetime | None = None) -> Sale:
     """Lazily expire a PENDING sale past its expiry (the poll endpoint)."""
     now = now or timezone.now()
     if sale.status != SaleStatus.PENDING or sale.expires_at > now:
         return sale
-    updated = Transaction.objects.filter(pk=sale.pk, status=SaleStatus.PENDING, expires_at__lte=now).update(
+    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING, expires_at__lte=now).update(
         status=SaleStatus.EXPIRED, updated_at=now
     )
     if updated:
@@ -163,7 +163,7 @@ class NothingToResolve(Exception):
     """The sale or payment is not (or no longer) waiting for staff: someone else may have resolved it."""
 
 
-def resolve_review(*, sale: Transaction, note: str, user) -> ReviewNote:
+def resolve_review(*, sale: Sale, note: str, user) -> ReviewNote:
     """Close a sale's payment problem with staff's note of what was done.
 
     The problem text and the note are kept as a ReviewNote with the sale; the sale leaves the
@@ -174,7 +174,7 @@ def resolve_review(*, sale: Transaction, note: str, user) -> ReviewNote:
     if not note:
         raise ValueError("A note is required: say what was done.")
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         if not locked.needs_review:
             raise NothingToResolve(f"{locked.external_id} is not waiting for review.")
         resolution = ReviewNote.objects.create(sale=locked, problem=locked.review_reason, note=note, resolved_by=user)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from core import errors
 from payments import events
 from payments.gateways import SimulatorGateway
-from payments.models import EventSource, PaymentEvent, Refund, RefundStatus, Transaction
+from payments.models import EventSource, PaymentEvent, Refund, RefundStatus, Sale
 
 
 class SimulatorDisabled(errors.Conflict):
@@ -22,7 +22,7 @@ def _require_simulator() -> None:
         raise SimulatorDisabled()
 
 
-def simulate_payment(*, sale: Transaction, amount: Decimal | None = None) -> PaymentEvent:
+def simulate_payment(*, sale: Sale, amount: Decimal | None = None) -> PaymentEvent:
     """Pay a sale through the simulator, along the same path as a real Xendit webhook."""
     _require_simulator()
     notice = SimulatorGateway.payment(

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gallery import views as gallery_views
@@ -34,6 +35,11 @@ urlpatterns = [
     # The demo kiosk page (DEBUG or DEMO_KIOSK only; 404 otherwise).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/gallery-qr.svg", kiosk.gallery_qr, name="kiosk-gallery-qr"),
+    # Staff bookmarks from before the sale model was renamed (it was "transaction") keep working.
+    re_path(
+        r"^admin/payments/transaction/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/payments/sale/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 
-from payments.models import Transaction
+from payments.models import Sale
 from photobox.admin_tools import KeepIfSoldAdminMixin
 from photobox.formatting import rupiah
 from pricing.models import Price
@@ -40,7 +40,7 @@ class PriceAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
         return [] if obj is None else ["amount_display", *USAGE]
 
     def sales_counts(self, objs) -> dict:
-        rows = Transaction.objects.filter(price__in=objs).values("price").annotate(count=Count("pk"))
+        rows = Sale.objects.filter(price__in=objs).values("price").annotate(count=Count("pk"))
         return {row["price"]: row["count"] for row in rows}
 
     @admin.display(description="price")

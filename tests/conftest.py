@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from locations.models import Location
-from payments.models import PAID_STATUSES, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, Sale, SaleStatus
 from payments.services import new_external_id
 from pricing.models import Price
 from tests.fakes.xendit import FakeXendit, FakeXenditServer
@@ -89,10 +89,10 @@ def price(make_price) -> Price:
 
 
 @pytest.fixture
-def make_sale(location, price) -> Callable[..., Transaction]:
+def make_sale(location, price) -> Callable[..., Sale]:
     """A sale stored directly (no gateway call), for tests about what happens after creation."""
 
-    def make(**fields) -> Transaction:
+    def make(**fields) -> Sale:
         now = timezone.now()
         sale_location = fields.pop("location", location)
         sale_price = fields.pop("price", price)
@@ -100,11 +100,11 @@ def make_sale(location, price) -> Callable[..., Transaction]:
         fields.setdefault("expires_at", fields["created_at"] + timedelta(minutes=15))
         fields.setdefault("status", SaleStatus.PENDING)
         fields.setdefault("email", "customer@example.com")
-        fields.setdefault("xendit_qr_id", f"qr_test_{Transaction.objects.count() + 1}")
+        fields.setdefault("xendit_qr_id", f"qr_test_{Sale.objects.count() + 1}")
         fields.setdefault("qr_string", "00020101021226...")
         if fields["status"] in PAID_STATUSES:
             fields.setdefault("paid_at", now)
-        return Transaction.objects.create(
+        return Sale.objects.create(
             external_id=fields.pop("external_id", None) or new_external_id(location_id=sale_location.pk, now=now),
             location=sale_location,
             price=sale_price,

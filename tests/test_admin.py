@@ -13,7 +13,7 @@ from django.utils import timezone
 from gallery.models import EmailKind, EmailOutbox, Photo
 from locations.models import Location
 from payments.events import record_payment_event
-from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, Sale, SaleStatus
 from payments.services import resolve_review
 from payments.simulation import simulate_payment
 from pricing.models import Price
@@ -59,7 +59,7 @@ def example_rows() -> dict[type, object]:
     return {
         Location: Location.objects.first(),
         Price: Price.objects.first(),
-        Transaction: Transaction.objects.first(),
+        Sale: Sale.objects.first(),
         PaymentEvent: PaymentEvent.objects.first(),
         Refund: Refund.objects.first(),
         EmailOutbox: EmailOutbox.objects.first(),
@@ -69,7 +69,7 @@ def example_rows() -> dict[type, object]:
 
 
 # Written only by the payment flow: staff read them, never add them.
-READ_ONLY_MODELS = {Transaction, PaymentEvent, EmailOutbox, Refund}
+READ_ONLY_MODELS = {Sale, PaymentEvent, EmailOutbox, Refund}
 
 
 def admin_url(model, page: str, *args) -> str:
@@ -92,7 +92,7 @@ def test_the_index_links_the_report_and_counts_the_problems(staff_client, some_o
 
     page = staff_client.get(reverse("admin:index")).content.decode()
 
-    assert reverse("admin:payments_transaction_report") in page
+    assert reverse("admin:payments_sale_report") in page
     assert "⚠ 1 to review" in page
     assert "⚠ 1 to look at" in page  # the unmatched webhook
     assert "Photo emails that could not be sent" in page
@@ -108,10 +108,10 @@ def test_the_admin_stays_in_english_when_customers_get_indonesian(staff_client, 
 
 
 def test_sales_and_payment_events_cannot_be_added_or_edited(staff_client, some_of_everything):
-    assert staff_client.get(reverse("admin:payments_transaction_add")).status_code == 403
+    assert staff_client.get(reverse("admin:payments_sale_add")).status_code == 403
     sale = some_of_everything
     response = staff_client.post(
-        reverse("admin:payments_transaction_change", args=[sale.pk]), {"amount": "1", "status": "PENDING"}
+        reverse("admin:payments_sale_change", args=[sale.pk]), {"amount": "1", "status": "PENDING"}
     )
     assert response.status_code == 403
     sale.refresh_from_db()
@@ -258,7 +258,7 @@ def test_deactivating_machines_from_the_list(staff_client, location):
 
 
 def test_empty_lists_say_what_will_appear_there(staff_client):
-    page = staff_client.get(reverse("admin:payments_transaction_changelist")).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_changelist")).content.decode()
     assert "No sales yet. A sale appears here as soon as a kiosk starts one." in page
 
     page = staff_client.get(reverse("admin:locations_location_changelist")).content.decode()

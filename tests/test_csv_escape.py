@@ -63,7 +63,7 @@ def test_the_sales_export_escapes_a_formula_behind_spaces(client, make_sale, mak
     client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
     make_sale(status=SaleStatus.COMPLETED, location=make_location(name='  =HYPERLINK("http://evil")'))
 
-    response = client.get(reverse("admin:payments_transaction_export"))
+    response = client.get(reverse("admin:payments_sale_export"))
 
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     row = next(csv.DictReader(io.StringIO(text)))

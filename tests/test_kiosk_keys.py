@@ -24,7 +24,7 @@ from locations.services import (
     revoke_kiosk_key,
     touch_last_used,
 )
-from payments.models import IdempotencyKey, SaleStatus, Transaction
+from payments.models import IdempotencyKey, Sale, SaleStatus
 from tests.conftest import run_concurrently
 
 pytestmark = pytest.mark.django_db
@@ -187,7 +187,7 @@ def test_a_key_of_location_a_cannot_create_for_location_b(api, sale_request, key
         "Kiosk key does not belong to this location",
         {"location_id": other_location.pk, "kiosk_location_id": location.pk},
     )
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_the_location_check_comes_right_after_the_body(api, sale_request, key_a):
@@ -214,7 +214,7 @@ def test_an_unknown_or_malformed_key_is_401(api, sale_request, header):
 
     assert error_of(response) == (401, "Invalid kiosk key", {})
     assert response["WWW-Authenticate"].startswith("Bearer")
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_a_revoked_key_fails_at_once(api, sale_request, location, key_a):
@@ -224,7 +224,7 @@ def test_a_revoked_key_fails_at_once(api, sale_request, location, key_a):
     response = create(api, sale_request, **bearer(key_a))
 
     assert error_of(response) == (401, "Invalid kiosk key", {})
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
 
 
 def test_a_revoked_key_fails_even_in_optional_mode(api, sale_request, location, key_a, settings):
@@ -267,7 +267,7 @@ def test_a_retry_with_the_same_key_and_idempotency_key_replays(api, sale_request
 
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
 
 
 def test_another_kiosk_never_gets_a_replay_of_this_kiosks_answer(api, sale_request, key_a, key_b):
@@ -288,7 +288,7 @@ def test_a_caller_without_a_key_never_gets_a_replay_of_a_kiosks_answer(api, sale
 
     assert first.status_code == anonymous.status_code == 201
     assert anonymous.json()["data"]["external_id"] != first.json()["data"]["external_id"]
-    assert Transaction.objects.count() == 2
+    assert Sale.objects.count() == 2
 
 
 def test_a_kiosk_keeps_its_idempotency_keys_across_a_key_rotation(api, sale_request, location):

@@ -17,7 +17,7 @@ from django.urls import path
 from PIL import Image
 from rest_framework.views import APIView
 
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.logging import JsonFormatter, PlainFormatter, RequestContextFilter, log_file_path, mask_email, redact
 from tests.conftest import CALLBACK_TOKEN, post_webhook, webhook_fixture
 from tests.test_settings import PRODUCTION, SETTINGS_VARIABLES, start_up_error, started
@@ -82,7 +82,7 @@ def sell_and_pay(api, sale_request) -> str:
     created = api.post("/api/v1/transactions", {**sale_request, "email": EMAIL}, format="json")
     assert created.status_code == 201, created.content
     external_id = created.json()["data"]["external_id"]
-    sale = Transaction.objects.get(external_id=external_id)
+    sale = Sale.objects.get(external_id=external_id)
     body = webhook_fixture(
         "qr_payment_2022.json",
         external_id=external_id,

@@ -19,8 +19,8 @@ from photobox.api import JAKARTA
 
 pytestmark = pytest.mark.django_db
 
-REPORT = reverse("admin:payments_transaction_report")
-REPORT_CSV = reverse("admin:payments_transaction_report_csv")
+REPORT = reverse("admin:payments_sale_report")
+REPORT_CSV = reverse("admin:payments_sale_report_csv")
 CSV_HEADER = ["date (Jakarta)", "machine code", "machine", "paid sales", "gross (IDR)", "refunded (IDR)", "net (IDR)"]
 
 
@@ -114,7 +114,7 @@ def test_the_csv_has_the_same_numbers_as_the_page(staff_client, two_days_of_sale
 
 def test_each_number_links_to_exactly_the_sales_behind_it(staff_client, two_days_of_sales):
     page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
-    links = re.findall(r'<a href="(/admin/payments/transaction/\?[^"]+)">(\d+)</a>', page)
+    links = re.findall(r'<a href="(/admin/payments/sale/\?[^"]+)">(\d+)</a>', page)
 
     assert len(links) == 2 + 2 + 4  # days, machines, day x machine
     for url, number in links:
@@ -332,7 +332,7 @@ def test_the_csv_has_gross_refunded_and_net(staff_client, sales_with_refunds):
 
 def test_sale_counts_link_to_their_sales_refunded_ones_included(staff_client, sales_with_refunds):
     page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
-    links = re.findall(r'<a href="(/admin/payments/transaction/\?[^"]+)">(\d+)</a>', page)
+    links = re.findall(r'<a href="(/admin/payments/sale/\?[^"]+)">(\d+)</a>', page)
 
     # Days 2, machines 2, day x machine 3: the 10 March line at PB-001 has refunds but no sale, so a plain 0.
     assert len(links) == 2 + 2 + 3

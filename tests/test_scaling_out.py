@@ -19,7 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from tests.live_instances import PROJECT_ROOT, instance_environment, instances
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -94,7 +94,7 @@ def test_expire_sales_on_every_instance_expires_each_sale_once(make_sale):
 
     expired = [int(re.search(r"expired (\d+)", output).group(1)) for output in outputs]
     assert sum(expired) == 6
-    assert set(Transaction.objects.filter(pk__in=[s.pk for s in overdue]).values_list("status", flat=True)) == {
+    assert set(Sale.objects.filter(pk__in=[s.pk for s in overdue]).values_list("status", flat=True)) == {
         SaleStatus.EXPIRED
     }
     pending.refresh_from_db()
@@ -144,5 +144,5 @@ def test_cleanup_on_every_instance_deletes_each_folder_once(make_sale, tmp_path)
 
     deleted = re.findall(r"^deleted (TRX-\S+)$", "".join(outputs), flags=re.MULTILINE)
     assert sorted(deleted) == sorted(sale.external_id for sale in sales), "each folder deleted by one instance"
-    assert Transaction.objects.filter(photos_deleted_at__isnull=True, pk__in=[s.pk for s in sales]).count() == 0
+    assert Sale.objects.filter(photos_deleted_at__isnull=True, pk__in=[s.pk for s in sales]).count() == 0
     assert not list(tmp_path.rglob("*.jpg"))

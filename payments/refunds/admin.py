@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 
 from core.errors import DomainError
 from payments import simulation
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, SaleStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
 from payments.refunds.forms import ConfirmForm, RefundForm
 from payments.refunds.selectors import (
     EXTRA_PAYMENT_OUTCOMES,
@@ -47,7 +47,7 @@ def may_refund(request) -> bool:
     return request.user.has_perm(PERMISSION)
 
 
-def sale_status_words(sale: Transaction, *, short: bool) -> str:
+def sale_status_words(sale: Sale, *, short: bool) -> str:
     """The sale's status as staff read it: a paid sale with some of it refunded says so."""
     if sale.status == SaleStatus.COMPLETED and sale.refunded_amount > 0:
         if short:
@@ -69,15 +69,15 @@ def event_refund_tools(request, event: PaymentEvent) -> list[tuple[str, str]]:
     amount) of a sale, while some of it is left to give back."""
     if (
         event.outcome not in EXTRA_PAYMENT_OUTCOMES
-        or event.transaction_id is None
+        or event.sale_id is None
         or not event.xendit_payment_id
         or not may_refund(request)
     ):
         return []
-    payment = next((p for p in received_payments(event.transaction) if p.payment_id == event.xendit_payment_id), None)
+    payment = next((p for p in received_payments(event.sale) if p.payment_id == event.xendit_payment_id), None)
     if payment is None or payment.left <= 0:
         return []
-    url = reverse("admin:payments_transaction_refund", args=[event.transaction_id])
+    url = reverse("admin:payments_sale_refund", args=[event.sale_id])
     return [("Refund this payment", f"{url}?{urlencode({'payment': payment.payment_id})}")]
 
 
@@ -102,41 +102,41 @@ class SaleRefundAdminMixin:
     def get_refund_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/refund/", view(self.refund_view), name="payments_transaction_refund"),
+            path("<path:object_id>/refund/", view(self.refund_view), name="payments_sale_refund"),
             path(
                 "<path:object_id>/refunds/<int:refund_id>/simulate-<str:outcome>/",
                 view(self.simulate_refund_webhook_view),
-                name="payments_transaction_refund-simulate",
+                name="payments_sale_refund-simulate",
             ),
         ]
 
     @staticmethod
-    def _refund_state(sale: Transaction) -> RefundState:
+    def _refund_state(sale: Sale) -> RefundState:
         """What the sale received and its refunds: read once per page (four queries at most)."""
         if getattr(sale, "_refund_state", None) is None:
             sale._refund_state = RefundState(payments=received_payments(sale), refunds=refunds_of(sale))
         return sale._refund_state
 
-    def _refund_tools(self, request, sale: Transaction) -> list[tuple[str, str]]:
+    def _refund_tools(self, request, sale: Sale) -> list[tuple[str, str]]:
         state = self._refund_state(sale)
         tools = []
         if state.refundable and self.has_refund_permission(request):
-            tools.append(("Refund", reverse("admin:payments_transaction_refund", args=[sale.pk])))
+            tools.append(("Refund", reverse("admin:payments_sale_refund", args=[sale.pk])))
         if self.has_simulate_permission(request):
             waiting = [r for r in state.refunds if r.status == RefundStatus.PENDING and r.xendit_refund_id]
             for refund in waiting:
                 which = f" ({rupiah(refund.amount)}, {_jakarta(refund.created_at)})" if len(waiting) > 1 else ""
                 for outcome in SIMULATED_OUTCOMES:
-                    url = reverse("admin:payments_transaction_refund-simulate", args=[sale.pk, refund.pk, outcome])
+                    url = reverse("admin:payments_sale_refund-simulate", args=[sale.pk, refund.pk, outcome])
                     tools.append((f"Simulate Xendit's refund webhook: {outcome}{which}", url))
         return tools
 
     @admin.display(description="status")
-    def sale_status(self, sale: Transaction):
+    def sale_status(self, sale: Sale):
         return self.status_display(sale, short=False)
 
     @admin.display(description="refunds")
-    def refunds_display(self, sale: Transaction):
+    def refunds_display(self, sale: Sale):
         state = self._refund_state(sale)
         if not state.payments and not state.refunds:
             if sale.status in PAID_STATUSES:
@@ -197,7 +197,7 @@ class SaleRefundAdminMixin:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_refund_permission(request):
             raise PermissionDenied
-        change_url = reverse("admin:payments_transaction_change", args=[sale.pk])
+        change_url = reverse("admin:payments_sale_change", args=[sale.pk])
         state = self._refund_state(sale)
         if not state.payments:
             self.message_user(request, f"{sale.external_id} received no payment Xendit can refund.", messages.WARNING)
@@ -229,7 +229,7 @@ class SaleRefundAdminMixin:
         }
         return TemplateResponse(request, "admin/payments/refund/refund_form.html", context)
 
-    def _refund(self, request, sale: Transaction, data: dict) -> bool:
+    def _refund(self, request, sale: Sale, data: dict) -> bool:
         """Ask for the refund and say what became of it. False: refused, the form is shown again."""
         key = data["request_key"] or uuid.uuid4().hex
         again = Refund.objects.filter(sale=sale, request_key=key).exists()
@@ -257,7 +257,7 @@ class SaleRefundAdminMixin:
         self._tell_refund(request, sale, refund)
         return True
 
-    def _tell_refund(self, request, sale: Transaction, refund: Refund) -> None:
+    def _tell_refund(self, request, sale: Sale, refund: Refund) -> None:
         what = f"{sale.external_id}: refund of {rupiah(refund.amount)} of payment {refund.payment_id}"
         if refund.status == RefundStatus.FAILED:
             code = refund.failure_code or "no reason given"
@@ -337,7 +337,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        sales = Transaction.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
+        sales = Sale.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
         return queryset.filter(Q(sale_id__in=sales) | Q(xendit_refund_id=term) | Q(payment_id=term)), False
 
     def changelist_view(self, request, extra_context=None):
@@ -350,7 +350,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="sale", ordering="sale__external_id")
     def sale_link(self, refund: Refund):
-        url = reverse("admin:payments_transaction_change", args=[refund.sale_id])
+        url = reverse("admin:payments_sale_change", args=[refund.sale_id])
         return format_html('<a href="{}">{}</a>', url, refund.sale.external_id)
 
     @admin.display(description="amount", ordering="amount")

@@ -3,7 +3,7 @@ for (who, how much, why) and each one settled (went through, or failed with Xend
 
 from decimal import Decimal
 
-from payments.models import EventOutcome, PaymentEvent, RefundOrigin, RefundStatus, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, RefundOrigin, RefundStatus, Sale, SaleStatus
 from payments.refunds.selectors import sale_paid_amount
 from payments.refunds.words import failure_in_words
 from payments.selectors import HistoryEntry
@@ -12,7 +12,7 @@ from photobox.formatting import rupiah
 SETTLED = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 
 
-def refund_history(sale: Transaction, events: list[PaymentEvent]) -> tuple[list[HistoryEntry], set[int]]:
+def refund_history(sale: Sale, events: list[PaymentEvent]) -> tuple[list[HistoryEntry], set[int]]:
     """The history lines of the sale's refunds, and the ids of the notices that settled them: a
     settlement line stands for its notice (and links to it), so the caller leaves those out.
     One query."""
@@ -39,7 +39,7 @@ def refund_history(sale: Transaction, events: list[PaymentEvent]) -> tuple[list[
     return entries, {event.pk for event in settled_by.values()}
 
 
-def _settlements(sale: Transaction, refunds, settled_by: dict) -> list[HistoryEntry]:
+def _settlements(sale: Sale, refunds, settled_by: dict) -> list[HistoryEntry]:
     paid, given_back, entries = sale_paid_amount(sale), Decimal(0), []
     settled = sorted((r for r in refunds if r.status in SETTLED and r.settled_at), key=lambda r: (r.settled_at, r.pk))
     for refund in settled:

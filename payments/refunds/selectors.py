@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Transaction
+from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale
 
 # Payments that reached us for a sale without paying it: a second payment, or one of the wrong
 # amount. The money was taken all the same, so staff can give it back.
@@ -33,13 +33,13 @@ class ReceivedPayment:
         return f"{self.payment_id} ({kind})"
 
 
-def sale_paid_amount(sale: Transaction) -> Decimal:
+def sale_paid_amount(sale: Sale) -> Decimal:
     """What the sale's own payment brought: its stated amount, else (the earlier service's body,
     which states none) the sale's amount, which is what Xendit's QR code asked for."""
     return sale.paid_amount if sale.paid_amount is not None else sale.amount
 
 
-def received_payments(sale: Transaction) -> list[ReceivedPayment]:
+def received_payments(sale: Sale) -> list[ReceivedPayment]:
     """Every successful Xendit payment this sale received, the one that paid it first, with what
     was refunded of each. Three queries."""
     payments: dict[str, dict] = {}
@@ -52,7 +52,7 @@ def received_payments(sale: Transaction) -> list[ReceivedPayment]:
         }
     extras = (
         PaymentEvent.objects.filter(
-            transaction=sale, outcome__in=EXTRA_PAYMENT_OUTCOMES, reported_status="COMPLETED", amount__gt=0
+            sale=sale, outcome__in=EXTRA_PAYMENT_OUTCOMES, reported_status="COMPLETED", amount__gt=0
         )
         .exclude(xendit_payment_id="")
         .order_by("received_at")
@@ -62,9 +62,7 @@ def received_payments(sale: Transaction) -> list[ReceivedPayment]:
     # A "double payment" may be a payment that paid another sale (one QR paid twice by a retry):
     # that one is the other sale's, never refundable from here.
     elsewhere = set(
-        Transaction.objects.filter(xendit_payment_id__in=[p for p, _, _ in extras]).values_list(
-            "xendit_payment_id", flat=True
-        )
+        Sale.objects.filter(xendit_payment_id__in=[p for p, _, _ in extras]).values_list("xendit_payment_id", flat=True)
     )
     for payment_id, amount, received_at in extras:
         if payment_id not in payments and payment_id not in elsewhere:
@@ -90,21 +88,21 @@ def received_payments(sale: Transaction) -> list[ReceivedPayment]:
     ]
 
 
-def sale_for_payment(payment_id: str) -> Transaction | None:
+def sale_for_payment(payment_id: str) -> Sale | None:
     """The sale a Xendit payment id belongs to: the one it paid, or the one it reached as an
     extra payment. Locked (call inside a transaction): a refund settles under the sale's lock."""
-    locked = Transaction.objects.select_for_update()
+    locked = Sale.objects.select_for_update()
     sale = locked.filter(xendit_payment_id=payment_id).first()
     if sale is None:
         extra = (
-            PaymentEvent.objects.filter(xendit_payment_id=payment_id, transaction__isnull=False)
+            PaymentEvent.objects.filter(xendit_payment_id=payment_id, sale__isnull=False)
             .filter(Q(outcome__in=EXTRA_PAYMENT_OUTCOMES))
-            .values_list("transaction_id", flat=True)
+            .values_list("sale_id", flat=True)
             .first()
         )
         sale = locked.filter(pk=extra).first() if extra else None
     return sale
 
 
-def refunds_of(sale: Transaction) -> list[Refund]:
+def refunds_of(sale: Sale) -> list[Refund]:
     return list(Refund.objects.filter(sale=sale).select_related("requested_by"))

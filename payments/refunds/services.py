@@ -29,8 +29,8 @@ from payments.models import (
     Refund,
     RefundOrigin,
     RefundStatus,
+    Sale,
     SaleStatus,
-    Transaction,
 )
 from payments.refunds.selectors import ReceivedPayment, received_payments, sale_for_payment, sale_paid_amount
 from payments.refunds.words import failure_in_words
@@ -46,7 +46,7 @@ class RefundRefused(errors.Invalid):
     """Photobox's own rules refuse this refund; the message says why in plain words."""
 
 
-def _payment_to_refund(sale: Transaction, payment_id: str | None) -> ReceivedPayment:
+def _payment_to_refund(sale: Sale, payment_id: str | None) -> ReceivedPayment:
     payments = received_payments(sale)
     if not payments:
         if sale.status in (SaleStatus.COMPLETED, SaleStatus.REFUNDED):
@@ -92,7 +92,7 @@ def _checked_amount(payment: ReceivedPayment, amount: Decimal | None) -> Decimal
 
 def request_refund(
     *,
-    sale: Transaction,
+    sale: Sale,
     reason: str,
     requested_by,
     amount: Decimal | None = None,
@@ -108,7 +108,7 @@ def request_refund(
     if not reason:
         raise RefundRefused("A reason is required: say why the money is given back.")
     with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(pk=sale.pk)
+        locked = Sale.objects.select_for_update().get(pk=sale.pk)
         if request_key and (done := Refund.objects.filter(request_key=request_key).first()) is not None:
             if done.sale_id != locked.pk:
                 raise RefundRefused("This refund form was made for another sale: open the refund page again.")
@@ -165,7 +165,7 @@ def send_refund(*, refund: Refund, pays_the_sale: bool = True) -> Refund:
 def record_gateway_answer(*, refund: Refund, notice: RefundNotice) -> Refund:
     """Keep Xendit's refund id on our refund and settle it if the answer is final."""
     with transaction.atomic():
-        sale = Transaction.objects.select_for_update().get(pk=refund.sale_id)
+        sale = Sale.objects.select_for_update().get(pk=refund.sale_id)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
         taken = Refund.objects.filter(xendit_refund_id=notice.refund_id).exclude(pk=locked.pk).exists()
         if taken:
@@ -184,7 +184,7 @@ def record_gateway_answer(*, refund: Refund, notice: RefundNotice) -> Refund:
 def fail_refund(*, refund: Refund, failure_code: str) -> Refund:
     """PENDING -> FAILED (Xendit refused the request). A no-op for a refund already settled."""
     with transaction.atomic():
-        sale = Transaction.objects.select_for_update().get(pk=refund.sale_id)
+        sale = Sale.objects.select_for_update().get(pk=refund.sale_id)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
         if locked.status == RefundStatus.PENDING:
             notice = RefundNotice(
@@ -214,7 +214,7 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
             EventOutcome.IGNORED,
             f"Refund {notice.refund_id} of payment {notice.payment_id}, which no sale of ours has",
         )
-    event.transaction = sale
+    event.sale = sale
     refund = Refund.objects.select_for_update().filter(xendit_refund_id=notice.refund_id).first()
     new = refund is None
     if refund is None:
@@ -243,7 +243,7 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
     return EventOutcome.APPLIED, _settle(sale=sale, refund=refund, notice=notice, now=now)
 
 
-def _adopt(*, sale: Transaction, notice: RefundNotice) -> Refund | None:
+def _adopt(*, sale: Sale, notice: RefundNotice) -> Refund | None:
     """Our own refund whose request has not been answered yet (the webhook came first, or the
     answer was lost): the oldest unanswered one of that payment and amount."""
     refund = (
@@ -264,7 +264,7 @@ def _adopt(*, sale: Transaction, notice: RefundNotice) -> Refund | None:
     return refund
 
 
-def _record_outside(*, sale: Transaction, notice: RefundNotice, now: datetime) -> Refund | None:
+def _record_outside(*, sale: Sale, notice: RefundNotice, now: datetime) -> Refund | None:
     if notice.amount is None or notice.amount <= 0:
         return None
     logger.warning(
@@ -284,7 +284,7 @@ def _record_outside(*, sale: Transaction, notice: RefundNotice, now: datetime) -
     )
 
 
-def _settle(*, sale: Transaction, refund: Refund, notice: RefundNotice, now: datetime) -> str:
+def _settle(*, sale: Sale, refund: Refund, notice: RefundNotice, now: datetime) -> str:
     """PENDING -> SUCCEEDED or FAILED, both rows locked. A refund that went through counts on the
     sale when it refunds the sale's own payment; all of it refunded makes the sale REFUNDED."""
     refund.status, refund.settled_at = notice.status, now
@@ -309,7 +309,7 @@ def _settle(*, sale: Transaction, refund: Refund, notice: RefundNotice, now: dat
     return f"{what}: went through" + _count_on_sale(sale=sale, amount=refund.amount)
 
 
-def _count_on_sale(*, sale: Transaction, amount: Decimal) -> str:
+def _count_on_sale(*, sale: Sale, amount: Decimal) -> str:
     """Add a refund of the sale's own payment to the sale; the transition COMPLETED -> REFUNDED
     once all of it is given back. The sale is locked by the caller."""
     sale.refunded_amount += amount

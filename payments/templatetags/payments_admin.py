@@ -20,7 +20,7 @@ def staff_overview(context) -> dict | None:
     """Today's takings and what needs a person, for staff who may see sales."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.has_perm("payments.view_transaction"):
+    if user is None or not user.has_perm("payments.view_sale"):
         return None
     today = timezone.localdate(timezone=JAKARTA)
     return {

@@ -104,7 +104,7 @@ def test_the_sales_report_charts_revenue_per_day_and_per_kiosk(open_page, site, 
     page = tab.page
     log_in(tab, site)
 
-    page.goto(site.url + reverse("admin:payments_transaction_report"))
+    page.goto(site.url + reverse("admin:payments_sale_report"))
 
     expect(page.get_by_role("heading", name=re.compile("^Paid sales from"))).to_be_visible()
     expect(page.locator("#report-total-sales")).to_have_text("2")  # the expired and pending ones do not count

@@ -16,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from gallery.models import Photo
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from payments.simulation import simulate_payment
 from tests.browser.support import DESKTOP, PHONE, decode_qr, image_loaded
 
@@ -92,8 +92,8 @@ def paid(tab) -> None:
     expect(tab.page.get_by_role("heading", name="Pembayaran berhasil, terima kasih!")).to_be_visible()
 
 
-def the_sale() -> Transaction:
-    return Transaction.objects.select_related("location").get()
+def the_sale() -> Sale:
+    return Sale.objects.select_related("location").get()
 
 
 def previews(page):
@@ -210,7 +210,7 @@ def test_the_next_customer_gets_an_empty_form(open_page, site, demo, mailoutbox)
     # The next customer's sale is theirs alone: their email, no invoice, no earlier photos.
     buy(page, email="joko@example.com")
     showing_qr(tab)
-    sale = Transaction.objects.get(email="joko@example.com")
+    sale = Sale.objects.get(email="joko@example.com")
     assert (sale.amount, sale.send_invoice) == (35000, False)
     simulate_payment(sale=sale)
     expect(page.get_by_role("heading", name="Pembayaran berhasil, terima kasih!")).to_be_visible()
@@ -326,7 +326,7 @@ def test_an_expired_qr_code_says_so_and_starts_again(open_page, site, demo):
     buy(page, invoice=True)
     showing_qr(tab)
 
-    Transaction.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    Sale.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     expect(page.get_by_role("heading", name="Kode QR kedaluwarsa")).to_be_visible()
     expect(page.get_by_text("Waktu 15 menit untuk membayar sudah habis")).to_be_visible()
@@ -355,7 +355,7 @@ def test_a_sale_that_ended_elsewhere_says_how(open_page, site, demo, status, tit
 
     # Xendit, staff, another kiosk: the poll tells.
     paid_at = timezone.now() if status == SaleStatus.REFUNDED else None
-    Transaction.objects.update(status=status, paid_at=paid_at)
+    Sale.objects.update(status=status, paid_at=paid_at)
 
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     expect(page.get_by_text(text)).to_be_visible()
@@ -374,7 +374,7 @@ def test_a_refused_sale_shows_the_reason_on_the_form(open_page, site, demo, make
 
     expect(page.get_by_role("alert")).to_have_text("Paket ini sudah habis. Silakan pilih paket lain.")
     expect(page.get_by_role("heading", name="Siap berfoto?")).to_be_visible()
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
     tab.screenshot("refused")
     # The customer's language, the same refusal.
     page.get_by_role("link", name="English").click()
@@ -421,7 +421,7 @@ def test_cancel_after_the_sale_ended_unseen(open_page, site, demo, meanwhile, th
     if meanwhile == "paid":
         simulate_payment(sale=the_sale())
     else:
-        Transaction.objects.update(status=SaleStatus.EXPIRED)
+        Sale.objects.update(status=SaleStatus.EXPIRED)
 
     page.get_by_role("button", name="Batal").click()
 
@@ -466,7 +466,7 @@ def test_the_english_switch_shows_english_and_keeps_the_sale(open_page, site, de
     expect(page.get_by_role("status")).to_have_text("Menunggu pembayaran…")
     expect(page.get_by_role("button", name="Batal")).to_be_visible()
     assert page.url == f"{site.url}/kiosk/"
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
     expect(page.locator("[data-countdown]")).not_to_have_text(countdown)
 
     # The address keeps the choice: a reload opens the page in English.
@@ -514,7 +514,7 @@ def test_every_screen_fits(open_page, site, demo, device):
     an_empty_form(page)
     buy(page)
     showing_qr(tab)
-    Transaction.objects.filter(status=SaleStatus.PENDING).update(status=SaleStatus.CANCELLED)
+    Sale.objects.filter(status=SaleStatus.PENDING).update(status=SaleStatus.CANCELLED)
     expect(page.get_by_role("heading", name="Dibatalkan")).to_be_visible()
     fits_the_screen(tab)
     tab.screenshot("cancelled")

@@ -103,7 +103,7 @@ def test_the_sale_page_shows_jakarta_times_in_one_format(open_page, site, staff_
     page = tab.page
     log_in(tab, site)
 
-    page.goto(site.url + reverse("admin:payments_transaction_change", args=[notified_sale.pk]))
+    page.goto(site.url + reverse("admin:payments_sale_change", args=[notified_sale.pk]))
 
     def field(name: str) -> str:
         return page.locator(f".field-{name} .readonly").first.inner_text().strip()

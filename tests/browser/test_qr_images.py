@@ -2,17 +2,17 @@
 
 import pytest
 
-from payments.models import Transaction
+from payments.models import Sale
 from tests.browser.support import decode_qr, image_loaded
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 
 
 @pytest.fixture
-def sale(api, sale_request) -> Transaction:
+def sale(api, sale_request) -> Sale:
     response = api.post("/api/v1/transactions", sale_request, format="json")
     assert response.status_code == 201, response.content
-    return Transaction.objects.get(external_id=response.json()["data"]["external_id"])
+    return Sale.objects.get(external_id=response.json()["data"]["external_id"])
 
 
 def test_the_svg_opened_on_its_own_scans_as_the_qris_string(open_page, site, sale):

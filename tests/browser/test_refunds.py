@@ -23,7 +23,7 @@ def test_a_partial_then_full_refund_from_the_sale_page(open_page, site, staff_us
     tab = open_page()
     page = tab.page
     log_in(tab, site)
-    page.goto(f"{site.url}/admin/payments/transaction/{paid_sale.pk}/change/")
+    page.goto(f"{site.url}/admin/payments/sale/{paid_sale.pk}/change/")
 
     page.get_by_role("link", name="Refund", exact=True).click()
     expect(page.get_by_role("heading", name="Refund")).to_be_visible()

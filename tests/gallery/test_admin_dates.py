@@ -51,7 +51,7 @@ def sale(make_sale):
         next_attempt_at=PAID + timedelta(minutes=5), sent_at=PAID + timedelta(minutes=5),
     )  # fmt: skip
     PaymentEvent.objects.create(
-        received_at=PAID, processed_at=PAID + timedelta(seconds=1), transaction=sale, reference=sale.external_id,
+        received_at=PAID, processed_at=PAID + timedelta(seconds=1), sale=sale, reference=sale.external_id,
         event_type="qr.payment", outcome=EventOutcome.APPLIED, amount=sale.amount,
     )  # fmt: skip
     return sale
@@ -69,7 +69,7 @@ def test_the_settings_point_django_at_our_date_formats():
 
 
 def test_the_sale_page_shows_every_date_in_jakarta_time_in_one_format(admin_client, sale):
-    page = text_of(admin_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])))
+    page = text_of(admin_client.get(reverse("admin:payments_sale_change", args=[sale.pk])))
 
     assert "Started (WIB): 07 Dec 2026 09:31" in page  # our own column
     assert "Expires at: 07 Dec 2026 09:46" in page  # Django's read-only date fields
@@ -81,7 +81,7 @@ def test_the_sale_page_shows_every_date_in_jakarta_time_in_one_format(admin_clie
 
 
 def test_the_lists_show_dates_in_jakarta_time_in_one_format(admin_client, sale):
-    sales = text_of(admin_client.get(reverse("admin:payments_transaction_changelist")))
+    sales = text_of(admin_client.get(reverse("admin:payments_sale_changelist")))
     events = text_of(admin_client.get(reverse("admin:payments_paymentevent_changelist")))
     emails = text_of(admin_client.get(reverse("admin:gallery_emailoutbox_changelist")))
     machines = text_of(admin_client.get(reverse("admin:locations_location_changelist")))
@@ -110,7 +110,7 @@ def test_a_payment_notification_page_shows_its_times_in_jakarta(admin_client, sa
 def test_an_indonesian_admin_writes_dates_the_same_way(admin_client, sale, settings):
     settings.ADMIN_LANGUAGE_CODE = "id"
 
-    page = text_of(admin_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])))
+    page = text_of(admin_client.get(reverse("admin:payments_sale_change", args=[sale.pk])))
 
     assert "07 Des 2026 09:34" in page
     assert not DJANGO_DEFAULT.search(page)

@@ -63,7 +63,7 @@ def photographed(make_sale):
 
 def test_staff_resend_the_email_to_a_corrected_address(staff_client, photographed, mailoutbox):
     sale = photographed()
-    url = reverse("admin:payments_transaction_resend-email", args=[sale.pk])
+    url = reverse("admin:payments_sale_resend-email", args=[sale.pk])
 
     form = staff_client.get(url).content.decode()
     response = staff_client.post(url, {"email": "budi@example.com"}, follow=True)
@@ -91,17 +91,17 @@ def test_staff_resend_the_email_to_a_corrected_address(staff_client, photographe
 def test_the_resend_button_is_on_a_paid_sales_page_only(staff_client, photographed, make_sale):
     paid, pending = photographed(), make_sale()
 
-    paid_page = staff_client.get(reverse("admin:payments_transaction_change", args=[paid.pk])).content.decode()
-    pending_page = staff_client.get(reverse("admin:payments_transaction_change", args=[pending.pk])).content.decode()
+    paid_page = staff_client.get(reverse("admin:payments_sale_change", args=[paid.pk])).content.decode()
+    pending_page = staff_client.get(reverse("admin:payments_sale_change", args=[pending.pk])).content.decode()
 
-    assert reverse("admin:payments_transaction_resend-email", args=[paid.pk]) in paid_page
+    assert reverse("admin:payments_sale_resend-email", args=[paid.pk]) in paid_page
     assert "Resend photo email" not in pending_page
 
 
 def test_a_mistyped_correction_is_refused_by_the_form(staff_client, photographed, mailoutbox):
     sale = photographed()
 
-    response = staff_client.post(reverse("admin:payments_transaction_resend-email", args=[sale.pk]), {"email": "budi@"})
+    response = staff_client.post(reverse("admin:payments_sale_resend-email", args=[sale.pk]), {"email": "budi@"})
 
     assert "Enter a valid email address." in response.content.decode()
     assert mailoutbox == []
@@ -111,7 +111,7 @@ def test_resend_to_the_same_address_from_the_sales_list(staff_client, photograph
     sales = [photographed(email=f"c{i}@example.com") for i in range(2)]
 
     staff_client.post(
-        reverse("admin:payments_transaction_changelist"),
+        reverse("admin:payments_sale_changelist"),
         {"action": "resend_customer_email", "_selected_action": [s.pk for s in sales]},
     )
 
@@ -134,7 +134,7 @@ def test_when_the_mail_server_fails_staff_are_told_it_will_be_retried(staff_clie
     sale = photographed(email="budi@example.com")
 
     response = staff_client.post(
-        reverse("admin:payments_transaction_resend-email", args=[sale.pk]), {"email": "budi@example.com"}, follow=True
+        reverse("admin:payments_sale_resend-email", args=[sale.pk]), {"email": "budi@example.com"}, follow=True
     )
 
     outbox = EmailOutbox.objects.get(sale=sale)
@@ -179,7 +179,7 @@ def test_resend_is_refused_when_the_email_could_not_show_the_photos(
         EmailOutbox.objects.filter(sale=sale).update(status=EmailStatus.SENDING, updated_at=timezone.now())
 
     response = staff_client.post(
-        reverse("admin:payments_transaction_changelist"),
+        reverse("admin:payments_sale_changelist"),
         {"action": "resend_customer_email", "_selected_action": [sale.pk]},
         follow=True,
     )

@@ -19,7 +19,7 @@ from PIL import Image
 
 from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from tests.conftest import run_concurrently
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def cleanup(api, days="14", *, token=TOKEN, alias=False):
 def sale_with_photos(make_sale, fake_cloudinary):
     """A paid sale whose email went out `days_ago` days ago, with `count` photos stored at the fake."""
 
-    def make(*, days_ago: float = 20, count: int = 12) -> Transaction:
+    def make(*, days_ago: float = 20, count: int = 12) -> Sale:
         sent = timezone.now() - timedelta(days=days_ago)
         sale = make_sale(status=SaleStatus.COMPLETED, paid_at=sent, email_sent_at=sent)
         for position in range(1, count + 1):
@@ -183,7 +183,7 @@ def test_a_paid_sale_whose_email_never_went_out_is_cleaned_after_the_retention_t
     api, make_sale, sale_with_photos, fake_cloudinary
 ):
     unsent = sale_with_photos(days_ago=20)
-    Transaction.objects.filter(pk=unsent.pk).update(email_sent_at=None)
+    Sale.objects.filter(pk=unsent.pk).update(email_sent_at=None)
     without_photos = make_sale(status=SaleStatus.COMPLETED, paid_at=timezone.now() - timedelta(days=30))
 
     body = cleanup(api).json()
@@ -211,7 +211,7 @@ def test_twenty_sales_of_twelve_photos_take_at_most_one_admin_call_per_five_sale
     for sale in sales:
         assert sum(bool(keys_of(sale) & set(c.public_ids)) for c in calls) == 1
     assert fake_cloudinary.assets == {}
-    assert Transaction.objects.filter(photos_deleted_at__isnull=True).count() == 0
+    assert Sale.objects.filter(photos_deleted_at__isnull=True).count() == 0
 
 
 def test_a_second_run_finds_nothing_and_makes_no_call(api, sale_with_photos, fake_cloudinary):
@@ -256,7 +256,7 @@ def test_a_failed_delete_is_reported_and_retried_next_run(api, sale_with_photos,
     assert body["failed_folders"] == [s.external_id for s in sales[8:]]
     assert not cleaned(sales[8])
     assert not cleaned(sales[9])
-    assert Transaction.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
+    assert Sale.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
     assert set(fake_cloudinary.assets) == keys_of(sales[8]) | keys_of(sales[9])
 
     fake_cloudinary.fail_deletes_for = set()
@@ -283,8 +283,8 @@ def test_the_run_stops_when_the_admin_api_budget_runs_low_and_the_rest_follow(
     assert body["message"] == (
         "8 folders deleted successfully; stopped early to stay within the storage API budget, the rest follow next run"
     )
-    assert Transaction.objects.filter(photos_deleted_at__isnull=True).count() == 12
-    assert Transaction.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
+    assert Sale.objects.filter(photos_deleted_at__isnull=True).count() == 12
+    assert Sale.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
 
     fake_cloudinary.remaining = fake_cloudinary.budget  # the next hour
     body = cleanup(api).json()
@@ -310,8 +310,8 @@ def test_a_429_from_cloudinary_stops_the_run_cleanly(api, sale_with_photos, fake
         "the rest follow next run",
     }
     assert [c.status for c in fake_cloudinary.admin_calls] == [429]
-    assert Transaction.objects.filter(photos_deleted_at__isnull=True).count() == 3
-    assert Transaction.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0  # not stuck
+    assert Sale.objects.filter(photos_deleted_at__isnull=True).count() == 3
+    assert Sale.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0  # not stuck
 
     fake_cloudinary.remaining = fake_cloudinary.budget
     assert cleanup(api).json()["folders"] == [s.external_id for s in sales]
@@ -325,7 +325,7 @@ def test_a_storage_that_keeps_failing_stops_the_run_after_three_batches(api, sal
 
     assert len(fake_cloudinary.admin_calls) == 3
     assert body["failed_count"] == 24
-    assert Transaction.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
+    assert Sale.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
 
 
 def test_the_429_call_is_counted_against_the_budget(sale_with_photos, fake_cloudinary, capsys):
@@ -354,7 +354,7 @@ def test_two_runs_at_once_never_delete_a_sale_twice_and_together_delete_all(sale
     sent = [key for call in fake_cloudinary.admin_calls for key in call.public_ids]
     assert len(sent) == len(set(sent)) == 240  # every photo asked for once
     assert fake_cloudinary.assets == {}
-    assert Transaction.objects.filter(photos_deleted_at__isnull=True).count() == 0
+    assert Sale.objects.filter(photos_deleted_at__isnull=True).count() == 0
 
 
 # --- The management command -----------------------------------------------------------------------
@@ -406,7 +406,7 @@ def test_the_command_dry_run_lists_and_changes_nothing(sale_with_photos, fake_cl
     assert fake_cloudinary.admin_calls == []
     assert set(fake_cloudinary.assets) == stored
     assert not cleaned(old)
-    assert Transaction.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
+    assert Sale.objects.filter(photos_cleanup_claimed_at__isnull=False).count() == 0
 
 
 def test_the_command_reports_failures_on_stderr_and_exits_non_zero(sale_with_photos, fake_cloudinary, capsys):
@@ -444,7 +444,7 @@ def test_after_cleanup_the_gallery_is_expired_and_the_photo_list_is_empty(api, m
     assert api.get(f"/gallery/{sale.external_id}/{sale.gallery_key}").status_code == 200
     listed = api.get(f"/api/v1/transactions/{sale.external_id}/photos")
     assert [p["url"] for p in listed.json()["photos"]] == urls
-    Transaction.objects.filter(pk=sale.pk).update(email_sent_at=timezone.now() - timedelta(days=15))
+    Sale.objects.filter(pk=sale.pk).update(email_sent_at=timezone.now() - timedelta(days=15))
 
     body = cleanup(api).json()
 
@@ -465,7 +465,7 @@ def test_after_cleanup_the_gallery_is_expired_and_the_photo_list_is_empty(api, m
 def test_uploaded_photos_younger_than_14_days_survive_cleanup(api, make_sale, fake_cloudinary):
     sale = make_sale(status=SaleStatus.COMPLETED)
     assert upload(api, sale, photo_files(2)).status_code == 200
-    Transaction.objects.filter(pk=sale.pk).update(email_sent_at=timezone.now() - timedelta(days=13))
+    Sale.objects.filter(pk=sale.pk).update(email_sent_at=timezone.now() - timedelta(days=13))
 
     assert cleanup(api).json()["deleted_count"] == 0
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from photobox.env import Rate
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def local_media(settings, tmp_path):
 
 
 @pytest.fixture
-def paid_sale(make_sale) -> Transaction:
+def paid_sale(make_sale) -> Sale:
     return make_sale(status=SaleStatus.COMPLETED)
 
 
@@ -59,7 +59,7 @@ def png(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
-def upload(api, sale: Transaction, files: list[SimpleUploadedFile]) -> list[bytes]:
+def upload(api, sale: Sale, files: list[SimpleUploadedFile]) -> list[bytes]:
     """Store photos through the kiosk's upload API; returns their bytes in upload order."""
     contents = [f.read() for f in files]
     for f in files:
@@ -69,7 +69,7 @@ def upload(api, sale: Transaction, files: list[SimpleUploadedFile]) -> list[byte
     return contents
 
 
-def add_photos(sale: Transaction, count: int, media_root=None, *, size: int = 100) -> list[Photo]:
+def add_photos(sale: Sale, count: int, media_root=None, *, size: int = 100) -> list[Photo]:
     """Photo rows (and, given media_root, their files) made directly: fast, any size."""
     photos = []
     for position in range(1, count + 1):
@@ -96,11 +96,11 @@ def add_photos(sale: Transaction, count: int, media_root=None, *, size: int = 10
     return photos
 
 
-def page_url(sale: Transaction, key: str | None = None) -> str:
+def page_url(sale: Sale, key: str | None = None) -> str:
     return f"/gallery/{sale.external_id}/{sale.gallery_key if key is None else key}"
 
 
-def zip_url(sale: Transaction) -> str:
+def zip_url(sale: Sale) -> str:
     return page_url(sale) + "/download"
 
 
@@ -146,7 +146,7 @@ def test_gallery_shows_every_photo_in_upload_order_with_location_and_expiry(clie
     upload(api, paid_sale, [jpeg("b.jpg", (200, 0, 0)), jpeg("a.jpg", (0, 200, 0)), png("c.png")])
     # Sent at 20:00 UTC: already the next day in Jakarta, where the customer reads the date.
     sent = (timezone.now() - timedelta(days=1)).astimezone(UTC).replace(hour=20, minute=0, second=0, microsecond=0)
-    Transaction.objects.filter(pk=paid_sale.pk).update(email_sent_at=sent)
+    Sale.objects.filter(pk=paid_sale.pk).update(email_sent_at=sent)
     photos = list(Photo.objects.filter(sale=paid_sale).order_by("position"))
 
     response = client.get(page_url(paid_sale))
@@ -372,7 +372,7 @@ def test_unpaid_sale_is_not_found_even_with_its_key(client, make_sale, paid_sale
 
 def test_cleaned_up_gallery_is_gone_for_the_page_and_the_download(client, paid_sale):
     add_photos(paid_sale, 2)
-    Transaction.objects.filter(pk=paid_sale.pk).update(photos_deleted_at=timezone.now())
+    Sale.objects.filter(pk=paid_sale.pk).update(photos_deleted_at=timezone.now())
 
     page, download = client.get(page_url(paid_sale)), client.get(zip_url(paid_sale))
 
@@ -394,7 +394,7 @@ def test_every_gallery_response_carries_the_privacy_headers(client, paid_sale, l
         "not found": client.get(page_url(paid_sale, key="nope")),
         "post": client.post(page_url(paid_sale)),
     }
-    Transaction.objects.filter(pk=paid_sale.pk).update(photos_deleted_at=timezone.now())
+    Sale.objects.filter(pk=paid_sale.pk).update(photos_deleted_at=timezone.now())
     answers["expired page"] = client.get(page_url(paid_sale))
     answers["expired zip"] = client.get(zip_url(paid_sale))
 

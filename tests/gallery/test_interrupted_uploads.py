@@ -367,8 +367,8 @@ def test_the_sale_page_says_upload_interrupted_and_staff_send_the_stored_photos(
     api, staff_client, paid_sale, monkeypatch
 ):
     dead_upload(api, paid_sale, photo_files(5), stored=2, monkeypatch=monkeypatch)
-    page = reverse("admin:payments_transaction_change", args=[paid_sale.pk])
-    resend = reverse("admin:payments_transaction_resend-email", args=[paid_sale.pk])
+    page = reverse("admin:payments_sale_change", args=[paid_sale.pk])
+    resend = reverse("admin:payments_sale_resend-email", args=[paid_sale.pk])
 
     running = staff_client.get(page).content.decode()
     refused = staff_client.post(resend, {"email": paid_sale.email}, follow=True).content.decode()
@@ -393,7 +393,7 @@ def test_the_sale_page_says_upload_interrupted_and_staff_send_the_stored_photos(
 def test_staff_are_told_when_no_photo_was_stored(api, staff_client, paid_sale, monkeypatch):
     dead_upload(api, paid_sale, photo_files(3), stored=0, monkeypatch=monkeypatch)
     age(paid_sale)
-    page = reverse("admin:payments_transaction_change", args=[paid_sale.pk])
+    page = reverse("admin:payments_sale_change", args=[paid_sale.pk])
 
     text = staff_client.get(page).content.decode()
     with pytest.raises(services.EmailCannotBeResent, match="interrupted before any photo was stored"):

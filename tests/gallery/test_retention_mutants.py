@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from gallery.cleanup import cleanup_photos, sales_due_for_cleanup
 from gallery.models import EmailOutbox, EmailStatus, Photo
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from tests.gallery.test_upload import error_of, local_media, photos_of, upload  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def mail_server_down(settings):
 def uploaded_unsent(api, make_sale, mail_server_down):
     """A sale paid `days_ago` days ago whose photos were uploaded but whose email never went out."""
 
-    def make(*, days_ago: float, count: int = 2) -> Transaction:
+    def make(*, days_ago: float, count: int = 2) -> Sale:
         sale = make_sale(status=SaleStatus.COMPLETED, paid_at=timezone.now() - timedelta(days=days_ago))
         response = upload(api, sale, photos_of(count))
         assert response.status_code == 200, response.json()
@@ -80,10 +80,10 @@ def test_a_cleaned_sale_is_never_due_again_so_a_dry_run_skips_it_and_a_second_ru
     days = settings.PHOTO_RETENTION_DAYS
     unsent = uploaded_unsent(days_ago=days + 5)
     emailed = uploaded_unsent(days_ago=days + 5)
-    Transaction.objects.filter(pk=emailed.pk).update(email_sent_at=timezone.now() - timedelta(days=days + 5))
+    Sale.objects.filter(pk=emailed.pk).update(email_sent_at=timezone.now() - timedelta(days=days + 5))
     first = cleanup_photos(days=days)
     assert first.deleted == [unsent.external_id, emailed.external_id]
-    deleted_at = dict(Transaction.objects.values_list("pk", "photos_deleted_at"))
+    deleted_at = dict(Sale.objects.values_list("pk", "photos_deleted_at"))
 
     dry_run = cleanup_photos(days=days, dry_run=True)
     second = cleanup_photos(days=days)
@@ -91,4 +91,4 @@ def test_a_cleaned_sale_is_never_due_again_so_a_dry_run_skips_it_and_a_second_ru
     assert dry_run.deleted == []
     assert not sales_due_for_cleanup(days=days, now=timezone.now()).exists()
     assert (second.deleted, second.failed, second.api_calls) == ([], [], 0)
-    assert dict(Transaction.objects.values_list("pk", "photos_deleted_at")) == deleted_at
+    assert dict(Sale.objects.values_list("pk", "photos_deleted_at")) == deleted_at

@@ -16,7 +16,7 @@ from pricing.models import Price
 
 pytestmark = pytest.mark.django_db
 
-SALES = reverse("admin:payments_transaction_changelist")
+SALES = reverse("admin:payments_sale_changelist")
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_the_kiosk_operator_group_can_view_and_resend_but_change_nothing():
     assert permissions == {
         ("locations", "view_location"),
         ("pricing", "view_price"),
-        ("payments", "view_transaction"),
+        ("payments", "view_sale"),
         ("payments", "view_paymentevent"),
         ("payments", "view_reviewnote"),
         ("payments", "resend_customer_email"),
@@ -77,7 +77,7 @@ def test_an_operator_sees_sales_payments_emails_machines_prices_and_the_report(
     pages = [
         reverse("admin:index"),
         SALES,
-        reverse("admin:payments_transaction_change", args=[paid_sale_with_photos.pk]),
+        reverse("admin:payments_sale_change", args=[paid_sale_with_photos.pk]),
         reverse("admin:payments_paymentevent_changelist"),
         reverse("admin:payments_paymentevent_change", args=[event.pk]),
         reverse("admin:gallery_emailoutbox_changelist"),
@@ -86,8 +86,8 @@ def test_an_operator_sees_sales_payments_emails_machines_prices_and_the_report(
         reverse("admin:locations_location_change", args=[location.pk]),
         reverse("admin:pricing_price_changelist"),
         reverse("admin:pricing_price_change", args=[price.pk]),
-        reverse("admin:payments_transaction_report"),
-        reverse("admin:payments_transaction_export"),
+        reverse("admin:payments_sale_report"),
+        reverse("admin:payments_sale_export"),
     ]
     for page in pages:
         assert operator_client.get(page).status_code == 200, page
@@ -101,7 +101,7 @@ def test_an_operator_resends_a_customer_email(operator_client, paid_sale_with_ph
     assert "resend_customer_email" in action_names(response)
 
     operator_client.post(
-        reverse("admin:payments_transaction_resend-email", args=[paid_sale_with_photos.pk]),
+        reverse("admin:payments_sale_resend-email", args=[paid_sale_with_photos.pk]),
         {"email": "customer@example.com"},
     )
 
@@ -142,11 +142,11 @@ def test_an_operator_cannot_settle_payment_problems(operator_client, paid_sale_w
     PaymentEvent.objects.filter(pk=event.pk).update(outcome=EventOutcome.UNKNOWN_SALE)
 
     names = action_names(operator_client.get(SALES))
-    page = operator_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
-    resolve = operator_client.post(reverse("admin:payments_transaction_resolve-review", args=[sale.pk]), {"note": "x"})
+    page = operator_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
+    resolve = operator_client.post(reverse("admin:payments_sale_resolve-review", args=[sale.pk]), {"note": "x"})
     reprocess = operator_client.post(reverse("admin:payments_paymentevent_reprocess", args=[event.pk]))
     dismiss = operator_client.post(reverse("admin:payments_paymentevent_resolve", args=[event.pk]), {"note": "x"})
-    simulate = operator_client.post(reverse("admin:payments_transaction_simulate-payment", args=[sale.pk]))
+    simulate = operator_client.post(reverse("admin:payments_sale_simulate-payment", args=[sale.pk]))
 
     assert "resolve_reviews" not in names
     assert "simulate_payment" not in names
@@ -161,7 +161,7 @@ def test_money_is_read_only_even_for_superusers(admin_client, make_sale, price):
     simulate_payment(sale=sale)
     event = PaymentEvent.objects.get()
 
-    sale_edit = admin_client.post(reverse("admin:payments_transaction_change", args=[sale.pk]), {"amount": "1"})
+    sale_edit = admin_client.post(reverse("admin:payments_sale_change", args=[sale.pk]), {"amount": "1"})
     event_edit = admin_client.post(reverse("admin:payments_paymentevent_change", args=[event.pk]), {"amount": "1"})
     price_page = admin_client.get(reverse("admin:pricing_price_change", args=[price.pk])).content.decode()
 
@@ -175,7 +175,7 @@ def test_staff_without_a_group_see_no_sales(client, make_sale):
     make_sale()
 
     assert client.get(SALES).status_code == 403
-    assert client.get(reverse("admin:payments_transaction_report")).status_code == 403
+    assert client.get(reverse("admin:payments_sale_report")).status_code == 403
     assert "Today at a glance" not in client.get(reverse("admin:index")).content.decode()
 
 

@@ -12,12 +12,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from payments import events, services, simulation
-from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus, Transaction
+from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, Sale, SaleStatus
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
-SALES = reverse("admin:payments_transaction_changelist")
+SALES = reverse("admin:payments_sale_changelist")
 EVENTS = reverse("admin:payments_paymentevent_changelist")
 
 
@@ -49,7 +49,7 @@ def test_a_payment_after_expiry_is_flagged_with_its_reason_on_the_list_index_and
     sale = make_sale(status=SaleStatus.EXPIRED)
     simulation.simulate_payment(sale=sale)
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "Paid after the sale was marked EXPIRED" in page
     assert "⚠ 1 to review" in index_text(staff_client)
@@ -61,7 +61,7 @@ def test_an_amount_mismatch_is_flagged_with_both_amounts(staff_client, make_sale
     sale = make_sale(xendit_qr_id="qr_x")
     post_webhook(api, payment_for(sale.external_id, amount=4000))
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "Amount mismatch: payment qrpy_1 of Rp 4.000 for a sale of Rp 40.000" in page
     assert "Amount missing or wrong" in page  # the notification's outcome in the history
@@ -71,7 +71,7 @@ def test_an_amount_mismatch_is_flagged_with_both_amounts(staff_client, make_sale
 def test_staff_resolve_a_sale_with_a_note_kept_in_its_history(staff_client, make_sale, boss):
     sale = make_sale(status=SaleStatus.EXPIRED)
     simulation.simulate_payment(sale=sale)
-    url = reverse("admin:payments_transaction_resolve-review", args=[sale.pk])
+    url = reverse("admin:payments_sale_resolve-review", args=[sale.pk])
 
     form = staff_client.get(url).content.decode()
     blank = staff_client.post(url, {"note": "  "})
@@ -103,7 +103,7 @@ def test_staff_resolve_several_sales_at_once_from_the_list(staff_client, make_sa
     )
 
     assert "Mark 2 resolved" in ask.content.decode()
-    assert Transaction.objects.filter(needs_review=True).count() == 0
+    assert Sale.objects.filter(needs_review=True).count() == 0
     assert sorted(ReviewNote.objects.values_list("problem", "note")) == [
         ("r0", "Refunded both"),
         ("r1", "Refunded both"),
@@ -115,7 +115,7 @@ def test_a_sale_is_resolved_once_even_when_two_people_click(make_sale, boss):
     services.resolve_review(sale=sale, note="first", user=boss)
 
     with pytest.raises(services.NothingToResolve):
-        services.resolve_review(sale=Transaction.objects.get(pk=sale.pk), note="second", user=boss)
+        services.resolve_review(sale=Sale.objects.get(pk=sale.pk), note="second", user=boss)
 
     assert list(ReviewNote.objects.values_list("note", flat=True)) == ["first"]
 
@@ -124,7 +124,7 @@ def test_a_new_problem_after_resolution_flags_the_sale_again_and_keeps_the_old_n
     sale = make_sale(xendit_qr_id="qr_x")
     post_webhook(api, payment_for(sale.external_id, payment_id="qrpy_1"))
     sale.refresh_from_db()
-    Transaction.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Checked by phone")
+    Sale.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Checked by phone")
     services.resolve_review(sale=sale, note="Fine", user=boss)
 
     post_webhook(api, payment_for(sale.external_id, payment_id="qrpy_2"))
@@ -190,7 +190,7 @@ def test_a_payment_that_arrived_before_its_sale_was_known_is_applied_when_reproc
     sale.refresh_from_db()
     event.refresh_from_db()
     assert sale.status == SaleStatus.COMPLETED
-    assert (event.outcome, event.transaction) == (EventOutcome.APPLIED, sale)
+    assert (event.outcome, event.sale) == (EventOutcome.APPLIED, sale)
     assert "Processed again: Applied to the sale." in response.content.decode()
 
 
@@ -205,7 +205,7 @@ def test_reprocessing_is_idempotent_a_payment_is_never_applied_twice(make_sale, 
 
     assert applied.outcome == EventOutcome.APPLIED
     assert again.outcome == EventOutcome.DUPLICATE
-    assert Transaction.objects.filter(xendit_payment_id="qrpy_1").count() == 1
+    assert Sale.objects.filter(xendit_payment_id="qrpy_1").count() == 1
     with pytest.raises(events.EventNotReprocessable, match="final"):
         events.reprocess_payment_event(event=applied)
 
@@ -280,4 +280,4 @@ def test_two_staff_resolving_the_same_sale_record_one_note(make_sale, boss):
 
     assert Counter(type(r).__name__ for r in results) == {"ReviewNote": 1, "NothingToResolve": 3}, results
     assert ReviewNote.objects.count() == 1
-    assert Transaction.objects.get(pk=sale.pk).amount == Decimal(40000)
+    assert Sale.objects.get(pk=sale.pk).amount == Decimal(40000)

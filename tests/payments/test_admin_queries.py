@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
-from payments.models import EventOutcome, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ class World:
     def __init__(self, make_sale, make_location, make_price):
         self.make_sale, self.make_location, self.make_price = make_sale, make_location, make_price
         self.count = 0
-        self.star: Transaction | None = None
+        self.star: Sale | None = None
 
     def grow(self, to: int) -> "World":
         for number in range(self.count, to):
@@ -43,17 +43,15 @@ class World:
             PaymentEvent.objects.create(reference=f"TRX-UNKNOWN-{number}", outcome=EventOutcome.UNKNOWN_SALE, body="{}")
             if self.star is None:
                 self.star = sale
-                Transaction.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Amount mismatch")
+                Sale.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Amount mismatch")
             else:
                 self._photo(self.star, number + 1)
-                PaymentEvent.objects.create(
-                    transaction=self.star, outcome=EventOutcome.DUPLICATE, body="{}", amount=40000
-                )
+                PaymentEvent.objects.create(sale=self.star, outcome=EventOutcome.DUPLICATE, body="{}", amount=40000)
         self.count = to
         return self
 
     @staticmethod
-    def _photo(sale: Transaction, position: int) -> None:
+    def _photo(sale: Sale, position: int) -> None:
         Photo.objects.create(
             sale=sale,
             position=position,
@@ -77,41 +75,41 @@ def sales_filtered(world: World) -> str:
     today = timezone.localdate().isoformat()
     params = {
         "status__in": "COMPLETED,PENDING",
-        "location__id__in": ",".join(str(pk) for pk in Transaction.objects.values_list("location_id", flat=True)),
+        "location__id__in": ",".join(str(pk) for pk in Sale.objects.values_list("location_id", flat=True)),
         "date_from": "2020-01-01",
         "date_to": today,
         "paid_from": "2020-01-01",
         "paid_to": today,
         "o": "-4",
     }
-    return reverse("admin:payments_transaction_changelist") + "?" + urlencode(params)
+    return reverse("admin:payments_sale_changelist") + "?" + urlencode(params)
 
 
 def report(world: World, name: str = "report") -> str:
     since = timezone.localdate() - timedelta(days=300)
-    return reverse(f"admin:payments_transaction_{name}") + "?" + urlencode({"date_from": since.isoformat()})
+    return reverse(f"admin:payments_sale_{name}") + "?" + urlencode({"date_from": since.isoformat()})
 
 
 PAGES = {
     "index": lambda w: reverse("admin:index"),
-    "sale list": lambda w: reverse("admin:payments_transaction_changelist"),
+    "sale list": lambda w: reverse("admin:payments_sale_changelist"),
     "sale list, every filter": sales_filtered,
     "sale list, needing review and email given up": lambda w: (
-        reverse("admin:payments_transaction_changelist") + "?review=open&email_state=failed"
+        reverse("admin:payments_sale_changelist") + "?review=open&email_state=failed"
     ),
-    "sale list, searching a machine": lambda w: reverse("admin:payments_transaction_changelist") + "?q=Mall",
-    "sale page": lambda w: reverse("admin:payments_transaction_change", args=[w.star.pk]),
-    "sale export (CSV)": lambda w: reverse("admin:payments_transaction_export"),
+    "sale list, searching a machine": lambda w: reverse("admin:payments_sale_changelist") + "?q=Mall",
+    "sale page": lambda w: reverse("admin:payments_sale_change", args=[w.star.pk]),
+    "sale export (CSV)": lambda w: reverse("admin:payments_sale_export"),
     "sales report": report,
     "sales report (CSV)": lambda w: report(w, "report_csv"),
-    "resend email page": lambda w: reverse("admin:payments_transaction_resend-email", args=[w.star.pk]),
-    "resolve review page": lambda w: reverse("admin:payments_transaction_resolve-review", args=[w.star.pk]),
+    "resend email page": lambda w: reverse("admin:payments_sale_resend-email", args=[w.star.pk]),
+    "resolve review page": lambda w: reverse("admin:payments_sale_resolve-review", args=[w.star.pk]),
     "payment event list": lambda w: reverse("admin:payments_paymentevent_changelist"),
     "payment event list, unmatched": lambda w: (
         reverse("admin:payments_paymentevent_changelist") + "?attention=unmatched"
     ),
     "payment event page": lambda w: reverse(
-        "admin:payments_paymentevent_change", args=[PaymentEvent.objects.filter(transaction=w.star).first().pk]
+        "admin:payments_paymentevent_change", args=[PaymentEvent.objects.filter(sale=w.star).first().pk]
     ),
     "email outbox list": lambda w: reverse("admin:gallery_emailoutbox_changelist"),
     "email outbox page": lambda w: reverse("admin:gallery_emailoutbox_change", args=[EmailOutbox.objects.first().pk]),
@@ -143,4 +141,4 @@ def test_every_page_uses_the_same_number_of_queries_for_5_and_50_rows(staff_clie
     with_50 = queries_to_render(staff_client, url(world.grow(50)))
 
     assert with_5 == with_50, f"{page}: {with_5} queries with 5 rows, {with_50} with 50"
-    assert Transaction.objects.filter(status=SaleStatus.COMPLETED).count() == 50
+    assert Sale.objects.filter(status=SaleStatus.COMPLETED).count() == 50

@@ -14,12 +14,12 @@ from django.urls import reverse
 
 from payments.gateways import GatewayRateLimited, GatewayRejected, GatewayTimeout
 from payments.gateways.simulator import SimulatorGateway
-from payments.models import EventOutcome, Refund, RefundStatus, SaleStatus, Transaction
+from payments.models import EventOutcome, Refund, RefundStatus, Sale, SaleStatus
 from payments.simulation import simulate_payment
 
 pytestmark = pytest.mark.django_db
 
-SALES = reverse("admin:payments_transaction_changelist")
+SALES = reverse("admin:payments_sale_changelist")
 REFUNDS = reverse("admin:payments_refund_changelist")
 
 
@@ -43,7 +43,7 @@ def operator_client(client):
 
 
 @pytest.fixture
-def paid_sale(make_sale) -> Transaction:
+def paid_sale(make_sale) -> Sale:
     sale = make_sale()
     simulate_payment(sale=sale)
     sale.refresh_from_db()
@@ -51,16 +51,16 @@ def paid_sale(make_sale) -> Transaction:
     return sale
 
 
-def sale_page(sale: Transaction) -> str:
-    return reverse("admin:payments_transaction_change", args=[sale.pk])
+def sale_page(sale: Sale) -> str:
+    return reverse("admin:payments_sale_change", args=[sale.pk])
 
 
-def refund_url(sale: Transaction) -> str:
-    return reverse("admin:payments_transaction_refund", args=[sale.pk])
+def refund_url(sale: Sale) -> str:
+    return reverse("admin:payments_sale_refund", args=[sale.pk])
 
 
 def simulate_url(refund: Refund, outcome: str) -> str:
-    return reverse("admin:payments_transaction_refund-simulate", args=[refund.sale_id, refund.pk, outcome])
+    return reverse("admin:payments_sale_refund-simulate", args=[refund.sale_id, refund.pk, outcome])
 
 
 def text(response) -> str:
@@ -68,7 +68,7 @@ def text(response) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
 
 
-def refund_form(client, sale: Transaction, **query) -> dict:
+def refund_form(client, sale: Sale, **query) -> dict:
     """The refund form as shown: its one-time request key and preselected payment."""
     response = client.get(refund_url(sale), query)
     assert response.status_code == 200
@@ -77,7 +77,7 @@ def refund_form(client, sale: Transaction, **query) -> dict:
     return {"payment": initial["payment"], "request_key": initial["request_key"], "amount": "", "reason": ""}
 
 
-def refund(client, sale: Transaction, *, follow: bool = True, **fields):
+def refund(client, sale: Sale, *, follow: bool = True, **fields):
     data = refund_form(client, sale)
     data.update(fields)
     return client.post(refund_url(sale), data, follow=follow)
@@ -324,7 +324,7 @@ def test_kiosk_operators_do_not_see_the_refund_list(operator_client):
 @pytest.mark.parametrize("status", [SaleStatus.EXPIRED, SaleStatus.FAILED])
 def test_xendit_can_be_asked_about_an_expired_or_failed_sale(staff_client, make_sale, status):
     sale = make_sale(status=status)
-    check = reverse("admin:payments_transaction_check-payment", args=[sale.pk])
+    check = reverse("admin:payments_sale_check-payment", args=[sale.pk])
 
     assert check in staff_client.get(sale_page(sale)).content.decode()
     response = staff_client.post(SALES, {"action": "check_with_gateway", "_selected_action": [sale.pk]}, follow=True)

@@ -12,13 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
-from payments.models import EventOutcome, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
 from photobox.admin_tools import EstimatedCountPaginator
 
 pytestmark = pytest.mark.django_db
 
-SALES = reverse("admin:payments_transaction_changelist")
+SALES = reverse("admin:payments_sale_changelist")
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def staff_client(client):
     return client
 
 
-def add_photos(sale: Transaction, count: int, *, stored: bool = True) -> list[Photo]:
+def add_photos(sale: Sale, count: int, *, stored: bool = True) -> list[Photo]:
     return [
         Photo.objects.create(
             sale=sale,
@@ -215,7 +215,7 @@ def test_a_sales_page_tells_its_whole_story(staff_client, make_sale, settings):
     sale.refresh_from_db()
     add_photos(sale, 2)
     sent_at = timezone.now()
-    Transaction.objects.filter(pk=sale.pk).update(email_sent_at=sent_at)
+    Sale.objects.filter(pk=sale.pk).update(email_sent_at=sent_at)
     EmailOutbox.objects.create(
         sale=sale,
         kind=EmailKind.CUSTOMER_PHOTOS,
@@ -224,9 +224,9 @@ def test_a_sales_page_tells_its_whole_story(staff_client, make_sale, settings):
         last_error="SMTPServerDisconnected: Connection unexpectedly closed",
         sent_at=sent_at,
     )
-    event = PaymentEvent.objects.get(transaction=sale)
+    event = PaymentEvent.objects.get(sale=sale)
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "Sale started at the kiosk: awaiting payment" in page
     assert "Simulator: Applied to the sale" in page
@@ -247,7 +247,7 @@ def test_a_sales_page_tells_its_whole_story(staff_client, make_sale, settings):
 def test_an_expired_sale_says_so_in_its_history(staff_client, make_sale):
     sale = make_sale(status=SaleStatus.EXPIRED, qr_string="")
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "Expired: the QR code was not paid in time" in page
     assert "No QR code (the gateway did not make one)." in page
@@ -258,7 +258,7 @@ def test_a_sale_whose_photos_were_deleted_says_when(staff_client, make_sale):
     sale = make_sale(status=SaleStatus.COMPLETED, photos_deleted_at=timezone.now())
     add_photos(sale, 1)
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "Photos deleted on" in page
     assert "the gallery shows an “expired” page" in page
@@ -276,7 +276,7 @@ def test_sale_page_shows_photos_uploaded_by_the_kiosk(staff_client, make_sale, s
     files = [SimpleUploadedFile("booth.jpg", buffer.getvalue(), "image/jpeg")]
     staff_client.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": files})
 
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     assert "booth.jpg" in page
     assert f"/media/photos/{sale.external_id}/" in page
@@ -298,18 +298,18 @@ def test_simulate_payment_is_not_offered_with_the_real_gateway(staff_client, mak
     sale = make_sale()
 
     response = staff_client.get(SALES)
-    page = staff_client.get(reverse("admin:payments_transaction_change", args=[sale.pk])).content.decode()
+    page = staff_client.get(reverse("admin:payments_sale_change", args=[sale.pk])).content.decode()
 
     offered = [name for name, _ in response.context["action_form"].fields["action"].choices]
     assert "check_with_gateway" in offered
     assert "simulate_payment" not in offered
     assert "Simulate payment" not in page
-    assert staff_client.get(reverse("admin:payments_transaction_simulate-payment", args=[sale.pk])).status_code == 403
+    assert staff_client.get(reverse("admin:payments_sale_simulate-payment", args=[sale.pk])).status_code == 403
 
 
 def test_check_with_gateway_action_completes_a_sale_xendit_saw_paid(staff_client, fake_xendit, api, sale_request):
     external_id = api.post("/api/v1/transactions", sale_request, format="json").json()["data"]["external_id"]
-    sale = Transaction.objects.get(external_id=external_id)
+    sale = Sale.objects.get(external_id=external_id)
     fake_xendit.pay(sale.xendit_qr_id)
 
     response = staff_client.post(SALES, {"action": "check_with_gateway", "_selected_action": [sale.pk]}, follow=True)
@@ -321,8 +321,8 @@ def test_check_with_gateway_action_completes_a_sale_xendit_saw_paid(staff_client
 
 def test_asking_xendit_from_the_sale_page_when_nothing_was_paid(staff_client, fake_xendit, api, sale_request):
     external_id = api.post("/api/v1/transactions", sale_request, format="json").json()["data"]["external_id"]
-    sale = Transaction.objects.get(external_id=external_id)
-    url = reverse("admin:payments_transaction_check-payment", args=[sale.pk])
+    sale = Sale.objects.get(external_id=external_id)
+    url = reverse("admin:payments_sale_check-payment", args=[sale.pk])
 
     confirm = staff_client.get(url).content.decode()
     response = staff_client.post(url, follow=True)
@@ -348,7 +348,7 @@ def test_an_action_on_too_many_sales_handles_the_first_fifty(staff_client, make_
         SALES, {"action": "simulate_payment", "_selected_action": [s.pk for s in sales]}, follow=True
     )
 
-    assert Transaction.objects.filter(status=SaleStatus.COMPLETED).count() == 50
+    assert Sale.objects.filter(status=SaleStatus.COMPLETED).count() == 50
     assert "Only the first 50 selected sales were handled" in response.content.decode()
 
 
@@ -368,9 +368,9 @@ def test_export_contains_exactly_the_sales_the_filtered_list_shows(staff_client,
     filters = {"status__in": "COMPLETED", "q": "Kasablanka"}
 
     page = staff_client.get(SALES, filters).content.decode()
-    rows = read_csv(staff_client.get(reverse("admin:payments_transaction_export"), filters))
+    rows = read_csv(staff_client.get(reverse("admin:payments_sale_export"), filters))
 
-    assert "/admin/payments/transaction/export/?q=Kasablanka&amp;status__in=COMPLETED" in page
+    assert "/admin/payments/sale/export/?q=Kasablanka&amp;status__in=COMPLETED" in page
     assert [row["sale number"] for row in rows] == [wanted.external_id]
     row = rows[0]
     assert (row["amount (IDR)"], row["status"], row["machine"], row["Xendit payment id"]) == (
@@ -385,7 +385,7 @@ def test_export_contains_exactly_the_sales_the_filtered_list_shows(staff_client,
 def test_export_keeps_spreadsheet_formulas_out(staff_client, make_sale, make_location):
     make_sale(location=make_location(name='=HYPERLINK("http://evil")'))
 
-    rows = read_csv(staff_client.get(reverse("admin:payments_transaction_export")))
+    rows = read_csv(staff_client.get(reverse("admin:payments_sale_export")))
 
     assert rows[0]["machine"] == '\'=HYPERLINK("http://evil")'
 

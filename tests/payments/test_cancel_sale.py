@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from locations.services import issue_kiosk_key
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from tests.conftest import post_webhook, webhook_fixture
 
@@ -31,7 +31,7 @@ def test_a_pending_sale_is_cancelled_and_answered_as_the_poll_shows_it(api, make
     assert (body["success"], body["message"]) == (True, "Transaction cancelled")
     assert body["data"]["status"] == "CANCELLED"
     assert body["data"] == api.get(f"/api/v1/transactions/external/{sale.external_id}").json()["data"]
-    assert Transaction.objects.get(pk=sale.pk).status == SaleStatus.CANCELLED
+    assert Sale.objects.get(pk=sale.pk).status == SaleStatus.CANCELLED
 
 
 def test_cancelling_twice_answers_the_same(api, make_sale):
@@ -49,7 +49,7 @@ def test_a_cancelled_sale_frees_its_quota_at_once(api, sale_request, price):
     created = api.post("/api/v1/transactions", sale_request, format="json").json()["data"]
     assert api.post("/api/v1/transactions", sale_request, format="json").status_code == 422
 
-    cancel(api, Transaction.objects.get(external_id=created["external_id"]))
+    cancel(api, Sale.objects.get(external_id=created["external_id"]))
 
     assert api.post("/api/v1/transactions", sale_request, format="json").status_code == 201
 
@@ -83,7 +83,7 @@ def test_a_sale_that_ended_otherwise_is_not_cancelled(api, make_sale, status, me
         "message": message,
         "details": {"external_id": sale.external_id, "status": status},
     }
-    assert Transaction.objects.get(pk=sale.pk).status == status
+    assert Sale.objects.get(pk=sale.pk).status == status
 
 
 def test_an_unknown_sale_is_404(api, db):
@@ -110,17 +110,17 @@ def test_a_payment_after_cancelling_still_completes_the_sale_flagged(api, make_s
 
 def test_expire_sales_asks_xendit_about_a_cancelled_sale_once_after_its_expiry(api, sale_request, fake_xendit):
     created = api.post("/api/v1/transactions", sale_request, format="json").json()["data"]
-    sale = Transaction.objects.get(external_id=created["external_id"])
+    sale = Sale.objects.get(external_id=created["external_id"])
     cancel(api, sale)
     fake_xendit.pay(sale.xendit_qr_id)  # the customer paid after all; the webhook is lost
 
     before_expiry = expire_overdue_sales()
-    Transaction.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Sale.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     after_expiry = expire_overdue_sales()
 
     assert before_expiry.late_checked == 0  # still payable: asking now could miss a later payment
     assert (after_expiry.late_checked, after_expiry.late_completed) == (1, 1)
-    assert Transaction.objects.get(pk=sale.pk).status == SaleStatus.COMPLETED
+    assert Sale.objects.get(pk=sale.pk).status == SaleStatus.COMPLETED
 
 
 def test_with_kiosk_keys_only_the_sales_kiosk_may_cancel(api, make_sale, make_location, settings):

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
 
@@ -32,7 +32,7 @@ def test_quota_of_three_with_twelve_simultaneous_sales_sells_exactly_three(sale_
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 3, 422: 9}, responses
-    assert Transaction.objects.filter(price=price).count() == 3
+    assert Sale.objects.filter(price=price).count() == 3
     refused = next(r for r in responses if r.status_code == 422).json()
     assert refused["message"] == "Price quota exceeded"
     assert refused["details"]["used"] == 3
@@ -50,7 +50,7 @@ def test_eight_identical_webhooks_at_once_complete_the_sale_once(make_sale, atte
     assert [r.status_code for r in responses] == [200] * 8, responses
     sale.refresh_from_db()
     assert sale.status == SaleStatus.COMPLETED
-    assert Transaction.objects.filter(xendit_payment_id="qrpy_race").count() == 1
+    assert Sale.objects.filter(xendit_payment_id="qrpy_race").count() == 1
     outcomes = Counter(PaymentEvent.objects.values_list("outcome", flat=True))
     assert outcomes == {EventOutcome.APPLIED: 1, EventOutcome.DUPLICATE: 7}
 
@@ -82,7 +82,7 @@ def test_expiry_racing_a_payment_never_loses_the_payment(make_sale, attempt):
 def test_simultaneous_retries_with_one_idempotency_key_make_one_sale(sale_request, attempt):
     responses = run_concurrently(lambda _: create_sale(sale_request, HTTP_IDEMPOTENCY_KEY="kiosk-retry"), 6)
 
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
     created = [r for r in responses if r.status_code == 201]
     assert created, responses
     assert len({r.content for r in created}) == 1
@@ -98,7 +98,7 @@ def test_concurrent_expiry_runs_expire_each_sale_once(make_sale, attempt):
     reports = run_concurrently(lambda _: expire_overdue_sales(), 3)
 
     assert sum(r.expired for r in reports) == 20
-    assert set(Transaction.objects.values_list("status", flat=True)) == {SaleStatus.EXPIRED}
+    assert set(Sale.objects.values_list("status", flat=True)) == {SaleStatus.EXPIRED}
 
 
 @pytest.mark.parametrize("attempt", REPEAT)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from payments.gateways.qris import is_valid_crc, parse_tlv
-from payments.models import IdempotencyKey, SaleStatus, Transaction
+from payments.models import IdempotencyKey, Sale, SaleStatus
 
 URL = "/api/v1/transactions"
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_created_sale_answers_exactly_as_the_contract_shows(api, sale_request, l
         "expires_at",
         "created_at",
     ]
-    sale = Transaction.objects.get()
+    sale = Sale.objects.get()
     assert data["id"] == sale.pk
     assert data["location_id"] == location.pk
     assert data["location"] == {"id": location.pk, "machine_code": "PB-001"}
@@ -77,7 +77,7 @@ def test_sale_keeps_the_price_amount_even_if_the_price_changes_later(api, sale_r
     price.amount = 99000
     price.save()
 
-    assert Transaction.objects.get().amount == 40000
+    assert Sale.objects.get().amount == 40000
 
 
 def test_qr_string_is_a_valid_qris_for_the_sale_amount(api, sale_request):
@@ -92,7 +92,7 @@ def test_email_domain_is_lowercased_and_send_invoice_defaults_to_false(api, sale
     sale_request["email"] = "  Budi.Santoso@Example.CO.ID "
 
     assert create(api, sale_request).status_code == 201
-    sale = Transaction.objects.get()
+    sale = Sale.objects.get()
     assert sale.email == "Budi.Santoso@example.co.id"
     assert sale.send_invoice is False
 
@@ -155,7 +155,7 @@ def test_used_up_quota_is_422_with_quota_and_used(api, sale_request, price, make
         "Price quota exceeded",
         {"price_id": str(price.pk), "quota": 2, "used": 2},
     )
-    assert Transaction.objects.count() == 2
+    assert Sale.objects.count() == 2
 
 
 def test_quota_counts_paid_and_unexpired_pending_sales_only(api, sale_request, price, make_sale):
@@ -202,7 +202,7 @@ def test_invalid_fields_are_422_naming_the_field(api, sale_request, change, fiel
     assert (status, message) == (422, "Validation error")
     assert {"field": field, "type": error_type} in [{k: e[k] for k in ("field", "type")} for e in details["errors"]]
     assert all(error["message"] for error in details["errors"])
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_missing_fields_are_all_reported(api):
@@ -226,7 +226,7 @@ def test_bodies_that_are_not_a_json_object_are_422(api, body):
 
     assert error_of(response)[:2] == (422, "Validation error")
     assert response.json()["details"]["errors"]
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_non_json_content_type_is_a_clear_4xx(api, sale_request):
@@ -234,7 +234,7 @@ def test_non_json_content_type_is_a_clear_4xx(api, sale_request):
 
     assert 400 <= response.status_code < 500
     assert response.json()["success"] is False
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 # --- Idempotency-Key: retries on flaky Wi-Fi get the first answer ---------------------------
@@ -246,7 +246,7 @@ def test_retry_with_same_key_returns_the_first_sale_and_makes_no_second(api, sal
 
     assert first.status_code == again.status_code == 201
     assert again.content == first.content
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
 
 
 def test_retry_with_same_key_and_reordered_json_is_the_same_request(api, sale_request):
@@ -254,7 +254,7 @@ def test_retry_with_same_key_and_reordered_json_is_the_same_request(api, sale_re
     reordered = json.dumps(dict(reversed(list(sale_request.items()))), indent=2)
 
     assert create(api, reordered, HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
 
 
 def test_same_key_with_a_different_body_is_409(api, sale_request):
@@ -262,7 +262,7 @@ def test_same_key_with_a_different_body_is_409(api, sale_request):
     response = create(api, {**sale_request, "email": "other@example.com"}, HTTP_IDEMPOTENCY_KEY="k1")
 
     assert error_of(response)[:2] == (409, "Idempotency key reused with a different request")
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
 
 
 def test_error_answers_are_replayed_too(api, sale_request, price):
@@ -276,21 +276,21 @@ def test_error_answers_are_replayed_too(api, sale_request, price):
 
     assert first.status_code == again.status_code == 400
     assert again.content == first.content
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_different_keys_make_different_sales(api, sale_request):
     create(api, sale_request, HTTP_IDEMPOTENCY_KEY="k1")
     create(api, sale_request, HTTP_IDEMPOTENCY_KEY="k2")
 
-    assert Transaction.objects.count() == 2
+    assert Sale.objects.count() == 2
 
 
 def test_requests_without_a_key_are_never_deduplicated(api, sale_request):
     create(api, sale_request)
     create(api, sale_request)
 
-    assert Transaction.objects.count() == 2
+    assert Sale.objects.count() == 2
     assert not IdempotencyKey.objects.exists()
 
 
@@ -298,7 +298,7 @@ def test_malformed_idempotency_key_is_400(api, sale_request):
     response = create(api, sale_request, HTTP_IDEMPOTENCY_KEY="x" * 300)
 
     assert error_of(response)[:2] == (400, "Invalid Idempotency-Key header")
-    assert not Transaction.objects.exists()
+    assert not Sale.objects.exists()
 
 
 def test_keys_are_kept_at_least_a_day(api, sale_request, settings):
@@ -308,5 +308,5 @@ def test_keys_are_kept_at_least_a_day(api, sale_request, settings):
     purge_expired_keys(now=timezone.now() + timedelta(hours=24))
 
     assert create(api, sale_request, HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
-    assert Transaction.objects.count() == 1
+    assert Sale.objects.count() == 1
     assert settings.IDEMPOTENCY_KEY_TTL_HOURS >= 24

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from tests.conftest import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_sale_gets_the_qr_code_xendit_made(api, sale_request, price, fake_xendit
 
     assert response.status_code == 201
     data = response.json()["data"]
-    sale = Transaction.objects.get(external_id=data["external_id"])
+    sale = Sale.objects.get(external_id=data["external_id"])
     assert sale.status == SaleStatus.PENDING
     assert sale.xendit_qr_id in fake_xendit.qr_codes
     assert data["qr_string"] == fake_xendit.qr_codes[sale.xendit_qr_id]["qr_string"]
@@ -51,7 +51,7 @@ def test_sale_of_a_price_xendit_refuses_fails_with_502_and_frees_the_quota(api, 
 
     assert response.status_code == 502
     assert response.json() == envelope(REJECTED, {"error_code": "CHANNEL_NOT_ACTIVATED"})
-    sale = Transaction.objects.get(price=refused_price)
+    sale = Sale.objects.get(price=refused_price)
     assert sale.status == SaleStatus.FAILED
     assert sale.xendit_qr_id == ""
 
@@ -73,7 +73,7 @@ def test_sale_when_xendit_fails_on_its_side_answers_503_and_is_failed(
 
     assert response.status_code == 503
     assert response.json() == envelope(UNAVAILABLE)
-    assert Transaction.objects.get(price=failing_price).status == SaleStatus.FAILED
+    assert Sale.objects.get(price=failing_price).status == SaleStatus.FAILED
     again = create_sale(api, sale_request, failing_price)
     assert again.status_code == 503  # not 422: the failed sale freed the quota
 
@@ -85,7 +85,7 @@ def test_sale_with_a_wrong_api_key_is_reported_as_rejected(api, sale_request, fa
 
     assert response.status_code == 502
     assert response.json() == envelope(REJECTED, {"error_code": "INVALID_API_KEY"})
-    assert Transaction.objects.get().status == SaleStatus.FAILED
+    assert Sale.objects.get().status == SaleStatus.FAILED
 
 
 def test_sale_when_xendit_is_unreachable_answers_503_and_is_failed(api, sale_request, make_price, settings):
@@ -98,7 +98,7 @@ def test_sale_when_xendit_is_unreachable_answers_503_and_is_failed(api, sale_req
 
     assert response.status_code == 503
     assert response.json() == envelope(UNAVAILABLE)
-    assert Transaction.objects.get(price=single).status == SaleStatus.FAILED
+    assert Sale.objects.get(price=single).status == SaleStatus.FAILED
     assert create_sale(api, sale_request, single).status_code == 503  # quota still free
 
 
@@ -111,7 +111,7 @@ def test_sale_whose_qr_request_timed_out_fails_and_frees_the_quota_at_once(api, 
     assert response.status_code == 503
     assert response.json() == envelope(UNAVAILABLE)
     # Nobody can pay a QR code whose string never reached the kiosk: the retry may sell at once.
-    assert Transaction.objects.get(price=single).status == SaleStatus.FAILED
+    assert Sale.objects.get(price=single).status == SaleStatus.FAILED
     assert len(fake_xendit.requests) == 1  # the create was not resent
 
     fake_xendit.delay = 0
@@ -122,7 +122,7 @@ def test_sale_whose_qr_request_timed_out_is_completed_by_a_late_payment(api, sal
     fake_xendit.delay = 1.5
 
     assert create_sale(api, sale_request).status_code == 503
-    sale = Transaction.objects.get()
+    sale = Sale.objects.get()
 
     webhook = webhook_fixture(
         "qr_payment_2022.json", payment_id="qrpy_late-1", amount=40000, qr_id="qr_unknown", external_id=sale.external_id

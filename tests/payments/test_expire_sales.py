@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from payments.models import EventOutcome, EventSource, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, EventSource, IdempotencyKey, PaymentEvent, Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 
 pytestmark = pytest.mark.django_db
@@ -31,21 +31,21 @@ def overdue(minutes: int = 1):
     return timezone.now() - timedelta(minutes=minutes)
 
 
-def make_overdue(sale: Transaction) -> Transaction:
-    Transaction.objects.filter(pk=sale.pk).update(expires_at=overdue())
+def make_overdue(sale: Sale) -> Sale:
+    Sale.objects.filter(pk=sale.pk).update(expires_at=overdue())
     sale.refresh_from_db()
     return sale
 
 
-def status_of(sale: Transaction) -> str:
+def status_of(sale: Sale) -> str:
     sale.refresh_from_db()
     return sale.status
 
 
-def sale_via_api(api, sale_request) -> Transaction:
+def sale_via_api(api, sale_request) -> Sale:
     response = api.post("/api/v1/transactions", sale_request, format="json")
     assert response.status_code == 201, response.content
-    return Transaction.objects.get(external_id=response.json()["data"]["external_id"])
+    return Sale.objects.get(external_id=response.json()["data"]["external_id"])
 
 
 # --- Expiry without a gateway to ask (simulator) --------------------------------------------
@@ -88,13 +88,13 @@ def test_expire_overdue_sales_reports_how_many_it_expired(make_sale):
     assert report.expired == 2
     assert report.completed == 0
     assert report.check_failures == []
-    assert Transaction.objects.filter(status=SaleStatus.PENDING).count() == 1
+    assert Sale.objects.filter(status=SaleStatus.PENDING).count() == 1
 
 
 def test_running_expire_sales_twice_changes_nothing_the_second_time(make_sale):
     sale = make_sale(expires_at=overdue())
     run_expire_sales()
-    expired_at = Transaction.objects.get(pk=sale.pk).updated_at
+    expired_at = Sale.objects.get(pk=sale.pk).updated_at
 
     out, err = run_expire_sales()
 
@@ -120,7 +120,7 @@ def test_overdue_sale_paid_at_xendit_is_completed_instead_of_expired(api, sale_r
     assert sale.payment_channel == "DANA"
     assert sale.payment_receipt_id == "000111666"
     assert not sale.needs_review
-    [event] = PaymentEvent.objects.filter(transaction=sale)
+    [event] = PaymentEvent.objects.filter(sale=sale)
     assert event.source == EventSource.RECONCILIATION
     assert event.outcome == EventOutcome.APPLIED
     assert event.xendit_payment_id == payment["id"]
@@ -153,7 +153,7 @@ def test_underpaid_qr_is_not_completed_but_flagged_for_staff(api, sale_request, 
     assert sale.status == SaleStatus.EXPIRED
     assert sale.needs_review
     assert "Amount mismatch" in sale.review_reason
-    assert PaymentEvent.objects.get(transaction=sale).outcome == EventOutcome.AMOUNT_MISMATCH
+    assert PaymentEvent.objects.get(sale=sale).outcome == EventOutcome.AMOUNT_MISMATCH
 
 
 def test_paid_sale_is_completed_once_however_often_the_command_runs(api, sale_request, fake_xendit):
@@ -165,7 +165,7 @@ def test_paid_sale_is_completed_once_however_often_the_command_runs(api, sale_re
     out, _ = run_expire_sales()
 
     assert status_of(sale) == SaleStatus.COMPLETED
-    assert PaymentEvent.objects.filter(transaction=sale).count() == 1
+    assert PaymentEvent.objects.filter(sale=sale).count() == 1
     assert "checked 0" in out
     assert "completed 0" in out
 

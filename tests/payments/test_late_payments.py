@@ -11,29 +11,29 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from payments.reconciliation import CannotCheckPayment, expire_overdue_sales, recheck_sale_payment
 
 pytestmark = pytest.mark.django_db
 
 
-def sell(api, sale_request) -> Transaction:
+def sell(api, sale_request) -> Sale:
     response = api.post("/api/v1/transactions", sale_request, format="json")
     assert response.status_code == 201, response.content
-    return Transaction.objects.get(external_id=response.json()["data"]["external_id"])
+    return Sale.objects.get(external_id=response.json()["data"]["external_id"])
 
 
-def poll(api, sale: Transaction) -> dict:
+def poll(api, sale: Sale) -> dict:
     response = api.get(f"/api/v1/transactions/external/{sale.external_id}")
     assert response.status_code == 200
     return response.json()["data"]
 
 
-def expire_in_the_past(sale: Transaction, *, hours: float = 0.02) -> None:
-    Transaction.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(hours=hours))
+def expire_in_the_past(sale: Sale, *, hours: float = 0.02) -> None:
+    Sale.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(hours=hours))
 
 
-def payment_lookups(fake, sale: Transaction) -> int:
+def payment_lookups(fake, sale: Sale) -> int:
     return sum(1 for r in fake.requests if r.path == f"/qr_codes/{sale.xendit_qr_id}/payments")
 
 
@@ -62,7 +62,7 @@ def test_an_expired_sale_is_asked_once(api, sale_request, fake_xendit):
 
     assert (first.late_checked, second.late_checked) == (1, 0)
     assert payment_lookups(fake_xendit, sale) == 1
-    assert Transaction.objects.get(pk=sale.pk).status == SaleStatus.EXPIRED
+    assert Sale.objects.get(pk=sale.pk).status == SaleStatus.EXPIRED
 
 
 def test_a_sale_expire_sales_asked_before_expiring_is_not_asked_again(api, sale_request, fake_xendit):

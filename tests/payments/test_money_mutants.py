@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from payments.services import fail_sale
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 WAIT_SECONDS = 10
 
 
-def payment_2022(sale: Transaction, *, payment_id: str = "qrpy_001", amount: int | None = None) -> dict:
+def payment_2022(sale: Sale, *, payment_id: str = "qrpy_001", amount: int | None = None) -> dict:
     return webhook_fixture(
         "qr_payment_2022.json",
         payment_id=payment_id,
@@ -38,7 +38,7 @@ def payment_2022(sale: Transaction, *, payment_id: str = "qrpy_001", amount: int
     )
 
 
-def poll(client: APIClient, sale: Transaction):
+def poll(client: APIClient, sale: Sale):
     return client.get(f"/api/v1/transactions/external/{sale.external_id}")
 
 
@@ -46,8 +46,8 @@ def sell(api, sale_request, **headers):
     return api.post("/api/v1/transactions", data=json.dumps(sale_request), content_type="application/json", **headers)
 
 
-def overdue(sale: Transaction) -> Transaction:
-    Transaction.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+def overdue(sale: Sale) -> Sale:
+    Sale.objects.filter(pk=sale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     sale.refresh_from_db()
     return sale
 
@@ -67,7 +67,7 @@ def wait_until_another_query_waits_for_this_transaction() -> None:
     raise AssertionError("No query ever waited for the payment's transaction: the poll did not try to expire the sale")
 
 
-def poll_while_a_payment_commits_between_its_read_and_its_expiry(sale: Transaction):
+def poll_while_a_payment_commits_between_its_read_and_its_expiry(sale: Sale):
     """The kiosk polls an overdue PENDING sale while Xendit's webhook pays it, in this order:
 
     1. the webhook (the real request) completes the sale in a transaction kept open, so it holds
@@ -143,7 +143,7 @@ def test_fail_sale_changes_only_a_pending_sale(make_sale, status, after):
 
     changed = fail_sale(sale=sale, reason="Gateway unavailable")
 
-    assert Transaction.objects.get(pk=sale.pk).status == after
+    assert Sale.objects.get(pk=sale.pk).status == after
     assert (changed, sale.status) == (status == SaleStatus.PENDING, after)
 
 
@@ -154,7 +154,7 @@ def test_reconciliation_never_takes_an_unsuccessful_listed_payment_for_a_payment
 ):
     created = sell(api, sale_request)
     assert created.status_code == 201, created.content
-    sale = Transaction.objects.get(external_id=created.json()["data"]["external_id"])
+    sale = Sale.objects.get(external_id=created.json()["data"]["external_id"])
     fake_xendit.pay(sale.xendit_qr_id, status=listed_status)
     overdue(sale)
 
@@ -201,9 +201,9 @@ def test_a_payment_id_already_on_another_sale_is_answered_200_as_a_double_paymen
     other.refresh_from_db()
     assert other.status == SaleStatus.PENDING
     assert (other.paid_at, other.xendit_payment_id) == (None, None)
-    assert Transaction.objects.get(xendit_payment_id="qrpy_shared") == paid
+    assert Sale.objects.get(xendit_payment_id="qrpy_shared") == paid
     event = PaymentEvent.objects.get(reference=other.external_id)
-    assert (event.outcome, event.transaction) == (EventOutcome.DOUBLE_PAYMENT, other)
+    assert (event.outcome, event.sale) == (EventOutcome.DOUBLE_PAYMENT, other)
     assert "already belongs to another sale" in event.outcome_detail
 
 
@@ -219,7 +219,7 @@ def test_a_retry_after_a_gateway_outage_makes_a_new_attempt_instead_of_replaying
 
     assert retry.status_code == 201, retry.content
     assert len([r for r in fake_xendit.requests if r.path == "/qr_codes"]) == 2
-    assert sorted(Transaction.objects.values_list("status", flat=True)) == [SaleStatus.FAILED, SaleStatus.PENDING]
+    assert sorted(Sale.objects.values_list("status", flat=True)) == [SaleStatus.FAILED, SaleStatus.PENDING]
     # From now on the key answers with the sale it made.
     assert IdempotencyKey.objects.get().status_code == 201
     assert sell(api, sale_request, HTTP_IDEMPOTENCY_KEY="kiosk-1-sale-42").content == retry.content

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -97,4 +97,4 @@ def test_poll_does_not_change_a_paid_sale(api, make_sale):
     sale = make_sale(status=SaleStatus.COMPLETED, expires_at=timezone.now() - timedelta(hours=1))
 
     assert poll(api, sale.external_id).json()["data"]["status"] == "COMPLETED"
-    assert Transaction.objects.get().status == SaleStatus.COMPLETED
+    assert Sale.objects.get().status == SaleStatus.COMPLETED

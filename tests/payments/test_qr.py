@@ -13,7 +13,7 @@ import zxingcpp
 from django.utils import timezone
 from PIL import Image
 
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from payments.simulation import simulate_payment
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +23,11 @@ SVG = "/api/v1/transactions/external/{}/qr.svg"
 
 
 @pytest.fixture
-def sale(api, sale_request) -> Transaction:
+def sale(api, sale_request) -> Sale:
     """A sale made through the kiosk API, with the simulator's real-format QRIS string."""
     response = api.post("/api/v1/transactions", sale_request, format="json")
     assert response.status_code == 201, response.content
-    return Transaction.objects.get(external_id=response.json()["data"]["external_id"])
+    return Sale.objects.get(external_id=response.json()["data"]["external_id"])
 
 
 def decoded(png: bytes) -> list[str]:

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from payments.gateways.pause import pause_calls
-from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, Sale, SaleStatus
 from payments.reconciliation import check_pending_refunds
 from payments.refunds.services import RefundRefused, refund_failure_text, request_refund
 from tests.conftest import post_webhook
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.django_db
 def paid(api, sale_request, fake_xendit):
     """Sell a session through the API and pay it at Xendit; its webhook completes the sale."""
 
-    def pay(*, source: str = "DANA") -> Transaction:
+    def pay(*, source: str = "DANA") -> Sale:
         response = api.post("/api/v1/transactions", sale_request, format="json")
         assert response.status_code == 201, response.content
-        sale = Transaction.objects.get(external_id=response.json()["data"]["external_id"])
+        sale = Sale.objects.get(external_id=response.json()["data"]["external_id"])
         payment = fake_xendit.pay(sale.xendit_qr_id, source=source)
         assert post_webhook(api, fake_xendit.payment_webhook(payment)).status_code == 200
         sale.refresh_from_db()
@@ -99,7 +99,7 @@ def test_a_full_refund_is_sent_once_and_settled_by_xendits_webhook(api, paid, fa
     assert (sale.status, sale.refunded_amount) == (SaleStatus.REFUNDED, Decimal(40000))
     assert poll_status(api, sale) == "REFUNDED"
     event = PaymentEvent.objects.latest("pk")
-    assert (event.outcome, event.refund, event.transaction) == (EventOutcome.APPLIED, pending, sale)
+    assert (event.outcome, event.refund, event.sale) == (EventOutcome.APPLIED, pending, sale)
 
 
 def test_a_duplicate_refund_webhook_is_applied_once(api, paid, fake_xendit):
@@ -203,7 +203,7 @@ def test_xendits_refusal_fails_the_refund_and_says_what_to_do(paid, fake_xendit)
 
     assert (refused.status, refused.failure_code) == (RefundStatus.FAILED, "REFUND_NOT_SUPPORTED")
     assert "GoPay" in refund_failure_text(refused)
-    assert Transaction.objects.get(pk=sale.pk).needs_review
+    assert Sale.objects.get(pk=sale.pk).needs_review
     assert "another way" in refund_failure_text(refused)
     sale.refresh_from_db()
     assert (sale.status, sale.refunded_amount) == (SaleStatus.COMPLETED, 0)

@@ -138,7 +138,7 @@ def test_simulate_payment_completes_a_pending_sale_through_a_payment_event(make_
     [event] = PaymentEvent.objects.all()
     assert event.source == EventSource.SIMULATOR
     assert event.outcome == EventOutcome.APPLIED
-    assert event.transaction_id == sale.pk
+    assert event.sale_id == sale.pk
     assert event.xendit_payment_id == sale.xendit_payment_id
     assert "COMPLETED" in out
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from payments.models import EventOutcome, PaymentEvent, SaleStatus, Transaction
+from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from tests.conftest import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_payment_for_an_unknown_sale_is_answered_200_and_kept_for_staff(api, sal
     event = PaymentEvent.objects.get()
     assert event.outcome == EventOutcome.UNKNOWN_SALE
     assert event.reference == "TRX-9-20250101000000-DEADBEEF"
-    assert Transaction.objects.get().status == SaleStatus.PENDING
+    assert Sale.objects.get().status == SaleStatus.PENDING
 
 
 def test_every_webhook_is_stored_with_headers_but_without_the_token(api, sale):
@@ -172,7 +172,7 @@ def test_every_webhook_is_stored_with_headers_but_without_the_token(api, sale):
     assert not any(name.lower() == "x-callback-token" for name in event.headers)
     assert '"reference_id": "' + sale.external_id in event.body
     assert (event.shape, event.xendit_payment_id, event.amount) == ("2022-07-31", "qrpy_001", Decimal(40000))
-    assert event.transaction == sale
+    assert event.sale == sale
 
 
 # --- Token checks ---------------------------------------------------------------------------

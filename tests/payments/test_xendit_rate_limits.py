@@ -10,7 +10,7 @@ from django.utils import timezone
 from payments.gateways import GatewayRateLimited
 from payments.gateways.pause import pause_calls
 from payments.gateways.xendit import XenditClient
-from payments.models import SaleStatus, Transaction
+from payments.models import Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def client_for(settings) -> XenditClient:
     )
 
 
-def overdue_sales(make_sale, fake, count: int) -> list[Transaction]:
+def overdue_sales(make_sale, fake, count: int) -> list[Sale]:
     """Sales past their expiry whose QR codes Xendit knows."""
     sales = []
     for number in range(count):
@@ -88,8 +88,8 @@ def test_expire_sales_stops_calling_on_a_429_and_logs_one_line(make_sale, fake_x
     lines = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
     assert len(lines) == 1
     assert "30 s" in lines[0]
-    assert Transaction.objects.filter(gateway_checked_at__isnull=True).count() == 4
-    assert all(Transaction.objects.get(pk=s.pk).status == SaleStatus.EXPIRED for s in sales)
+    assert Sale.objects.filter(gateway_checked_at__isnull=True).count() == 4
+    assert all(Sale.objects.get(pk=s.pk).status == SaleStatus.EXPIRED for s in sales)
 
 
 def test_the_next_run_before_the_reset_does_not_call_xendit(make_sale, fake_xendit):
@@ -114,7 +114,7 @@ def test_after_the_reset_the_sales_not_asked_are_asked(make_sale, fake_xendit):
     report = expire_overdue_sales()
 
     assert (report.late_checked, report.late_completed) == (3, 1)
-    assert Transaction.objects.get(pk=sales[2].pk).status == SaleStatus.COMPLETED
+    assert Sale.objects.get(pk=sales[2].pk).status == SaleStatus.COMPLETED
 
 
 def test_a_kiosk_is_answered_503_with_retry_after_on_xendits_rate_limit(api, sale_request, fake_xendit):
@@ -131,5 +131,5 @@ def test_a_kiosk_is_answered_503_with_retry_after_on_xendits_rate_limit(api, sal
         "message": "Payment gateway unavailable",
         "details": {"retry_after": 13},
     }
-    refused = Transaction.objects.latest("created_at")
+    refused = Sale.objects.latest("created_at")
     assert refused.status == SaleStatus.FAILED  # its quota is free at once

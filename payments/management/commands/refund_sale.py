@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
-from payments.models import RefundStatus, Transaction
+from payments.models import RefundStatus, Sale
 from payments.refunds import services as refunds
 from photobox.formatting import rupiah as rupiah_text
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, external_id, reason, amount, payment, **options):
-        sale = Transaction.objects.filter(external_id=external_id).first()
+        sale = Sale.objects.filter(external_id=external_id).first()
         if sale is None:
             raise CommandError(f"No sale {external_id}")
         # Digits only: "25.000" is twenty-five thousand to an Indonesian reader, 25 to Decimal.

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
 from payments import simulation
-from payments.models import Transaction
+from payments.models import Sale
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--amount", help="Pay this many rupiah instead of the sale's amount (to test mismatches)")
 
     def handle(self, *args, external_id, amount, **options):
-        sale = Transaction.objects.filter(external_id=external_id).first()
+        sale = Sale.objects.filter(external_id=external_id).first()
         if sale is None:
             raise CommandError(f"No sale {external_id}")
         try:
