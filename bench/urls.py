@@ -5,9 +5,9 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import services
-from payments.api import get_sale_or_404, sale_payload
+from payments import sale_status, services
 from payments.models import Sale
+from payments.selectors import sale_by_external_id
 from photobox import urls as project_urls
 
 # A poll answer of the usual size, fixed: what Django alone costs for a small JSON GET.
@@ -45,11 +45,23 @@ class PollBeforeView(APIView):
             "paid_at",
             "created_at",
         )
-        sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
+        sale = services.expire_if_overdue(sale=sale_by_external_id(external_id, queryset))
         body = {
             "success": True,
             "message": "Transaction retrieved successfully",
-            "data": sale_payload(sale, with_paid_at=True),
+            "data": sale_status.sale_data(
+                pk=sale.pk,
+                external_id=sale.external_id,
+                location_id=sale.location_id,
+                machine_code=sale.location.machine_code,
+                price_id=str(sale.price_id),
+                amount=sale.amount,
+                status=sale.status,
+                qr_string=sale.qr_string,
+                expires_at=sale.expires_at,
+                paid_at=sale.paid_at,
+                created_at=sale.created_at,
+            ),
         }
         return Response(body)
 

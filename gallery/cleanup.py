@@ -24,18 +24,14 @@ class CleanupReport:
     stopped_for_budget: bool = False
     dry_run: bool = False
 
-    def as_dict(self) -> dict:
+    @property
+    def message(self) -> str:
+        """The report in words (the cleanup endpoint's `message`)."""
         count = len(self.deleted)
         message = f"{count} folders would be deleted" if self.dry_run else f"{count} folders deleted successfully"
         if self.stopped_for_budget:
             message += "; stopped early to stay within the storage API budget, the rest follow next run"
-        return {
-            "deleted_count": count,
-            "folders": self.deleted,
-            "failed_count": len(self.failed),
-            "failed_folders": self.failed,
-            "message": message,
-        }
+        return message
 
 
 CLEANUP_CLAIM = timedelta(minutes=15)

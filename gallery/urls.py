@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery import api
+from gallery.api import views as api
 
 urlpatterns = [
     path("transactions/<str:external_id>/photos", api.SalePhotosView.as_view(), name="sale-photos"),

@@ -268,7 +268,7 @@ def kiosk_enabled() -> bool:
 
 
 def simulator_pay_available() -> bool:
-    """Whether POST /api/v1/simulator/transactions/{id}/pay answers (payments.api.SimulatePaymentView)."""
+    """Whether POST /api/v1/simulator/transactions/{id}/pay answers (payments.api.views.SimulatePaymentView)."""
     return settings.DEBUG and settings.PAYMENT_GATEWAY == "simulator"
 
 

@@ -1,6 +1,8 @@
-"""Reads for staff: the admin's sale list and search, the problem counts, a sale's history and the
-sales report. Each is a fixed number of queries, however many sales there are."""
+"""Reads: a sale by its external id (the kiosk API's lookup); for staff, the admin's sale list and
+search, the problem counts, a sale's history and the sales report. Each is a fixed number of
+queries, however many sales there are."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -8,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core import errors
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
 from payments.models import (
@@ -318,3 +321,26 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
 
 def _add(a: Totals, b: Totals) -> Totals:
     return Totals(a.sales + b.sales, a.gross + b.gross, a.refunded + b.refunded)
+
+
+# --- A sale by its external id -------------------------------------------------------------------
+
+# What an external id may look like (payments.services.new_external_id makes `TRX-...`); anything
+# else is not looked up at all.
+EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class SaleNotFound(errors.NotFound):
+    def __init__(self, external_id: str):
+        super().__init__("Transaction not found", details={"external_id": external_id})
+
+
+def sale_by_external_id(external_id: str, queryset: QuerySet[Sale] | None = None) -> Sale:
+    """The sale (from `queryset`, default all sales), or SaleNotFound."""
+    if not EXTERNAL_ID_PATTERN.match(external_id):
+        raise SaleNotFound(external_id)
+    queryset = queryset if queryset is not None else Sale.objects.all()
+    try:
+        return queryset.get(external_id=external_id)
+    except Sale.DoesNotExist:
+        raise SaleNotFound(external_id) from None

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from payments import api, qr
+from payments import qr
+from payments.api import views as api
 
 urlpatterns = [
     path("transactions", api.SaleCreateView.as_view(), name="sale-create"),

@@ -339,10 +339,14 @@ SPECTACULAR_SETTINGS = {
         "SuccessFalse": [(False, False)],
         "SaleStatusEnum": "payments.models.SaleStatus",
     },
-    "PREPROCESSING_HOOKS": ["photobox.openapi.preprocess"],
+    "PREPROCESSING_HOOKS": ["gallery.api.schema.preprocess"],
+    # The apps' own hooks first: core's then documents X-Request-ID and the 414 on their paths too.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "photobox.openapi.postprocess",
+        "payments.api.webhook_schema.postprocess",
+        "payments.api.schema.postprocess",
+        "locations.schema.postprocess",
+        "core.openapi.postprocess",
     ],
     "TAGS": [
         {"name": "sales", "description": "Kiosks sell a session, show its QRIS code and poll the payment."},

@@ -232,7 +232,7 @@ def test_the_handler_defaults_to_the_settings_limit(settings):
 
 def test_the_view_streams_the_upload_through_the_handler(api, make_sale, settings, monkeypatch):
     # Were the Content-Length check skipped, the handler still stops the upload.
-    monkeypatch.setattr("gallery.api.refuse_oversized", lambda request: None)
+    monkeypatch.setattr("gallery.api.views.refuse_oversized", lambda request: None)
     settings.PHOTO_MAX_COUNT, settings.PHOTO_MAX_BYTES = 1, 1000
     sale = make_sale(status=SaleStatus.COMPLETED)
     big = SimpleUploadedFile("big.jpg", b"\xff" * 200_000, content_type="image/jpeg")

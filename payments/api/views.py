@@ -1,84 +1,39 @@
-"""The kiosk-facing payment API (docs/kiosk-contract.md): create a sale, poll it, Xendit's webhook."""
-
-import re
+"""The kiosk-facing payment API (docs/kiosk-contract.md): create a sale, poll it, cancel it,
+Xendit's webhook, the simulator. Each answer is made by the serializer that documents it
+(payments/api/serializers.py); the errors are in payments/api/schema.py."""
 
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import errors
+from core.openapi import BODY_REQUIRED, RESPONSE_HEADERS
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
+from payments.api import schema, webhook_schema
+from payments.api.serializers import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CreateSaleSerializer,
+    SaleCancelledSerializer,
+    SaleCreatedSerializer,
+    SimulatePaymentRequestSerializer,
+    SimulatePaymentResultSerializer,
+    WebhookAckSerializer,
+)
 from payments.models import EventOutcome, EventSource, Sale
-from photobox import openapi
-from photobox.api import ApiError, error_response, header_token_matches
+from payments.schema import EXTERNAL_ID
+from payments.selectors import EXTERNAL_ID_PATTERN, SaleNotFound, sale_by_external_id
+from photobox.api import error_response, header_token_matches
 from photobox.client_ip import client_ip, client_network
 from photobox.encryption import response_cipher
 from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from pricing.models import Price
-
-EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-class UUIDStringField(serializers.UUIDField):
-    """A UUID written as a string; DRF would also take an integer and make a UUID of it."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
-
-
-class CreateSaleSerializer(serializers.Serializer):
-    location_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    price_id = UUIDStringField()
-    email = serializers.EmailField(max_length=254)
-    send_invoice = serializers.BooleanField(required=False, default=False)
-
-    def validate_email(self, value: str) -> str:
-        local, _, domain = value.strip().rpartition("@")
-        return f"{local}@{domain.lower()}"
-
-
-def sale_payload(sale: Sale, *, with_paid_at: bool) -> dict:
-    """The sale as kiosks see it, from a model instance (see sale_status.sale_data)."""
-    return sale_status.sale_data(
-        pk=sale.pk,
-        external_id=sale.external_id,
-        location_id=sale.location_id,
-        machine_code=sale.location.machine_code,
-        price_id=str(sale.price_id),
-        amount=sale.amount,
-        status=sale.status,
-        qr_string=sale.qr_string,
-        expires_at=sale.expires_at,
-        paid_at=sale.paid_at,
-        created_at=sale.created_at,
-        with_paid_at=with_paid_at,
-    )
-
-
-class SaleNotFound(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
-
-    def __init__(self, external_id: str):
-        super().__init__("Transaction not found", details={"external_id": external_id})
-
-
-def get_sale_or_404(external_id: str, queryset=None) -> Sale:
-    if not EXTERNAL_ID_PATTERN.match(external_id):
-        raise SaleNotFound(external_id)
-    queryset = queryset if queryset is not None else Sale.objects.all()
-    try:
-        return queryset.get(external_id=external_id)
-    except Sale.DoesNotExist:
-        raise SaleNotFound(external_id) from None
 
 
 class SaleCreateView(APIView):
@@ -95,9 +50,10 @@ class SaleCreateView(APIView):
         "for the QR code. `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
         "is lowercased. Never encrypted.",
         tags=["sales"],
-        parameters=[openapi.IDEMPOTENCY_KEY],
+        parameters=[schema.IDEMPOTENCY_KEY],
         request=CreateSaleSerializer,
-        responses=openapi.CREATE_SALE_RESPONSES,
+        responses=schema.CREATE_SALE_RESPONSES,
+        extensions={BODY_REQUIRED: True, RESPONSE_HEADERS: schema.CREATE_SALE_HEADERS},
     )
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
@@ -139,22 +95,15 @@ class SaleCreateView(APIView):
         check_kiosk_location(request, data["location_id"])
         location = Location.objects.filter(pk=data["location_id"]).first()
         if location is None:
-            raise ApiError("Location not found", status_code=404, details={"location_id": data["location_id"]})
+            raise errors.NotFound("Location not found", details={"location_id": data["location_id"]})
         if not location.is_active:
-            raise ApiError("Location is not active", status_code=422, details={"location_id": location.pk})
+            raise errors.Invalid("Location is not active", details={"location_id": location.pk})
         if not Price.objects.filter(pk=data["price_id"]).exists():
-            raise ApiError("Price not found", status_code=404, details={"price_id": str(data["price_id"])})
+            raise errors.NotFound("Price not found", details={"price_id": str(data["price_id"])})
         sale = services.create_sale(
             location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
         )
-        response = Response(
-            {
-                "success": True,
-                "message": "Transaction created successfully",
-                "data": sale_payload(sale, with_paid_at=False),
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        response = Response(SaleCreatedSerializer.answer(sale), status=status.HTTP_201_CREATED)
         response.sale_id = sale.pk
         return response
 
@@ -167,8 +116,8 @@ class SaleStatusView(APIView):
         summary="Poll a sale's payment status",
         description="Kiosks poll every 3 seconds until the status is no longer PENDING.",
         tags=["sales"],
-        parameters=[openapi.EXTERNAL_ID],
-        responses=openapi.SALE_STATUS_RESPONSES,
+        parameters=[EXTERNAL_ID],
+        responses=schema.SALE_STATUS_RESPONSES,
     )
     def get(self, request, external_id: str):
         # One hand-written SELECT, no model instance: see payments/sale_status.py.
@@ -227,17 +176,15 @@ class SaleCancelView(MissLimitedMixin, APIView):
         summary="Cancel a sale the customer no longer wants",
         description="A PENDING sale becomes CANCELLED and its quota is free at once. Idempotent. No body.",
         tags=["sales"],
-        parameters=[openapi.EXTERNAL_ID],
+        parameters=[EXTERNAL_ID],
         request=None,
-        responses=openapi.CANCEL_SALE_RESPONSES,
+        responses=schema.CANCEL_SALE_RESPONSES,
     )
     def post(self, request, external_id: str):
-        sale = get_sale_or_404(external_id, Sale.objects.select_related("location"))
+        sale = sale_by_external_id(external_id, Sale.objects.select_related("location"))
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         sale = services.cancel_sale(sale=sale)
-        return Response(
-            {"success": True, "message": "Transaction cancelled", "data": sale_payload(sale, with_paid_at=True)}
-        )
+        return Response(SaleCancelledSerializer.answer(sale))
 
 
 # Xendit's notices are about 1 KB; anything over this is refused unread (413).
@@ -267,9 +214,10 @@ class XenditWebhookView(APIView):
         "`qr.refund` (and `refund.succeeded` / `refund.failed`) settle refunds and never change whether a sale was "
         "paid; any other event is stored, answered 200 and ignored.",
         tags=["webhooks"],
-        parameters=[openapi.CALLBACK_TOKEN],
-        request=openapi.WEBHOOK_REQUEST,
-        responses=openapi.WEBHOOK_RESPONSES,
+        parameters=[schema.CALLBACK_TOKEN],
+        request=webhook_schema.WEBHOOK_REQUEST,
+        responses=schema.WEBHOOK_RESPONSES,
+        extensions={BODY_REQUIRED: True},
     )
     def post(self, request):
         # The token is checked first and only failures count: Xendit's own webhooks are never
@@ -326,10 +274,10 @@ class XenditWebhookView(APIView):
                 {"errors": [{"field": "body", "message": event.outcome_detail, "type": "value_error"}]},
             )
         if event.outcome == EventOutcome.IGNORED and event.shape == "ignored":
-            return Response({"success": True, "message": "Notification stored and ignored"})
+            return Response(WebhookAckSerializer.answer("Notification stored and ignored"))
         if event.shape == "refund":
-            return Response({"success": True, "message": "Refund updated"})
-        return Response({"success": True, "message": "Transaction updated"})
+            return Response(WebhookAckSerializer.answer("Refund updated"))
+        return Response(WebhookAckSerializer.answer("Transaction updated"))
 
 
 class SimulatePaymentView(APIView):
@@ -340,14 +288,14 @@ class SimulatePaymentView(APIView):
         summary="Pay a sale with the simulator (development only)",
         description="Answers 404 unless DEBUG is on and PAYMENT_GATEWAY=simulator.",
         tags=["simulator"],
-        parameters=[openapi.EXTERNAL_ID],
-        request=openapi.SimulatePaymentRequestSerializer,
-        responses=openapi.SIMULATE_RESPONSES,
+        parameters=[EXTERNAL_ID],
+        request=SimulatePaymentRequestSerializer,
+        responses=schema.SIMULATE_RESPONSES,
     )
     def post(self, request, external_id: str):
         if not settings.DEBUG or settings.PAYMENT_GATEWAY != "simulator":
             return error_response(status.HTTP_404_NOT_FOUND, "Not found")
-        sale = get_sale_or_404(external_id)
+        sale = sale_by_external_id(external_id)
         amount = request.data.get("amount") if isinstance(request.data, dict) else None
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 1):
             return error_response(
@@ -357,10 +305,4 @@ class SimulatePaymentView(APIView):
             )
         event = simulation.simulate_payment(sale=sale, amount=amount)
         sale.refresh_from_db()
-        return Response(
-            {
-                "success": True,
-                "message": "Payment simulated",
-                "data": {"external_id": sale.external_id, "status": sale.status, "outcome": event.outcome},
-            }
-        )
+        return Response(SimulatePaymentResultSerializer.answer({"sale": sale, "event": event}))

@@ -1,4 +1,6 @@
-"""The kiosk-facing photo API and the maintenance cleanup endpoint (docs/kiosk-contract.md)."""
+"""The kiosk-facing photo API and the maintenance cleanup endpoint (docs/kiosk-contract.md). Each
+answer is made by the serializer that documents it (gallery/api/serializers.py); the errors are in
+gallery/api/schema.py."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -8,13 +10,22 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import errors
+from core.openapi import BODY_REQUIRED
 from gallery import cleanup, outbox, selectors, services, uploads
+from gallery.api import schema
+from gallery.api.serializers import (
+    CleanupReportSerializer,
+    PhotoListSerializer,
+    PhotoUploadResultSerializer,
+    PhotoUploadSerializer,
+)
 from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
-from payments.api import get_sale_or_404
-from photobox import openapi
-from photobox.api import ApiError, error_response, header_token_matches, jakarta_iso, validation_error_response
+from payments.schema import EXTERNAL_ID
+from payments.selectors import sale_by_external_id
+from photobox.api import error_response, header_token_matches, validation_error_response
 from photobox.client_ip import client_network
 from photobox.encryption import response_cipher
 from photobox.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
@@ -35,15 +46,16 @@ class SalePhotosView(MissLimitedMixin, APIView):
         "nothing is stored. A retried upload never stores a photo twice. Then the customer is emailed the gallery "
         "link.",
         tags=["photos"],
-        parameters=[openapi.EXTERNAL_ID],
-        request={"multipart/form-data": openapi.PhotoUploadSerializer},
-        responses=openapi.UPLOAD_RESPONSES,
+        parameters=[EXTERNAL_ID],
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses=schema.UPLOAD_RESPONSES,
+        extensions={BODY_REQUIRED: True},
     )
     def post(self, request, external_id: str):
         # The kiosk key (authentication, before this method), the sale and whether it takes photos
         # are settled before the body is read: `request.FILES`/`request.data` parse it, so nothing
         # may touch them earlier. An upload larger than any valid one is refused unread.
-        sale = get_sale_or_404(external_id)
+        sale = sale_by_external_id(external_id)
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         uploads.check_sale_accepts_photos(sale)
         refuse_oversized(request)
@@ -67,41 +79,30 @@ class SalePhotosView(MissLimitedMixin, APIView):
             check_size(name=upload.name, size=upload.size)
         checked = [check_photo(name=upload.name, file=upload, size=upload.size) for upload in files]
         result = uploads.upload_photos(sale=sale, checked=checked)
-        return Response(
-            {
-                "uploaded_count": len(result.photos),
-                "folder_url": outbox.gallery_url(result.sale),
-                "email_sent": result.email_sent,
-                "email_sent_at": jakarta_iso(result.sale.email_sent_at) if result.email_sent else None,
-                "photos": [
-                    {"filename": name, "url": photo.url, "size": photo.bytes}
-                    for name, photo in zip((u.name for u in files), result.photos, strict=True)
-                ],
-            }
-        )
+        answer = {
+            "photos": [
+                {"filename": upload.name, "photo": photo} for upload, photo in zip(files, result.photos, strict=True)
+            ],
+            "folder_url": outbox.gallery_url(result.sale),
+            "email_sent": result.email_sent,
+            "email_sent_at": result.sale.email_sent_at if result.email_sent else None,
+        }
+        return Response(PhotoUploadResultSerializer(answer).data)
 
     @extend_schema(
         operation_id="list_photos",
         summary="The stored photos of a sale",
         tags=["photos"],
-        parameters=[openapi.EXTERNAL_ID],
-        responses=openapi.PHOTO_LIST_RESPONSES,
+        parameters=[EXTERNAL_ID],
+        responses=schema.PHOTO_LIST_RESPONSES,
     )
     def get(self, request, external_id: str):
-        sale = get_sale_or_404(external_id, selectors.sale_for_photo_list())
+        sale = sale_by_external_id(external_id, selectors.sale_for_photo_list())
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         urls = selectors.stored_photo_urls(sale)
         if not urls:
-            raise ApiError(
-                "No photos found for transaction", status_code=404, details={"external_id": sale.external_id}
-            )
-        body = {
-            "external_id": sale.external_id,
-            "photo_count": len(urls),
-            "email_sent_at": jakarta_iso(sale.email_sent_at),
-            "expiry_date": jakarta_iso(services.photos_expire_at(sale)),
-            "photos": [{"url": url} for url in urls],
-        }
+            raise errors.NotFound("No photos found for transaction", details={"external_id": sale.external_id})
+        body = PhotoListSerializer({"sale": sale, "expiry_date": services.photos_expire_at(sale), "photos": urls}).data
         cipher = response_cipher()
         if cipher is not None:
             body = cipher.seal(JSONRenderer().render(body), path=request.path)
@@ -116,9 +117,9 @@ class CleanupView(APIView):
         summary="Delete old photos",
         description="For cron jobs calling over HTTP; `manage.py cleanup` does the same.",
         tags=["maintenance"],
-        parameters=[openapi.MAINTENANCE_TOKEN, openapi.CLEANUP_DAYS],
+        parameters=[schema.MAINTENANCE_TOKEN, schema.CLEANUP_DAYS],
         request=None,
-        responses=openapi.CLEANUP_RESPONSES,
+        responses=schema.CLEANUP_RESPONSES,
     )
     def post(self, request):
         provided = request.headers.get("X-Maintenance-Token")
@@ -136,7 +137,7 @@ class CleanupView(APIView):
                 [{"field": "days", "message": "A whole number of days from 1 to 3650", "type": "int_parsing"}]
             )
         report = cleanup.cleanup_photos(days=int(raw_days))
-        return Response(report.as_dict())
+        return Response(CleanupReportSerializer(report).data)
 
     @extend_schema(
         operation_id="cleanup_old_folders",
@@ -144,9 +145,9 @@ class CleanupView(APIView):
         description="The same as POST /api/v1/maintenance/cleanup.",
         tags=["maintenance"],
         deprecated=True,
-        parameters=[openapi.MAINTENANCE_TOKEN, openapi.CLEANUP_DAYS],
+        parameters=[schema.MAINTENANCE_TOKEN, schema.CLEANUP_DAYS],
         request=None,
-        responses=openapi.CLEANUP_RESPONSES,
+        responses=schema.CLEANUP_RESPONSES,
     )
     def delete(self, request):
         return self.post(request)
