@@ -1,6 +1,6 @@
 """Domain errors: what went wrong, in words for the person who asked, with no HTTP in them.
 
-Services raise these; one exception handler (photobox.api.exception_handler) gives each kind its
+Services raise these; one exception handler (core.envelope.exception_handler) gives each kind its
 status for the API, and the admin and management commands show the same message as it is.
 """
 

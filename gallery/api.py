@@ -8,16 +8,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.client import client_network, header_token_matches
+from core.encryption import response_cipher
+from core.envelope import ApiError, error_response, validation_error_response
+from core.formats import jakarta_iso
+from core.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 from gallery import cleanup, outbox, selectors, services, uploads
 from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.api import get_sale_or_404
 from photobox import openapi
-from photobox.api import ApiError, error_response, header_token_matches, jakarta_iso, validation_error_response
-from photobox.client_ip import client_network
-from photobox.encryption import response_cipher
-from photobox.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 
 
 class SalePhotosView(MissLimitedMixin, APIView):

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from rest_framework import status
 
-from photobox.api import ApiError
+from core.envelope import ApiError
 
 # Each part's boundary line and headers: Content-Disposition with a file name of up to 255
 # characters (percent-encoded ones are longer) and Content-Type. Generous: it only has to be more

@@ -13,6 +13,8 @@ from django.utils import timezone
 from rest_framework import status
 
 from core import errors
+from core.envelope import ApiError
+from core.formats import jakarta_iso
 from gallery import selectors
 from gallery.models import EmailKind, EmailOutbox, Photo
 from gallery.outbox import queue_customer_email, send_email
@@ -20,7 +22,6 @@ from gallery.selectors import upload_stale_after
 from gallery.storage import StorageError, StoredPhoto, get_photo_storage
 from gallery.validation import CheckedPhoto
 from payments.models import Sale, SaleStatus
-from photobox.api import ApiError, jakarta_iso
 
 logger = logging.getLogger("gallery")
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 from rest_framework import status
 
-from photobox.api import ApiError
+from core.envelope import ApiError
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 

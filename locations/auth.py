@@ -14,9 +14,9 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from core.envelope import ApiError
 from locations import services
 from locations.models import KioskKey
-from photobox.api import ApiError
 
 INVALID_KEY = "Invalid kiosk key"
 KEY_REQUIRED = "Kiosk key required"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
+from core.formats import JAKARTA, rupiah
 from gallery import outbox as gallery_outbox
 from gallery import services as gallery_services
 from gallery.admin import EmailOutboxInline, PhotoInline
@@ -38,8 +39,6 @@ from photobox.admin_tools import (
     csv_amount,
     csv_response,
 )
-from photobox.api import JAKARTA
-from photobox.formatting import rupiah
 
 # An action runs a service per sale; "select all" on a million sales must not run it a million times.
 ACTION_LIMIT = 50

@@ -11,15 +11,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.client import client_ip, client_network, header_token_matches
+from core.encryption import response_cipher
+from core.envelope import ApiError, error_response
+from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
 from payments.models import EventOutcome, EventSource, Sale
 from photobox import openapi
-from photobox.api import ApiError, error_response, header_token_matches
-from photobox.client_ip import client_ip, client_network
-from photobox.encryption import response_cipher
-from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from pricing.models import Price
 
 EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -19,9 +19,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from core.formats import rupiah
+from core.views import kiosk_enabled
 from locations.models import Location
 from payments.qr import qr_image
-from photobox.formatting import rupiah
 from pricing.models import Price
 
 # Stands in for the sale number in URL templates handed to the page's script.
@@ -261,10 +262,6 @@ def page_language(request: HttpRequest) -> str:
 
 def default_language() -> str:
     return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in LANGUAGES else LANGUAGES[0]
-
-
-def kiosk_enabled() -> bool:
-    return settings.DEBUG or settings.DEMO_KIOSK
 
 
 def simulator_pay_available() -> bool:

@@ -18,10 +18,10 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from core.envelope import json_error
 from payments import services
 from payments.api import SaleNotFound, get_sale_or_404
 from payments.models import Sale, SaleStatus
-from photobox.api import json_error
 
 # Pixels per module and quiet-zone width (in modules; QR needs at least 4).
 SCALE = 8

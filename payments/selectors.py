@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core.formats import JAKARTA
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
 from payments.models import (
@@ -21,7 +22,6 @@ from payments.models import (
     SaleStatus,
 )
 from photobox.admin_tools import jakarta_day_start
-from photobox.api import JAKARTA
 
 
 # --- The sale list --------------------------------------------------------------------------

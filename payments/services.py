@@ -21,10 +21,11 @@ from django.utils import timezone
 from rest_framework import status as http_status
 
 from core import errors
+from core.envelope import ApiError
+from core.formats import JAKARTA
 from locations.models import Location
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
-from photobox.api import JAKARTA, ApiError
 from pricing.services import lock_price_for_sale
 
 logger = logging.getLogger("payments")

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from rest_framework import status
 
-from photobox.api import ApiError
+from core.envelope import ApiError
 from pricing.models import Price
 from pricing.selectors import quota_used
 

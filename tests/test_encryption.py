@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from core.encryption import ResponseCipher
 from payments.models import SaleStatus
-from photobox.encryption import ResponseCipher
 
 NODE_DIR = Path(__file__).parent / "node"
 

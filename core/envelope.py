@@ -4,11 +4,7 @@ Every error from every layer leaves as
 ``{"success": false, "message": "...", "details": {...}}`` (see docs/kiosk-contract.md).
 """
 
-import hmac
 import logging
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -19,8 +15,6 @@ from rest_framework.response import Response
 from core import errors
 
 logger = logging.getLogger("photobox.api")
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 # DRF's validation codes, named the way the earlier (pydantic) service named them, since kiosk
 # developers already read these in their logs.
@@ -171,23 +165,3 @@ def domain_error_response(exc: errors.DomainError) -> Response:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(code, exc.message, exc.details, headers=headers)
-
-
-def header_token_matches(provided: str, expected: str) -> bool:
-    """A token from a request header against a configured secret, in constant time; never true
-    when no secret is configured. WSGI hands header values over as latin-1 text, so compare bytes."""
-    return bool(expected) and hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8"))
-
-
-def jakarta_iso(value: datetime | None) -> str | None:
-    """`2025-12-15T16:22:29+07:00`: Asia/Jakarta, seconds precision, explicit offset."""
-    if value is None:
-        return None
-    return value.astimezone(JAKARTA).replace(microsecond=0).isoformat()
-
-
-def rupiah_number(amount: Decimal) -> int | float:
-    """A JSON number of rupiah: an integer when whole (`40000`), as the seed's README shows."""
-    if amount == amount.to_integral_value():
-        return int(amount)
-    return float(amount)
