@@ -8,9 +8,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import errors
 from core.client import client_network, header_token_matches
 from core.encryption import response_cipher
-from core.envelope import ApiError, error_response, validation_error_response
+from core.envelope import error_response, validation_error_response
 from core.formats import jakarta_iso
 from core.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 from gallery import cleanup, outbox, selectors, services, uploads
@@ -93,9 +94,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         urls = selectors.stored_photo_urls(sale)
         if not urls:
-            raise ApiError(
-                "No photos found for transaction", status_code=404, details={"external_id": sale.external_id}
-            )
+            raise errors.NotFound("No photos found for transaction", details={"external_id": sale.external_id})
         body = {
             "external_id": sale.external_id,
             "photo_count": len(urls),

@@ -10,10 +10,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import status
 
 from core import errors
-from core.envelope import ApiError
 from core.formats import jakarta_iso
 from gallery import selectors
 from gallery.models import EmailKind, EmailOutbox, Photo
@@ -26,18 +24,14 @@ from payments.models import Sale, SaleStatus
 logger = logging.getLogger("gallery")
 
 
-class PaymentNotCompleted(ApiError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-
+class PaymentNotCompleted(errors.Invalid):
     def __init__(self, sale: Sale):
         super().__init__(
             "Transaction payment not completed yet", details={"external_id": sale.external_id, "status": sale.status}
         )
 
 
-class EmailAlreadySent(ApiError):
-    status_code = status.HTTP_409_CONFLICT
-
+class EmailAlreadySent(errors.Conflict):
     def __init__(self, sale: Sale):
         super().__init__(
             "Photos already uploaded and email sent for this transaction",
@@ -45,9 +39,7 @@ class EmailAlreadySent(ApiError):
         )
 
 
-class TooManyPhotos(ApiError):
-    status_code = status.HTTP_400_BAD_REQUEST
-
+class TooManyPhotos(errors.Rejected):
     def __init__(self, *, stored: int, uploading: int):
         limit = settings.PHOTO_MAX_COUNT
         super().__init__(
@@ -56,9 +48,7 @@ class TooManyPhotos(ApiError):
         )
 
 
-class PhotoStorageFailed(ApiError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-
+class PhotoStorageFailed(errors.Refused):
     def __init__(self, names: list[str]):
         message = (
             f"Failed to upload photo: {names[0]}" if len(names) == 1 else f"Failed to upload photos: {', '.join(names)}"

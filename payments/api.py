@@ -11,9 +11,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import errors
 from core.client import client_ip, client_network, header_token_matches
 from core.encryption import response_cipher
-from core.envelope import ApiError, error_response
+from core.envelope import error_response
 from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
@@ -21,6 +22,7 @@ from payments import events, idempotency, sale_status, services, simulation
 from payments.models import EventOutcome, EventSource, Sale
 from photobox import openapi
 from pricing.models import Price
+from pricing.services import PriceNotFound
 
 EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -64,9 +66,7 @@ def sale_payload(sale: Sale, *, with_paid_at: bool) -> dict:
     )
 
 
-class SaleNotFound(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
-
+class SaleNotFound(errors.NotFound):
     def __init__(self, external_id: str):
         super().__init__("Transaction not found", details={"external_id": external_id})
 
@@ -139,11 +139,11 @@ class SaleCreateView(APIView):
         check_kiosk_location(request, data["location_id"])
         location = Location.objects.filter(pk=data["location_id"]).first()
         if location is None:
-            raise ApiError("Location not found", status_code=404, details={"location_id": data["location_id"]})
+            raise errors.NotFound("Location not found", details={"location_id": data["location_id"]})
         if not location.is_active:
-            raise ApiError("Location is not active", status_code=422, details={"location_id": location.pk})
+            raise errors.Invalid("Location is not active", details={"location_id": location.pk})
         if not Price.objects.filter(pk=data["price_id"]).exists():
-            raise ApiError("Price not found", status_code=404, details={"price_id": str(data["price_id"])})
+            raise PriceNotFound(data["price_id"])
         sale = services.create_sale(
             location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
         )

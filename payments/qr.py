@@ -18,7 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from core.envelope import json_error
+from core.envelope import json_error, status_for
 from payments import services
 from payments.api import SaleNotFound, get_sale_or_404
 from payments.models import Sale, SaleStatus
@@ -56,7 +56,7 @@ def sale_qr(request: HttpRequest, external_id: str, kind: str) -> HttpResponse:
     try:
         sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
     except SaleNotFound as exc:
-        return _no_store(json_error(exc.status_code, exc.message, exc.details))
+        return _no_store(json_error(status_for(exc), exc.message, exc.details))
     if sale.status != SaleStatus.PENDING:
         return _no_store(
             json_error(

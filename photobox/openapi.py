@@ -11,7 +11,6 @@ images), the X-Request-ID header on every operation, and the error envelope's op
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import (
@@ -23,6 +22,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from locations.auth import kiosk_key_required
 from payments.models import SaleStatus
 
 # --- Building blocks --------------------------------------------------------------------------
@@ -797,7 +797,7 @@ def _kiosk_key_security(operation: dict) -> None:
     security = operation.get("security")
     if not security or not any(KIOSK_KEY_SCHEME in requirement for requirement in security):
         return
-    if getattr(settings, "KIOSK_AUTH", "optional") == "required":
+    if kiosk_key_required():
         operation["security"] = [requirement for requirement in security if requirement]
     if "401" in operation.get("responses", {}):
         operation["responses"]["401"].setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE_HEADER
