@@ -28,7 +28,7 @@ from gallery.models import EmailStatus
 from locations.models import Location
 from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
-from payments.gateways import GatewayError, GatewayRateLimited
+from payments.gateways import GatewayError, GatewayRateLimited, simulator_on
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
 from payments.refunds.admin import SaleRefundAdminMixin, event_refund_tools, sale_status_words
 from photobox.admin_tools import (
@@ -249,7 +249,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if settings.PAYMENT_GATEWAY != "simulator":
+        if not simulator_on():
             actions.pop("simulate_payment", None)
         return actions
 
@@ -264,7 +264,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
         return request.user.has_perm("payments.resolve_review")
 
     def has_simulate_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser and settings.PAYMENT_GATEWAY == "simulator"
+        return request.user.is_superuser and simulator_on()
 
     # --- List columns -----------------------------------------------------------------------
     @admin.display(description="started (WIB)", ordering="created_at")
