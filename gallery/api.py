@@ -4,16 +4,15 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import errors
 from core.client import client_network, header_token_matches
-from core.encryption import response_cipher
 from core.envelope import error_response, validation_error_response
 from core.formats import jakarta_iso
 from core.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
+from core.renderers import EncryptedJSONRenderer
 from gallery import cleanup, outbox, selectors, services, uploads
 from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
@@ -29,6 +28,9 @@ class SalePhotosView(MissLimitedMixin, APIView):
     # Authorization: Bearer <kiosk key> (locations/auth.py); 404s count against RATE_LIMIT_PHOTO_MISSES.
     authentication_classes = [KioskKeyAuthentication]
     throttle_classes = [MissThrottle]
+    # ENCRYPTION_ENABLED seals the photo list, not the upload's answer (core/renderers.py).
+    renderer_classes = [EncryptedJSONRenderer]
+    encrypted_methods = ("GET",)
 
     @extend_schema(
         operation_id="upload_photos",
@@ -102,9 +104,6 @@ class SalePhotosView(MissLimitedMixin, APIView):
             "expiry_date": jakarta_iso(services.photos_expire_at(sale)),
             "photos": [{"url": url} for url in urls],
         }
-        cipher = response_cipher()
-        if cipher is not None:
-            body = cipher.seal(JSONRenderer().render(body), path=request.path)
         return Response(body)
 
 

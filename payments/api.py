@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from core import errors
 from core.client import client_ip, client_network, header_token_matches
-from core.encryption import response_cipher
 from core.envelope import error_response
 from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
+from core.renderers import EncryptedJSONRenderer
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
@@ -163,6 +163,10 @@ class SaleCreateView(APIView):
 class SaleStatusView(APIView):
     """GET /api/v1/transactions/external/{external_id}: the kiosk polls this every 3 s."""
 
+    # ENCRYPTION_ENABLED seals the answer (core/renderers.py).
+    renderer_classes = [EncryptedJSONRenderer]
+    encrypted_methods = ("GET",)
+
     @extend_schema(
         operation_id="get_sale_status",
         summary="Poll a sale's payment status",
@@ -176,11 +180,7 @@ class SaleStatusView(APIView):
         data = sale_status.poll_data(external_id) if EXTERNAL_ID_PATTERN.match(external_id) else None
         if data is None:
             raise SaleNotFound(external_id)
-        body = {"success": True, "message": "Transaction retrieved successfully", "data": data}
-        cipher = response_cipher()
-        if cipher is not None:
-            body = cipher.seal(JSONRenderer().render(body), path=request.path)
-        return Response(body)
+        return Response({"success": True, "message": "Transaction retrieved successfully", "data": data})
 
     def dispatch(self, request, *args, **kwargs):
         """GET skips DRF's request wrapper and per-request checks: kiosks poll this ~1,000 times a
@@ -199,8 +199,8 @@ class SaleStatusView(APIView):
                 raise
         # What DRF's finalize_response does for a Response and this view's one renderer.
         if isinstance(response, Response):
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = JSONRenderer.media_type
+            response.accepted_renderer = EncryptedJSONRenderer()
+            response.accepted_media_type = EncryptedJSONRenderer.media_type
             response.renderer_context = self.get_renderer_context()
         for key, value in self.headers.items():
             response[key] = value
@@ -212,7 +212,7 @@ class SaleStatusView(APIView):
             and not self.authentication_classes
             and not self.throttle_classes
             and all(permission is AllowAny for permission in self.permission_classes)
-            and list(self.renderer_classes) == [JSONRenderer]
+            and list(self.renderer_classes) == [EncryptedJSONRenderer]
         )
 
 
