@@ -83,7 +83,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Access log on stdout, errors on stderr, one line per request: who, what, status, bytes, how long
 # (ms) and the request id (the X-Request-ID response header, which is also on the app's lines).
 # With LOG_FORMAT=json (the default when DEBUG is off) each line is a JSON object instead, through
-# the app's formatter (photobox/logging.py).
+# the app's formatter (core/logging.py).
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
@@ -107,7 +107,7 @@ class PhotoboxLogger(Logger):
 
     def setup(self, cfg):
         super().setup(cfg)
-        from photobox.logging import JsonFormatter, PlainFormatter
+        from core.logging import JsonFormatter, PlainFormatter
 
         json_lines = _log_format() == "json"
         for log in (self.error_log, self.access_log):

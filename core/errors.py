@@ -1,7 +1,8 @@
 """Domain errors: what went wrong, in words for the person who asked, with no HTTP in them.
 
-Services raise these; one exception handler (photobox.api.exception_handler) gives each kind its
-status for the API, and the admin and management commands show the same message as it is.
+Services raise these; one exception handler (core.envelope.exception_handler) gives each kind its
+status for the API, and the admin and management commands catch `DomainError` and show the same
+message as it is.
 """
 
 
@@ -12,6 +13,10 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+
+
+class Rejected(DomainError):
+    """What was sent cannot be used as it is (not a photo, a price no longer sold, too many photos)."""
 
 
 class NotFound(DomainError):
@@ -26,8 +31,26 @@ class Invalid(DomainError):
     """The request breaks a rule (an amount over what is left, a missing reason)."""
 
 
+class Unauthenticated(DomainError):
+    """The caller did not say who it is, or said it wrongly. `challenge` tells it how to (a kiosk
+    key: `Bearer realm="photobox"`)."""
+
+    def __init__(self, message: str, *, challenge: str, details: dict | None = None) -> None:
+        super().__init__(message, details=details)
+        self.challenge = challenge
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (a kiosk key used for another location)."""
+
+
+class TooLarge(DomainError):
+    """What was sent is larger than anything that could be accepted."""
+
+
 class Refused(DomainError):
-    """An outside service (Xendit) answered and said no: asking again the same way will not help."""
+    """An outside service (Xendit, the photo storage) answered and did not do it: asking again the
+    same way will not help."""
 
 
 class Unavailable(DomainError):

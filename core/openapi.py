@@ -15,7 +15,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from photobox.api import jakarta_iso, rupiah_number
+from core.formats import jakarta_iso, rupiah_number
 
 # --- Fields the answers share ----------------------------------------------------------------
 

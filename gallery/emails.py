@@ -7,7 +7,6 @@ and Outlook, on a 360 px phone too) with a plain-text alternative.
 
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,10 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from core.formats import JAKARTA, rupiah
 from payments.models import Sale
-from photobox.formatting import rupiah
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def build_customer_email(*, sale: Sale, gallery_url: str) -> EmailMultiAlternatives:

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
-from rest_framework import status
 
-from photobox.api import ApiError
+from core import errors
 
 # Each part's boundary line and headers: Content-Disposition with a file name of up to 255
 # characters (percent-encoded ones are longer) and Content-Type. Generous: it only has to be more
@@ -36,9 +35,7 @@ def max_upload_bytes() -> int:
     return settings.PHOTO_MAX_COUNT * (settings.PHOTO_MAX_BYTES + PART_OVERHEAD) + BODY_OVERHEAD
 
 
-class UploadTooLarge(ApiError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-
+class UploadTooLarge(errors.TooLarge):
     def __init__(self, max_bytes: int):
         super().__init__("Request body too large", details={"max_bytes": max_bytes})
 

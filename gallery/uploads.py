@@ -10,9 +10,9 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import status
 
 from core import errors
+from core.formats import jakarta_iso
 from gallery import selectors
 from gallery.models import EmailKind, EmailOutbox, Photo
 from gallery.outbox import queue_customer_email, send_email
@@ -20,23 +20,18 @@ from gallery.selectors import upload_stale_after
 from gallery.storage import StorageError, StoredPhoto, get_photo_storage
 from gallery.validation import CheckedPhoto
 from payments.models import Sale, SaleStatus
-from photobox.api import ApiError, jakarta_iso
 
 logger = logging.getLogger("gallery")
 
 
-class PaymentNotCompleted(ApiError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-
+class PaymentNotCompleted(errors.Invalid):
     def __init__(self, sale: Sale):
         super().__init__(
             "Transaction payment not completed yet", details={"external_id": sale.external_id, "status": sale.status}
         )
 
 
-class EmailAlreadySent(ApiError):
-    status_code = status.HTTP_409_CONFLICT
-
+class EmailAlreadySent(errors.Conflict):
     def __init__(self, sale: Sale):
         super().__init__(
             "Photos already uploaded and email sent for this transaction",
@@ -44,9 +39,7 @@ class EmailAlreadySent(ApiError):
         )
 
 
-class TooManyPhotos(ApiError):
-    status_code = status.HTTP_400_BAD_REQUEST
-
+class TooManyPhotos(errors.Rejected):
     def __init__(self, *, stored: int, uploading: int):
         limit = settings.PHOTO_MAX_COUNT
         super().__init__(
@@ -55,9 +48,7 @@ class TooManyPhotos(ApiError):
         )
 
 
-class PhotoStorageFailed(ApiError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-
+class PhotoStorageFailed(errors.Refused):
     def __init__(self, names: list[str]):
         message = (
             f"Failed to upload photo: {names[0]}" if len(names) == 1 else f"Failed to upload photos: {', '.join(names)}"

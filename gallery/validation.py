@@ -18,9 +18,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
-from rest_framework import status
 
-from photobox.api import ApiError
+from core import errors
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
@@ -41,8 +40,8 @@ class CheckedPhoto:
         return self.file.read()
 
 
-class InvalidPhoto(ApiError):
-    status_code = status.HTTP_400_BAD_REQUEST
+class InvalidPhoto(errors.Rejected):
+    """A file that is not a photo we keep (its format, size or pixels)."""
 
 
 def _display_name(name: str) -> str:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, StreamingHttpResponse
@@ -21,17 +20,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 
+from core.formats import JAKARTA
+from core.ratelimit import GALLERY_MISSES, miss_limited
 from gallery import selectors
 from gallery.models import Photo
 from gallery.services import photos_expire_at
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
 from payments.models import Sale, SaleStatus
-from photobox.ratelimit import GALLERY_MISSES, miss_limited
 
 logger = logging.getLogger("gallery")
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 # On every gallery response, errors and the ZIP included: the URL holds the key, so it must not
 # leak through a Referer, land in a search index or sit in a shared cache.

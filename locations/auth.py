@@ -11,13 +11,14 @@ uploading to or listing another location's sale, is refused with 403.
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from core import errors
 from locations import services
 from locations.models import KioskKey
-from photobox.api import ApiError
 
+# How a kiosk is told to authenticate (the WWW-Authenticate value of a 401).
+CHALLENGE = 'Bearer realm="photobox"'
 INVALID_KEY = "Invalid kiosk key"
 KEY_REQUIRED = "Kiosk key required"
 WRONG_LOCATION = "Kiosk key does not belong to this location"
@@ -37,6 +38,11 @@ class Kiosk:
         return f"kiosk {self.key.prefix}"
 
 
+def kiosk_key_required() -> bool:
+    """KIOSK_AUTH=required: a kiosk endpoint refuses a request without a key."""
+    return getattr(settings, "KIOSK_AUTH", "optional") == "required"
+
+
 class KioskKeyAuthentication(BaseAuthentication):
     """Unknown, malformed or revoked key: 401 `Invalid kiosk key`; no key with KIOSK_AUTH=required:
     401 `Kiosk key required`. Both with `WWW-Authenticate: Bearer`."""
@@ -44,21 +50,21 @@ class KioskKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
-            if getattr(settings, "KIOSK_AUTH", "optional") == "required":
-                raise exceptions.NotAuthenticated(KEY_REQUIRED)
+            if kiosk_key_required():
+                raise errors.Unauthenticated(KEY_REQUIRED, challenge=CHALLENGE)
             return None
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
+            raise errors.Unauthenticated(INVALID_KEY, challenge=CHALLENGE)
         key = services.find_active_key(token)
         if key is None:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
+            raise errors.Unauthenticated(INVALID_KEY, challenge=CHALLENGE)
         services.touch_last_used(key)
         return Kiosk(key), key
 
     def authenticate_header(self, request) -> str:
-        return 'Bearer realm="photobox"'
+        return CHALLENGE
 
 
 def kiosk_key(request) -> KioskKey | None:
@@ -70,8 +76,7 @@ def check_kiosk_location(request, location_id: int, **details) -> None:
     """403 unless the request's kiosk key (if any) belongs to `location_id`."""
     key = kiosk_key(request)
     if key is not None and key.location_id != location_id:
-        raise ApiError(
+        raise errors.Forbidden(
             WRONG_LOCATION,
-            status_code=403,
             details={**details, "location_id": location_id, "kiosk_location_id": key.location_id},
         )

@@ -3,12 +3,14 @@
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from locations.auth import kiosk_key_required
+
 
 @register(Tags.security)
 def kiosk_auth_required(app_configs, **kwargs):
     """photobox.W001: with DEBUG off, kiosk endpoints should need a kiosk key (KIOSK_AUTH=optional is
     only ever chosen explicitly there: `required` is the default)."""
-    if settings.DEBUG or getattr(settings, "KIOSK_AUTH", "required") == "required":
+    if settings.DEBUG or kiosk_key_required():
         return []
     return [
         Warning(

@@ -6,11 +6,11 @@ locations.auth.KioskKeyAuthentication is documented as taking the key.
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
 from core.openapi import error, example
+from locations.auth import kiosk_key_required
 
 KIOSK_KEY_SCHEME = "kioskKey"
 
@@ -60,7 +60,7 @@ def postprocess(result, generator, request, public):
             security = operation.get("security")
             if not security or not any(KIOSK_KEY_SCHEME in requirement for requirement in security):
                 continue
-            if getattr(settings, "KIOSK_AUTH", "optional") == "required":
+            if kiosk_key_required():
                 operation["security"] = [requirement for requirement in security if requirement]
             if "401" in operation.get("responses", {}):
                 operation["responses"]["401"].setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE_HEADER

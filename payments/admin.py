@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
+from core.formats import JAKARTA, rupiah
 from gallery import outbox as gallery_outbox
 from gallery import services as gallery_services
 from gallery.admin import EmailOutboxInline, PhotoInline
@@ -27,7 +28,7 @@ from gallery.models import EmailStatus
 from locations.models import Location
 from payments import events, reconciliation, selectors, services, simulation
 from payments.admin_report import SalesReportAdminMixin
-from payments.gateways import GatewayError, GatewayRateLimited
+from payments.gateways import GatewayError, GatewayRateLimited, simulator_on
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
 from payments.refunds.admin import SaleRefundAdminMixin, event_refund_tools, sale_status_words
 from photobox.admin_tools import (
@@ -38,8 +39,6 @@ from photobox.admin_tools import (
     csv_amount,
     csv_response,
 )
-from photobox.api import JAKARTA
-from photobox.formatting import rupiah
 
 # An action runs a service per sale; "select all" on a million sales must not run it a million times.
 ACTION_LIMIT = 50
@@ -250,7 +249,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if settings.PAYMENT_GATEWAY != "simulator":
+        if not simulator_on():
             actions.pop("simulate_payment", None)
         return actions
 
@@ -265,7 +264,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
         return request.user.has_perm("payments.resolve_review")
 
     def has_simulate_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser and settings.PAYMENT_GATEWAY == "simulator"
+        return request.user.is_superuser and simulator_on()
 
     # --- List columns -----------------------------------------------------------------------
     @admin.display(description="started (WIB)", ordering="created_at")

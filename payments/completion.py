@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from core.formats import rupiah
 from payments.gateways import PaymentNotice
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Sale, SaleStatus
-from photobox.formatting import rupiah
 
 logger = logging.getLogger("payments")
 

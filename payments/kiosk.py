@@ -19,9 +19,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from core.formats import rupiah
+from core.views import kiosk_enabled
 from locations.models import Location
+from payments.gateways import simulator_on, simulator_pay_available
 from payments.qr import qr_image
-from photobox.formatting import rupiah
 from pricing.models import Price
 
 # Stands in for the sale number in URL templates handed to the page's script.
@@ -263,15 +265,6 @@ def default_language() -> str:
     return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in LANGUAGES else LANGUAGES[0]
 
 
-def kiosk_enabled() -> bool:
-    return settings.DEBUG or settings.DEMO_KIOSK
-
-
-def simulator_pay_available() -> bool:
-    """Whether POST /api/v1/simulator/transactions/{id}/pay answers (payments.api.views.SimulatePaymentView)."""
-    return settings.DEBUG and settings.PAYMENT_GATEWAY == "simulator"
-
-
 def _demo_only(response: HttpResponse) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "no-store"
@@ -295,7 +288,7 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
             for price in Price.objects.filter(is_active=True)
         ],
         "simulator": simulator_pay_available(),
-        "gateway": settings.PAYMENT_GATEWAY,
+        "simulator_on": simulator_on(),
         "photo_max_count": settings.PHOTO_MAX_COUNT,
         "urls": {
             "create": reverse("sale-create"),

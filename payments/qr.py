@@ -18,10 +18,10 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from core.envelope import json_error, status_for
 from payments import services
 from payments.models import Sale, SaleStatus
 from payments.selectors import SaleNotFound, sale_by_external_id
-from photobox.api import json_error
 
 # Pixels per module and quiet-zone width (in modules; QR needs at least 4).
 SCALE = 8
@@ -56,7 +56,7 @@ def sale_qr(request: HttpRequest, external_id: str, kind: str) -> HttpResponse:
     try:
         sale = services.expire_if_overdue(sale=sale_by_external_id(external_id, queryset))
     except SaleNotFound as exc:
-        return _no_store(json_error(404, exc.message, exc.details))
+        return _no_store(json_error(status_for(exc), exc.message, exc.details))
     if sale.status != SaleStatus.PENDING:
         return _no_store(
             json_error(

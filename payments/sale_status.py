@@ -17,10 +17,10 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.formats import jakarta_iso, rupiah_number
 from locations.models import Location
 from payments import services
 from payments.models import Sale, SaleStatus
-from photobox.api import jakarta_iso, rupiah_number
 
 # The sale's fields the poll shows, in the SELECT's order; the location's machine code follows.
 SALE_FIELDS = (

@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce, TruncDate
 
 from core import errors
+from core.formats import JAKARTA
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
 from payments.models import (
@@ -24,7 +25,6 @@ from payments.models import (
     SaleStatus,
 )
 from photobox.admin_tools import jakarta_day_start
-from photobox.api import JAKARTA
 
 
 # --- The sale list --------------------------------------------------------------------------

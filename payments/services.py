@@ -18,35 +18,29 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import status as http_status
 
 from core import errors
+from core.formats import JAKARTA
 from locations.models import Location
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
-from photobox.api import JAKARTA, ApiError
 from pricing.services import lock_price_for_sale
 
 logger = logging.getLogger("payments")
 
 
 # --- Errors the kiosk sees ------------------------------------------------------------------
-class GatewayRefusedSale(ApiError):
-    status_code = http_status.HTTP_502_BAD_GATEWAY
-
+class GatewayRefusedSale(errors.Refused):
     def __init__(self, error_code: str):
         super().__init__("Payment gateway rejected the request", details={"error_code": error_code})
 
 
-class GatewayUnavailableForSale(ApiError):
-    status_code = http_status.HTTP_503_SERVICE_UNAVAILABLE
-
+class GatewayUnavailableForSale(errors.Unavailable):
     def __init__(self, *, retry_after: float | None = None):
-        details = {"retry_after": math.ceil(retry_after)} if retry_after is not None else None
-        super().__init__("Payment gateway unavailable", details=details)
-        if retry_after is not None:
-            # Xendit's rate limit: the kiosk may offer a retry once its window is over.
-            self.headers["Retry-After"] = str(math.ceil(retry_after))
+        # Xendit's rate limit: the kiosk may offer a retry once its window is over.
+        wait = math.ceil(retry_after) if retry_after is not None else None
+        details = {"retry_after": wait} if wait is not None else None
+        super().__init__("Payment gateway unavailable", details=details, retry_after=wait)
 
 
 # --- Creating a sale ------------------------------------------------------------------------

@@ -3,12 +3,11 @@ refund webhook, each handed as a notice to the same apply path as Xendit's own."
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 
 from core import errors
 from payments import events
-from payments.gateways import SimulatorGateway
+from payments.gateways import SimulatorGateway, simulator_on
 from payments.models import EventSource, PaymentEvent, Refund, RefundStatus, Sale
 
 
@@ -18,7 +17,7 @@ class SimulatorDisabled(errors.Conflict):
 
 
 def _require_simulator() -> None:
-    if settings.PAYMENT_GATEWAY != "simulator":
+    if not simulator_on():
         raise SimulatorDisabled()
 
 

@@ -15,8 +15,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.functional import cached_property
 
-from photobox.api import JAKARTA
-from photobox.formatting import rupiah
+from core.formats import JAKARTA, rupiah
 
 
 # --- Counting big tables --------------------------------------------------------------------

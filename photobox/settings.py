@@ -12,8 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logging import log_file_path, logging_config
 from photobox.env import StrictEnv
-from photobox.logging import log_file_path, logging_config
 from photobox.startup import characters, debug_would_fix, help_only
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,17 +111,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "photobox.middleware.RequestIDMiddleware",
-    "photobox.logging.LogContextMiddleware",
+    "core.middleware.RequestIDMiddleware",
+    "core.logging.LogContextMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "photobox.middleware.ApiErrorEnvelopeMiddleware",
+    "core.middleware.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "photobox.middleware.AdminLanguageMiddleware",
+    "core.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a locked-out admin login into the lockout page (django-axes; must come last).
@@ -219,7 +219,7 @@ else:
 # --- Client identity, kiosk keys, rate limits ------------------------------------------------
 # How many reverse proxies in front append to X-Forwarded-For (nginx on this server: 1). The
 # client's address is then the Nth entry from the right, which no client can forge; with 0 it is
-# the connection's address (photobox/client_ip.py). Rate limits and admin lockouts count by it.
+# the connection's address (core/client.py). Rate limits and admin lockouts count by it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # An IPv6 client is counted by its network of this many bits (a subscriber gets a /64 or more and
 # may use any address in it), for every rate limit and the admin lockout; IPv4 by its address.
@@ -233,7 +233,7 @@ if RATE_LIMIT_IPV6_PREFIX > 128:
 # sale number alone reads that sale's photos and uploads into it. Chosen explicitly with DEBUG off,
 # it is logged at start (photobox/startup.py) and `check --deploy` warns (locations/checks.py).
 KIOSK_AUTH = env.choice("KIOSK_AUTH", ("required", "optional"), "optional" if DEBUG else "required")
-# "count/period" (period: second, minute, hour or day) or "off"; see photobox/ratelimit.py.
+# "count/period" (period: second, minute, hour or day) or "off"; see core/ratelimit.py.
 RATE_LIMIT_SALE_CREATE = env.rate("RATE_LIMIT_SALE_CREATE", "30/minute")  # per kiosk key, or per IP without one
 RATE_LIMIT_PHOTO_MISSES = env.rate("RATE_LIMIT_PHOTO_MISSES", "20/minute")  # photo list/upload 404s, per key or IP
 RATE_LIMIT_GALLERY_MISSES = env.rate("RATE_LIMIT_GALLERY_MISSES", "20/minute")  # gallery page 404s, per IP
@@ -250,8 +250,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15,
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the rate limits, proxy-aware and unforgeable.
-AXES_CLIENT_IP_CALLABLE = "photobox.client_ip.client_network"
-AXES_LOCKOUT_CALLABLE = "photobox.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.client.client_network"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 # Attempts are in the database (shared by all instances); unlock with `manage.py axes_reset`.
 AXES_ENABLE_ADMIN = False
 # No start-up banner in the logs; a lockout is still logged (as a warning).
@@ -307,9 +307,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "photobox.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.envelope.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # DRF's own client address rule, the same as photobox.client_ip.
+    # DRF's own client address rule, the same as core.client.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
@@ -426,7 +426,7 @@ elif ENCRYPTION_ENABLED:
     if not ENCRYPTION_IV:
         raise ImproperlyConfigured("ENCRYPTION_ENABLED=true needs ENCRYPTION_IV (16 characters).")
 # cbc uses the key and the IV as text, truncated or right-padded with '0' to 32 and 16 characters
-# (photobox/encryption.py), as the earlier service did: ENCRYPTION_KEY=abc is then 29 known
+# (core/encryption.py), as the earlier service did: ENCRYPTION_KEY=abc is then 29 known
 # characters of 32. With DEBUG off only exact values start, unless kiosks were built on padded ones:
 # ENCRYPTION_LEGACY_KEY_PADDING=true keeps the padding (and says so at start, photobox/startup.py).
 ENCRYPTION_LEGACY_KEY_PADDING = env.bool("ENCRYPTION_LEGACY_KEY_PADDING", False)
@@ -580,7 +580,7 @@ CORS_URLS_REGEX = r"^/(api/|health$).*"
 
 # --- Logging --------------------------------------------------------------------------------
 # One line per record on the console (and in LOG_TO_FILE when set), with the request id and the
-# sale's external id; emails masked and secrets never written (photobox/logging.py).
+# sale's external id; emails masked and secrets never written (core/logging.py).
 LOG_LEVEL = env.choice("LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info").upper()
 LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "plain"), "plain" if DEBUG else "json")
 LOG_TO_FILE = log_file_path(env.str("LOG_TO_FILE", ""), BASE_DIR)

@@ -4,12 +4,12 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from core import views
 from gallery import views as gallery_views
 from payments import kiosk
-from photobox import views
 
 # Any exception no view handled: a database that cannot be reached answers 503 with Retry-After.
-handler500 = "photobox.error_pages.server_error"
+handler500 = "core.error_pages.server_error"
 
 admin.site.site_header = "Photobox"
 admin.site.site_title = "Photobox admin"
@@ -24,7 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"), name="redoc"),
-    # Must stay after every API route: see photobox.views.api_not_found.
+    # Must stay after every API route: see core.views.api_not_found.
     re_path(r"^api/", views.api_not_found),
     path("health", views.health, name="health"),
     # A link without its key (or with a trailing slash) gets the gallery's own 404 page.

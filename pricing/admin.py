@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 
+from core.formats import rupiah
 from payments.models import Sale
 from photobox.admin_tools import KeepIfSoldAdminMixin
-from photobox.formatting import rupiah
 from pricing.models import Price
 from pricing.selectors import prices_with_usage
 

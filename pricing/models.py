@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Round
 
-from photobox.formatting import rupiah
+from core.formats import rupiah
 
 # QRIS accepts IDR 1 to 10,000,000 per payment (Xendit's rules and limitations).
 QRIS_MIN_AMOUNT = Decimal("1")

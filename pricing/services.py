@@ -1,22 +1,21 @@
 from datetime import datetime
 
-from rest_framework import status
-
-from photobox.api import ApiError
+from core import errors
 from pricing.models import Price
 from pricing.selectors import quota_used
 
 
-class PriceInactive(ApiError):
-    status_code = status.HTTP_400_BAD_REQUEST
+class PriceNotFound(errors.NotFound):
+    def __init__(self, price_id):
+        super().__init__("Price not found", details={"price_id": str(price_id)})
 
+
+class PriceInactive(errors.Rejected):
     def __init__(self, price_id):
         super().__init__("Price is inactive", details={"price_id": str(price_id)})
 
 
-class QuotaExceeded(ApiError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-
+class QuotaExceeded(errors.Invalid):
     def __init__(self, price_id, quota: int, used: int):
         super().__init__("Price quota exceeded", details={"price_id": str(price_id), "quota": quota, "used": used})
 
@@ -30,7 +29,7 @@ def lock_price_for_sale(*, price_id, now: datetime) -> Price:
     """
     price = Price.objects.select_for_update().filter(pk=price_id).first()
     if price is None:
-        raise ApiError("Price not found", status_code=status.HTTP_404_NOT_FOUND, details={"price_id": str(price_id)})
+        raise PriceNotFound(price_id)
     if not price.is_active:
         raise PriceInactive(price.pk)
     if price.quota is not None:

@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import path
 
+from core import errors
+from core.envelope import exception_handler
 from photobox import urls as project_urls
 
 
@@ -96,3 +98,31 @@ def test_health_reports_database_and_version(api, settings):
     assert body["database"] == "ok"
     assert body["version"] == settings.APP_VERSION
     assert body["timestamp"].endswith("+07:00")
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "headers"),
+    [
+        (errors.DomainError("No"), 400, {}),
+        (errors.Rejected("Price is inactive"), 400, {}),
+        (
+            errors.Unauthenticated("Kiosk key required", challenge='Bearer realm="photobox"'),
+            401,
+            {"WWW-Authenticate": 'Bearer realm="photobox"'},
+        ),
+        (errors.Forbidden("Kiosk key does not belong to this location"), 403, {}),
+        (errors.NotFound("Transaction not found"), 404, {}),
+        (errors.Conflict("Already refunded"), 409, {}),
+        (errors.TooLarge("Request body too large"), 413, {}),
+        (errors.Invalid("Price quota exceeded"), 422, {}),
+        (errors.Refused("Payment gateway rejected the request"), 502, {}),
+        (errors.Unavailable("Payment gateway unavailable"), 503, {}),
+        (errors.Unavailable("Payment gateway unavailable", retry_after=7), 503, {"Retry-After": "7"}),
+    ],
+)
+def test_each_domain_error_kind_has_one_status(error, status, headers):
+    response = exception_handler(error, {})
+
+    assert response.status_code == status
+    assert response.data == {"success": False, "message": error.message, "details": {}}
+    assert {name: response[name] for name in ("WWW-Authenticate", "Retry-After") if name in response} == headers

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from core.encryption import ResponseCipher
 from payments.models import SaleStatus
-from photobox.encryption import ResponseCipher
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -157,6 +157,29 @@ def test_poll_decrypts_to_exactly_the_unencrypted_body(api, make_location, make_
     assert list(body) == ["data"]
     assert isinstance(body["data"], str)
     assert reference_decrypt(body["data"]) == plain.content
+
+
+def test_poll_asking_for_indented_json_gets_the_compact_body_sealed(api, sold, encryption_on):
+    """The renderer seals what the kiosk decrypts compactly; only the envelope around it is indented."""
+    plain = poll(api, sold.external_id)
+    encryption_on()
+
+    encrypted = api.get(f"/api/v1/transactions/external/{sold.external_id}", HTTP_ACCEPT="application/json; indent=2")
+
+    assert encrypted.status_code == 200
+    assert encrypted.content.startswith(b'{\n  "data": "')
+    assert reference_decrypt(encrypted.json()["data"]) == plain.content
+
+
+def test_poll_head_answers_with_the_encrypted_get_headers(api, sold, encryption_on):
+    encryption_on()
+
+    got = poll(api, sold.external_id)
+    head = api.head(f"/api/v1/transactions/external/{sold.external_id}")
+
+    assert head.status_code == 200
+    assert head.get("Content-Length") == got.get("Content-Length")
+    assert head["Content-Type"] == got["Content-Type"]
 
 
 def test_poll_of_unknown_sale_is_not_encrypted(api, db, encryption_on):

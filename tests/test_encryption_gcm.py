@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core.encryption import GcmResponseCipher, response_cipher
 from payments.models import SaleStatus
-from photobox.encryption import GcmResponseCipher, response_cipher
 from tests.test_settings import PRODUCTION, start_up_error, started
 
 NODE_DIR = Path(__file__).parent / "node"

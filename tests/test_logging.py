@@ -17,8 +17,8 @@ from django.urls import path
 from PIL import Image
 from rest_framework.views import APIView
 
+from core.logging import JsonFormatter, PlainFormatter, RequestContextFilter, log_file_path, mask_email, redact
 from payments.models import Sale, SaleStatus
-from photobox.logging import JsonFormatter, PlainFormatter, RequestContextFilter, log_file_path, mask_email, redact
 from tests.conftest import CALLBACK_TOKEN, post_webhook, webhook_fixture
 from tests.test_settings import PRODUCTION, SETTINGS_VARIABLES, start_up_error, started
 

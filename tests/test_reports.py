@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from core.formats import JAKARTA
 from payments.models import PAID_STATUSES, Refund, RefundStatus, SaleStatus
 from payments.selectors import Totals, sales_report
-from photobox.api import JAKARTA
 
 pytestmark = pytest.mark.django_db
 

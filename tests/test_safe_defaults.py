@@ -165,7 +165,7 @@ def test_exact_cbc_values_gcm_encryption_off_and_the_demo_still_start():
     assert start_up_log(cbc(KEY, IV)) == []
     # Not enabled: the values are not used.
     assert started(cbc("abc", "x", ENCRYPTION_ENABLED="false"), "ENCRYPTION_ENABLED") == {"ENCRYPTION_ENABLED": False}
-    # The demo pads as before (photobox/encryption.py warns when the cipher is made).
+    # The demo pads as before (core/encryption.py warns when the cipher is made).
     assert started(cbc("abc", "x", DEBUG="true"), "ENCRYPTION_KEY") == {"ENCRYPTION_KEY": "abc"}
 
 
@@ -188,7 +188,7 @@ def test_legacy_key_padding_keeps_the_old_keys_working_and_says_so_at_start():
         "--verbosity",
         "0",
         "--command",
-        "from photobox.encryption import response_cipher; c = response_cipher(); print(c._key, c._iv)",
+        "from core.encryption import response_cipher; c = response_cipher(); print(c._key, c._iv)",
     )
     assert padded.returncode == 0, padded.stderr
     assert padded.stdout.split() == ["b'abc" + "0" * 29 + "'", "b'x" + "0" * 15 + "'"]

@@ -6,12 +6,15 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import errors
+from core.client import client_network, header_token_matches
+from core.envelope import error_response, validation_error_response
 from core.openapi import BODY_REQUIRED
+from core.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
+from core.renderers import EncryptedJSONRenderer
 from gallery import cleanup, outbox, selectors, services, uploads
 from gallery.api import schema
 from gallery.api.serializers import (
@@ -25,10 +28,6 @@ from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
 from payments.schema import EXTERNAL_ID
 from payments.selectors import sale_by_external_id
-from photobox.api import error_response, header_token_matches, validation_error_response
-from photobox.client_ip import client_network
-from photobox.encryption import response_cipher
-from photobox.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 
 
 class SalePhotosView(MissLimitedMixin, APIView):
@@ -38,6 +37,9 @@ class SalePhotosView(MissLimitedMixin, APIView):
     # Authorization: Bearer <kiosk key> (locations/auth.py); 404s count against RATE_LIMIT_PHOTO_MISSES.
     authentication_classes = [KioskKeyAuthentication]
     throttle_classes = [MissThrottle]
+    # ENCRYPTION_ENABLED seals the photo list, not the upload's answer (core/renderers.py).
+    renderer_classes = [EncryptedJSONRenderer]
+    encrypted_methods = ("GET",)
 
     @extend_schema(
         operation_id="upload_photos",
@@ -103,9 +105,6 @@ class SalePhotosView(MissLimitedMixin, APIView):
         if not urls:
             raise errors.NotFound("No photos found for transaction", details={"external_id": sale.external_id})
         body = PhotoListSerializer({"sale": sale, "expiry_date": services.photos_expire_at(sale), "photos": urls}).data
-        cipher = response_cipher()
-        if cipher is not None:
-            body = cipher.seal(JSONRenderer().render(body), path=request.path)
         return Response(body)
 
 

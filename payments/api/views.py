@@ -12,7 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import errors
+from core.client import client_ip, client_network, header_token_matches
+from core.envelope import error_response
 from core.openapi import BODY_REQUIRED, RESPONSE_HEADERS
+from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
+from core.renderers import EncryptedJSONRenderer
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
@@ -26,14 +30,12 @@ from payments.api.serializers import (
     SimulatePaymentResultSerializer,
     WebhookAckSerializer,
 )
+from payments.gateways import simulator_pay_available
 from payments.models import EventOutcome, EventSource, Sale
 from payments.schema import EXTERNAL_ID
 from payments.selectors import EXTERNAL_ID_PATTERN, SaleNotFound, sale_by_external_id
-from photobox.api import error_response, header_token_matches
-from photobox.client_ip import client_ip, client_network
-from photobox.encryption import response_cipher
-from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from pricing.models import Price
+from pricing.services import PriceNotFound
 
 
 class SaleCreateView(APIView):
@@ -99,7 +101,7 @@ class SaleCreateView(APIView):
         if not location.is_active:
             raise errors.Invalid("Location is not active", details={"location_id": location.pk})
         if not Price.objects.filter(pk=data["price_id"]).exists():
-            raise errors.NotFound("Price not found", details={"price_id": str(data["price_id"])})
+            raise PriceNotFound(data["price_id"])
         sale = services.create_sale(
             location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
         )
@@ -110,6 +112,10 @@ class SaleCreateView(APIView):
 
 class SaleStatusView(APIView):
     """GET /api/v1/transactions/external/{external_id}: the kiosk polls this every 3 s."""
+
+    # ENCRYPTION_ENABLED seals the answer (core/renderers.py).
+    renderer_classes = [EncryptedJSONRenderer]
+    encrypted_methods = ("GET",)
 
     @extend_schema(
         operation_id="get_sale_status",
@@ -124,11 +130,7 @@ class SaleStatusView(APIView):
         data = sale_status.poll_data(external_id) if EXTERNAL_ID_PATTERN.match(external_id) else None
         if data is None:
             raise SaleNotFound(external_id)
-        body = {"success": True, "message": "Transaction retrieved successfully", "data": data}
-        cipher = response_cipher()
-        if cipher is not None:
-            body = cipher.seal(JSONRenderer().render(body), path=request.path)
-        return Response(body)
+        return Response({"success": True, "message": "Transaction retrieved successfully", "data": data})
 
     def dispatch(self, request, *args, **kwargs):
         """GET skips DRF's request wrapper and per-request checks: kiosks poll this ~1,000 times a
@@ -147,8 +149,8 @@ class SaleStatusView(APIView):
                 raise
         # What DRF's finalize_response does for a Response and this view's one renderer.
         if isinstance(response, Response):
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = JSONRenderer.media_type
+            response.accepted_renderer = EncryptedJSONRenderer()
+            response.accepted_media_type = EncryptedJSONRenderer.media_type
             response.renderer_context = self.get_renderer_context()
         for key, value in self.headers.items():
             response[key] = value
@@ -160,7 +162,7 @@ class SaleStatusView(APIView):
             and not self.authentication_classes
             and not self.throttle_classes
             and all(permission is AllowAny for permission in self.permission_classes)
-            and list(self.renderer_classes) == [JSONRenderer]
+            and list(self.renderer_classes) == [EncryptedJSONRenderer]
         )
 
 
@@ -293,7 +295,7 @@ class SimulatePaymentView(APIView):
         responses=schema.SIMULATE_RESPONSES,
     )
     def post(self, request, external_id: str):
-        if not settings.DEBUG or settings.PAYMENT_GATEWAY != "simulator":
+        if not simulator_pay_available():
             return error_response(status.HTTP_404_NOT_FOUND, "Not found")
         sale = sale_by_external_id(external_id)
         amount = request.data.get("amount") if isinstance(request.data, dict) else None

@@ -44,6 +44,8 @@ __all__ = [
     "get_gateway",
     "read_callback",
     "read_stored_notice",
+    "simulator_on",
+    "simulator_pay_available",
 ]
 
 
@@ -54,6 +56,17 @@ def _build(name: str, base_url: str, api_key: str, connect_timeout: float, read_
             base_url=base_url, api_key=api_key, connect_timeout=connect_timeout, read_timeout=read_timeout
         )
     return SimulatorGateway()
+
+
+def simulator_on() -> bool:
+    """PAYMENT_GATEWAY=simulator: payments are simulated, never taken (staff may simulate them)."""
+    return settings.PAYMENT_GATEWAY == "simulator"
+
+
+def simulator_pay_available() -> bool:
+    """Whether a sale may be paid through the simulator over HTTP (POST /api/v1/simulator/...,
+    the demo kiosk's pay button): never without DEBUG, even with the simulator on."""
+    return settings.DEBUG and simulator_on()
 
 
 def get_gateway() -> PaymentGateway:

@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from core.errors import DomainError
+from core.formats import JAKARTA, rupiah
 from payments import simulation
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
 from payments.refunds.forms import ConfirmForm, RefundForm
@@ -30,8 +31,6 @@ from payments.refunds.selectors import (
 )
 from payments.refunds.services import refund_failure_text, request_refund
 from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
-from photobox.api import JAKARTA
-from photobox.formatting import rupiah
 
 PERMISSION = "payments.refund_sale"
 SIMULATED_OUTCOMES = {"refunded": True, "failed": False}

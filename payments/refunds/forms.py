@@ -7,8 +7,8 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.formats import rupiah
 from payments.refunds.selectors import ReceivedPayment
-from photobox.formatting import rupiah
 
 # "40000", "40.000" (how amounts are written here) or "Rp 40.000,00": whole rupiah only.
 WHOLE_RUPIAH = re.compile(r"(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,00?)?")

@@ -3,11 +3,11 @@ for (who, how much, why) and each one settled (went through, or failed with Xend
 
 from decimal import Decimal
 
+from core.formats import rupiah
 from payments.models import EventOutcome, PaymentEvent, RefundOrigin, RefundStatus, Sale, SaleStatus
 from payments.refunds.selectors import sale_paid_amount
 from payments.refunds.words import failure_in_words
 from payments.selectors import HistoryEntry
-from photobox.formatting import rupiah
 
 SETTLED = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import errors
+from core.formats import rupiah
 from payments.completion import flag_for_review, save_review
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, RefundNotice, get_gateway
 from payments.gateways.pause import pause_calls
@@ -34,7 +35,6 @@ from payments.models import (
 )
 from payments.refunds.selectors import ReceivedPayment, received_payments, sale_for_payment, sale_paid_amount
 from payments.refunds.words import failure_in_words
-from photobox.formatting import rupiah
 
 logger = logging.getLogger("payments.refunds")
 

@@ -3,9 +3,9 @@
 from django import template
 from django.utils import timezone
 
+from core.formats import JAKARTA
+from core.formats import rupiah as format_rupiah
 from payments import selectors
-from photobox.api import JAKARTA
-from photobox.formatting import rupiah as format_rupiah
 
 register = template.Library()
 

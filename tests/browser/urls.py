@@ -7,7 +7,7 @@ photos in a temporary folder and need the live server to serve them from there.
 from django.conf import settings
 from django.urls import re_path
 
-from photobox import views
+from core import views
 from photobox.urls import urlpatterns as site_urlpatterns
 
 urlpatterns = [re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", views.media), *site_urlpatterns]

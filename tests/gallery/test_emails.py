@@ -31,12 +31,12 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.formats import rupiah
 from gallery import services
 from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
 from payments.models import SaleStatus
-from photobox.formatting import rupiah
 from tests.conftest import run_concurrently
 from tests.test_settings import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
 

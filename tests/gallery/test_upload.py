@@ -142,7 +142,7 @@ def test_photo_list_of_unknown_sale_or_sale_without_photos_is_404(api, paid_sale
 
 
 def test_photo_list_is_encrypted_like_the_poll(api, paid_sale, settings):
-    from photobox.encryption import ResponseCipher
+    from core.encryption import ResponseCipher
 
     upload(api, paid_sale, photos_of(2))
     plain = api.get(f"/api/v1/transactions/{paid_sale.external_id}/photos").content

@@ -11,6 +11,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test.client import encode_multipart
 from PIL import Image
 
+from core.envelope import status_for
 from gallery import upload_limits
 from gallery.models import Photo
 from gallery.upload_limits import UploadLimitHandler, UploadTooLarge, max_upload_bytes
@@ -210,7 +211,7 @@ def test_the_handler_stops_the_parser_at_the_limit_before_the_rest_is_read(setti
     with pytest.raises(UploadTooLarge) as refused:
         parse(stream, [limit, MemoryFileUploadHandler(), TemporaryFileUploadHandler()])
 
-    assert (refused.value.status_code, refused.value.details) == (413, {"max_bytes": 400_000})
+    assert (status_for(refused.value), refused.value.details) == (413, {"max_bytes": 400_000})
     assert 400_000 < limit.received <= 400_000 + 64 * 1024  # stopped at the first chunk past the limit
     assert stream.bytes_read < 600_000 < len(stream.getvalue())  # the third file never came in
 

@@ -53,7 +53,7 @@ def listed(client, **params) -> list[str]:
 
 
 def jakarta(*args) -> datetime:
-    from photobox.api import JAKARTA
+    from core.formats import JAKARTA
 
     return datetime(*args, tzinfo=JAKARTA)
 

@@ -3,9 +3,9 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
+from core.formats import rupiah as rupiah_text
 from payments.models import RefundStatus, Sale
 from payments.refunds import services as refunds
-from photobox.formatting import rupiah as rupiah_text
 
 
 class Command(BaseCommand):

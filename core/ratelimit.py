@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import caches
@@ -35,8 +36,10 @@ from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from core import counters
-from photobox.client_ip import client_network
-from photobox.env import Rate
+from core.client import client_network
+
+if TYPE_CHECKING:
+    from photobox.env import Rate  # the settings' parsed RATE_LIMIT_* values
 
 logger = logging.getLogger("photobox.ratelimit")
 

@@ -11,6 +11,7 @@ setting); the webhook's stored events and the logs use this one function, and th
 the admin lockout (django-axes) count by `client_network`, which groups an IPv6 client's network.
 """
 
+import hmac
 import ipaddress
 
 from django.conf import settings
@@ -56,3 +57,9 @@ def client_network(request: HttpRequest) -> str:
         return address
     prefix = getattr(settings, "RATE_LIMIT_IPV6_PREFIX", 64)
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def header_token_matches(provided: str, expected: str) -> bool:
+    """A token from a request header against a configured secret, in constant time; never true
+    when no secret is configured. WSGI hands header values over as latin-1 text, so compare bytes."""
+    return bool(expected) and hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8"))

@@ -12,8 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
-from payments.kiosk import kiosk_enabled
-from photobox.api import jakarta_iso, json_error
+from core.envelope import json_error
+from core.formats import jakarta_iso
 
 # The home page has no script and no form; its few styles are inline.
 HOME_CSP = (
@@ -21,6 +21,12 @@ HOME_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 FAVICON = "photobox/favicon.ico"  # gallery/static/photobox/, drawn from favicon.svg beside it
+
+
+def kiosk_enabled() -> bool:
+    """Whether the demo kiosk page (/kiosk/) is served: with DEBUG, or DEMO_KIOSK=true. Here, below
+    the apps, because the home page links to it and the page itself (above the apps) obeys it."""
+    return settings.DEBUG or settings.DEMO_KIOSK
 
 
 @csrf_exempt

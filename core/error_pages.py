@@ -4,7 +4,7 @@ Django calls `server_error` (urls.handler500) for any exception no view handled,
 exception is still being handled, so it can tell a database that cannot be reached (PostgreSQL
 restarting, a failover, connections exhausted) from a bug: the former answers 503 with
 Retry-After (the API's envelope, or the gallery's "coba lagi sebentar" page), the latter the usual
-500. API views get the same through their exception handler (photobox.api).
+500. API views get the same through their exception handler (core.envelope).
 """
 
 import logging
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.defaults import server_error as django_server_error
 
-from photobox.api import DATABASE_RETRY_AFTER, database_unavailable, json_error
+from core.envelope import DATABASE_RETRY_AFTER, database_unavailable, json_error
 
 logger = logging.getLogger("photobox.api")
 

@@ -247,10 +247,10 @@ def logging_config(*, level: str, fmt: str, file: Path | None) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": "photobox.logging.RequestContextFilter"}},
+        "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
         "formatters": {
-            "json": {"()": "photobox.logging.JsonFormatter"},
-            "plain": {"()": "photobox.logging.PlainFormatter"},
+            "json": {"()": "core.logging.JsonFormatter"},
+            "plain": {"()": "core.logging.PlainFormatter"},
         },
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},

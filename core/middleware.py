@@ -4,8 +4,8 @@ import uuid
 from django.conf import settings
 from django.utils import translation
 
-from photobox.api import json_error
-from photobox.logging import request_id_var
+from core.envelope import json_error
+from core.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Echo a caller's id only when it is a sane token: it ends up in logs and response headers.
@@ -33,7 +33,7 @@ class RequestIDMiddleware:
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
-        # Every log record written while handling the request carries its id (photobox.logging).
+        # Every log record written while handling the request carries its id (core.logging).
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)

@@ -1,14 +1,10 @@
-"""The kiosk API's shared conventions: the error envelope, datetimes and money on the wire.
+"""The kiosk API's error envelope, and the one exception handler that answers with it.
 
 Every error from every layer leaves as
 ``{"success": false, "message": "...", "details": {...}}`` (see docs/kiosk-contract.md).
 """
 
-import hmac
 import logging
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -19,8 +15,6 @@ from rest_framework.response import Response
 from core import errors
 
 logger = logging.getLogger("photobox.api")
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 # DRF's validation codes, named the way the earlier (pydantic) service named them, since kiosk
 # developers already read these in their logs.
@@ -38,20 +32,6 @@ VALIDATION_TYPES = {
     "not_a_list": "list_type",
     "not_a_dict": "dict_type",
 }
-
-
-class ApiError(Exception):
-    """A business-rule failure the kiosk should see as-is."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, message: str, *, status_code: int | None = None, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        if status_code is not None:
-            self.status_code = status_code
-        self.details = details or {}
-        self.headers: dict[str, str] = {}
 
 
 def envelope(message: str, details: dict | None = None) -> dict:
@@ -104,8 +84,6 @@ def database_unavailable(exc: BaseException | None) -> bool:
 
 def exception_handler(exc, context):
     """DRF exception handler: every exception raised by an API view becomes the envelope."""
-    if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.message, exc.details, headers=exc.headers or None)
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
     if isinstance(exc, exceptions.ValidationError):
@@ -154,40 +132,38 @@ def exception_handler(exc, context):
     return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
-DOMAIN_ERROR_STATUSES = {
+# Each kind of domain error and its status: the one place a service's "no" becomes HTTP. The
+# first kind an error is an instance of wins; a kind not listed here is a plain 400.
+DOMAIN_ERROR_STATUSES: dict[type[errors.DomainError], int] = {
+    errors.Rejected: status.HTTP_400_BAD_REQUEST,
+    errors.Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+    errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     errors.Invalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
     errors.Refused: status.HTTP_502_BAD_GATEWAY,
     errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
-def domain_error_response(exc: errors.DomainError) -> Response:
-    """The one place a domain error gets its HTTP status (and Retry-After, when it has a wait)."""
-    code = next(
+def status_for(exc: errors.DomainError) -> int:
+    """The HTTP status of a domain error (also for plain Django views that answer the envelope)."""
+    return next(
         (code for kind, code in DOMAIN_ERROR_STATUSES.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
     )
+
+
+def domain_error_headers(exc: errors.DomainError) -> dict[str, str] | None:
+    """What a domain error's data says in headers: how to authenticate, when to ask again."""
+    headers = {}
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = exc.challenge
     retry_after = getattr(exc, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return error_response(code, exc.message, exc.details, headers=headers)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers or None
 
 
-def header_token_matches(provided: str, expected: str) -> bool:
-    """A token from a request header against a configured secret, in constant time; never true
-    when no secret is configured. WSGI hands header values over as latin-1 text, so compare bytes."""
-    return bool(expected) and hmac.compare_digest(provided.encode("latin-1", "replace"), expected.encode("utf-8"))
-
-
-def jakarta_iso(value: datetime | None) -> str | None:
-    """`2025-12-15T16:22:29+07:00`: Asia/Jakarta, seconds precision, explicit offset."""
-    if value is None:
-        return None
-    return value.astimezone(JAKARTA).replace(microsecond=0).isoformat()
-
-
-def rupiah_number(amount: Decimal) -> int | float:
-    """A JSON number of rupiah: an integer when whole (`40000`), as the seed's README shows."""
-    if amount == amount.to_integral_value():
-        return int(amount)
-    return float(amount)
+def domain_error_response(exc: errors.DomainError) -> Response:
+    return error_response(status_for(exc), exc.message, exc.details, headers=domain_error_headers(exc))
