@@ -1,6 +1,9 @@
-"""How amounts are written for Indonesian customers."""
+"""How amounts and days are written for Indonesian customers."""
 
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from photobox.api import JAKARTA
 
 
 def rupiah(amount: Decimal | int | str) -> str:
@@ -20,3 +23,8 @@ def rupiah(amount: Decimal | int | str) -> str:
     if sen:
         text += f",{int(sen * 100):02d}"
     return f"{sign}Rp {text}"
+
+
+def jakarta_day_start(day: date) -> datetime:
+    """Midnight in Jakarta starting `day`: where a report's or a filter's day begins."""
+    return datetime.combine(day, time.min, tzinfo=JAKARTA)

@@ -1,6 +1,6 @@
-"""Refunds in the admin: on a sale's page the "Refund" tool and its form, the "Refunds" section and
-the status in words; the simulator's refund webhook buttons; "Refund this payment" on a payment
-notification; and the list of every refund. The views only call the refund services."""
+"""Refunds on a sale's page: the "Refund" tool and its form, the "Refunds" section and the status in
+words; the simulator's refund webhook buttons; and "Refund this payment" on a payment notification.
+The views only call the refund services. (The list of every refund: backoffice/refunds.py.)"""
 
 import uuid
 from dataclasses import dataclass
@@ -9,18 +9,17 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from backoffice.forms import ConfirmForm, RefundForm
+from backoffice.pages import Table
+from backoffice.tools import jakarta_time
 from core.errors import DomainError
 from payments import simulation
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
-from payments.refunds.forms import ConfirmForm, RefundForm
 from payments.refunds.selectors import (
     EXTRA_PAYMENT_OUTCOMES,
     ReceivedPayment,
@@ -29,18 +28,19 @@ from payments.refunds.selectors import (
     sale_paid_amount,
 )
 from payments.refunds.services import refund_failure_text, request_refund
-from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
-from photobox.api import JAKARTA
 from photobox.formatting import rupiah
 
 PERMISSION = "payments.refund_sale"
 SIMULATED_OUTCOMES = {"refunded": True, "failed": False}
 AMOUNT_COLUMNS = ("amount", "refunded", "pending", "left")  # of a ReceivedPayment: paid, refunded, waiting, left
+AMOUNT_HEADINGS = ["Payment", "Paid", "Refunded", "Waiting for Xendit", "Left"]
+REFUND_INTRO = (
+    "The money goes back to the customer's bank or wallet through Xendit. Xendit usually confirms within minutes; "
+    "until then the refund is “waiting for Xendit” and its amount cannot be refunded again. A refund of all of the "
+    "sale's payment makes the sale “Refunded”: the customer's gallery link then stops working and the kiosk takes "
+    "no more photos for it. Refunding part of it leaves the sale paid."
+)
 REFUND_STATUS_COLOURS = {RefundStatus.PENDING: "#9a6700", RefundStatus.SUCCEEDED: "#1a7f37"}
-
-
-def _jakarta(moment) -> str:
-    return f"{timezone.localtime(moment, JAKARTA):%d %b %Y %H:%M}" if moment else "—"
 
 
 def may_refund(request) -> bool:
@@ -93,7 +93,7 @@ class RefundState:
 
 # --- On the sale's page --------------------------------------------------------------------------
 class SaleRefundAdminMixin:
-    """For the sales' ModelAdmin (which provides `_sale_page`, `has_simulate_permission` and
+    """For the sales' ModelAdmin (which provides `object_action_view`, `has_simulate_permission` and
     `status_display`): the refund pages, tools and display fields."""
 
     def has_refund_permission(self, request, obj=None) -> bool:
@@ -125,7 +125,7 @@ class SaleRefundAdminMixin:
         if self.has_simulate_permission(request):
             waiting = [r for r in state.refunds if r.status == RefundStatus.PENDING and r.xendit_refund_id]
             for refund in waiting:
-                which = f" ({rupiah(refund.amount)}, {_jakarta(refund.created_at)})" if len(waiting) > 1 else ""
+                which = f" ({rupiah(refund.amount)}, {jakarta_time(refund.created_at)})" if len(waiting) > 1 else ""
                 for outcome in SIMULATED_OUTCOMES:
                     url = reverse("admin:payments_sale_refund-simulate", args=[sale.pk, refund.pk, outcome])
                     tools.append((f"Simulate Xendit's refund webhook: {outcome}{which}", url))
@@ -170,7 +170,7 @@ class SaleRefundAdminMixin:
         several = len({refund.payment_id for refund in state.refunds} | set(labels)) > 1
         rows = [
             (
-                _jakarta(refund.created_at),
+                jakarta_time(refund.created_at),
                 rupiah(refund.amount),
                 *((labels.get(refund.payment_id, refund.payment_id),) if several else ()),
                 refund_status_words(refund),
@@ -218,16 +218,17 @@ class SaleRefundAdminMixin:
             form = RefundForm(
                 payments=state.refundable, initial={"payment": chosen.payment_id, "request_key": uuid.uuid4().hex}
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": sale,
-            "title": f"Refund {sale.external_id}",
-            "payments": state.payments,
-            "form": form,
-            "cancel_url": change_url,
-        }
-        return TemplateResponse(request, "admin/payments/refund/refund_form.html", context)
+        return self.action_page(
+            request,
+            original=sale,
+            title=f"Refund {sale.external_id}",
+            crumb="Refund",
+            intro=REFUND_INTRO,
+            table=Table(headings=AMOUNT_HEADINGS, rows=[_amounts_row(payment) for payment in state.payments]),
+            form=form,
+            submit_label="Refund",
+            cancel_url=change_url,
+        )
 
     def _refund(self, request, sale: Sale, data: dict) -> bool:
         """Ask for the refund and say what became of it. False: refused, the form is shown again."""
@@ -299,7 +300,7 @@ class SaleRefundAdminMixin:
             level = messages.ERROR if event.outcome == EventOutcome.ERROR else messages.INFO
             self.message_user(request, f"{sale.external_id}, simulated refund webhook: {event.outcome_detail}", level)
 
-        return self._sale_page(
+        return self.object_action_view(
             request,
             object_id,
             allowed=self.has_simulate_permission(request),
@@ -313,60 +314,7 @@ class SaleRefundAdminMixin:
         )
 
 
-# --- Every refund --------------------------------------------------------------------------------
-@admin.register(Refund)
-class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created", "sale_link", "payment_id", "amount_display", "status_display", "requested", "failure"]
-    list_select_related = ["sale", "requested_by"]
-    list_filter = ["status", "origin"]
-    search_fields = ["payment_id"]  # the search itself is get_search_results
-    search_help_text = "A sale number (TRX-…), a Xendit refund id or a Xendit payment id."
-    list_per_page = 50
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    change_list_template = "admin/photobox/change_list.html"
-    fieldsets = [
-        (None, {"fields": ["created", "sale_link", "amount_display", "status_display", "failure", "settled_at"]}),
-        ("Asked for", {"fields": ["requested", "reason"]}),
-        ("Xendit", {"fields": ["payment_id", "xendit_refund_id", "gateway_called_at"]}),
-    ]
-    readonly_fields = ["created", "sale_link", "amount_display", "status_display", "failure", "requested"]
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        sales = Sale.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
-        return queryset.filter(Q(sale_id__in=sales) | Q(xendit_refund_id=term) | Q(payment_id=term)), False
-
-    def changelist_view(self, request, extra_context=None):
-        empty = "No refunds yet. A refund appears here when staff refund a sale or Xendit reports one."
-        return super().changelist_view(request, {"empty_message": empty, **(extra_context or {})})
-
-    @admin.display(description="asked for (WIB)", ordering="created_at")
-    def created(self, refund: Refund) -> str:
-        return _jakarta(refund.created_at)
-
-    @admin.display(description="sale", ordering="sale__external_id")
-    def sale_link(self, refund: Refund):
-        url = reverse("admin:payments_sale_change", args=[refund.sale_id])
-        return format_html('<a href="{}">{}</a>', url, refund.sale.external_id)
-
-    @admin.display(description="amount", ordering="amount")
-    def amount_display(self, refund: Refund) -> str:
-        return rupiah(refund.amount)
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, refund: Refund):
-        return refund_status_words(refund)
-
-    @admin.display(description="requested by", ordering="origin")
-    def requested(self, refund: Refund) -> str:
-        return refund.requested_by_name
-
-    @admin.display(description="failure")
-    def failure(self, refund: Refund) -> str:
-        if refund.status != RefundStatus.FAILED:
-            return ""
-        return f"{refund.failure_code or 'No code'}: {refund_failure_text(refund)}"
+def _amounts_row(payment: ReceivedPayment) -> tuple:
+    """A payment on the refund form: what it paid, and what of it is left (in bold: what can be refunded)."""
+    paid, refunded, pending, left = (rupiah(getattr(payment, name)) for name in AMOUNT_COLUMNS)
+    return (payment.label, paid, refunded, pending, format_html("<strong>{}</strong>", left))

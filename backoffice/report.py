@@ -13,10 +13,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from backoffice.charts import bar_chart
+from backoffice.exports import csv_amount, csv_response
 from locations.models import Location
 from payments import selectors
 from payments.models import PAID_STATUSES
-from photobox.admin_tools import bar_chart, csv_amount, csv_response
 from photobox.api import JAKARTA
 from photobox.formatting import rupiah
 
