@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backoffice.sales.refunds import refund_status_words
+from backoffice.sales.refund_section import refund_status_words
 from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin, jakarta_time
 from payments.models import Refund, RefundStatus
 from payments.refunds.selectors import refund_search_filter

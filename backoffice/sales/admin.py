@@ -21,7 +21,8 @@ from backoffice.sales.filters import (
 )
 from backoffice.sales.inlines import EmailOutboxInline, PhotoInline
 from backoffice.sales.page import SalePageAdminMixin
-from backoffice.sales.refunds import SaleRefundAdminMixin, sale_status_words
+from backoffice.sales.refund_section import sale_status_words
+from backoffice.sales.refunds import SaleRefundAdminMixin
 from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin, jakarta_time
 from gallery.models import EmailStatus
 from payments import selectors

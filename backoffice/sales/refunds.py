@@ -1,67 +1,40 @@
-"""Refunds on a sale's page: the "Refund" tool and its form, the "Refunds" section and the status in
-words; the simulator's refund webhook buttons; and "Refund this payment" on a payment notification.
-The views only call the refund services. (The list of every refund: backoffice/refunds.py.)"""
+"""Refunding from a sale's page: the "Refund" tool and its form; the simulator's refund webhook
+buttons; and "Refund this payment" on a payment notification. The views only call the refund
+services. (The "Refunds" section: sales/refund_section.py; the list of every refund: backoffice/refunds.py.)"""
 
 import uuid
-from dataclasses import dataclass
-from decimal import Decimal
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from backoffice.forms import ConfirmForm, RefundForm
 from backoffice.pages import Table
+from backoffice.sales.refund_section import AMOUNT_COLUMNS, AMOUNT_HEADINGS, SaleRefundSectionAdminMixin, refund_state
 from backoffice.tools import jakarta_time
 from core.errors import DomainError
 from payments import simulation
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
-from payments.refunds.selectors import (
-    EXTRA_PAYMENT_OUTCOMES,
-    ReceivedPayment,
-    received_payments,
-    refunds_of,
-    sale_paid_amount,
-)
+from payments.models import EventOutcome, PaymentEvent, Refund, RefundStatus, Sale
+from payments.refunds.selectors import EXTRA_PAYMENT_OUTCOMES, ReceivedPayment, received_payments
 from payments.refunds.services import refund_failure_text, request_refund
 from photobox.formatting import rupiah
 
 PERMISSION = "payments.refund_sale"
 SIMULATED_OUTCOMES = {"refunded": True, "failed": False}
-AMOUNT_COLUMNS = ("amount", "refunded", "pending", "left")  # of a ReceivedPayment: paid, refunded, waiting, left
-AMOUNT_HEADINGS = ["Payment", "Paid", "Refunded", "Waiting for Xendit", "Left"]
 REFUND_INTRO = (
     "The money goes back to the customer's bank or wallet through Xendit. Xendit usually confirms within minutes; "
     "until then the refund is “waiting for Xendit” and its amount cannot be refunded again. A refund of all of the "
     "sale's payment makes the sale “Refunded”: the customer's gallery link then stops working and the kiosk takes "
     "no more photos for it. Refunding part of it leaves the sale paid."
 )
-REFUND_STATUS_COLOURS = {RefundStatus.PENDING: "#9a6700", RefundStatus.SUCCEEDED: "#1a7f37"}
 
 
 def may_refund(request) -> bool:
     return request.user.has_perm(PERMISSION)
-
-
-def sale_status_words(sale: Sale, *, short: bool) -> str:
-    """The sale's status as staff read it: a paid sale with some of it refunded says so."""
-    if sale.status == SaleStatus.COMPLETED and sale.refunded_amount > 0:
-        if short:
-            return "Paid, partly refunded"
-        return f"Paid (partially refunded: {rupiah(sale.refunded_amount)} of {rupiah(sale_paid_amount(sale))})"
-    return sale.get_status_display()
-
-
-def refund_status_words(refund: Refund):
-    return format_html(
-        '<strong style="color:{}">{}</strong>',
-        REFUND_STATUS_COLOURS.get(refund.status, "#cf222e"),
-        refund.get_status_display(),
-    )
 
 
 def event_refund_tools(request, event: PaymentEvent) -> list[tuple[str, str]]:
@@ -81,20 +54,10 @@ def event_refund_tools(request, event: PaymentEvent) -> list[tuple[str, str]]:
     return [("Refund this payment", f"{url}?{urlencode({'payment': payment.payment_id})}")]
 
 
-@dataclass(frozen=True)
-class RefundState:
-    payments: list[ReceivedPayment]
-    refunds: list[Refund]
-
-    @property
-    def refundable(self) -> list[ReceivedPayment]:
-        return [p for p in self.payments if p.left > 0]
-
-
 # --- On the sale's page --------------------------------------------------------------------------
-class SaleRefundAdminMixin:
-    """For the sales' ModelAdmin (which provides `object_action_view`, `has_simulate_permission` and
-    `status_display`): the refund pages, tools and display fields."""
+class SaleRefundAdminMixin(SaleRefundSectionAdminMixin):
+    """For the sales' ModelAdmin (which provides `action_page`, `object_action_view`,
+    `has_simulate_permission` and `status_display`): the refund pages, tools and display fields."""
 
     def has_refund_permission(self, request, obj=None) -> bool:
         return may_refund(request)
@@ -110,15 +73,8 @@ class SaleRefundAdminMixin:
             ),
         ]
 
-    @staticmethod
-    def _refund_state(sale: Sale) -> RefundState:
-        """What the sale received and its refunds: read once per page (four queries at most)."""
-        if getattr(sale, "_refund_state", None) is None:
-            sale._refund_state = RefundState(payments=received_payments(sale), refunds=refunds_of(sale))
-        return sale._refund_state
-
     def _refund_tools(self, request, sale: Sale) -> list[tuple[str, str]]:
-        state = self._refund_state(sale)
+        state = refund_state(sale)
         tools = []
         if state.refundable and self.has_refund_permission(request):
             tools.append(("Refund", reverse("admin:payments_sale_refund", args=[sale.pk])))
@@ -131,65 +87,6 @@ class SaleRefundAdminMixin:
                     tools.append((f"Simulate Xendit's refund webhook: {outcome}{which}", url))
         return tools
 
-    @admin.display(description="status")
-    def sale_status(self, sale: Sale):
-        return self.status_display(sale, short=False)
-
-    @admin.display(description="refunds")
-    def refunds_display(self, sale: Sale):
-        state = self._refund_state(sale)
-        if not state.payments and not state.refunds:
-            if sale.status in PAID_STATUSES:
-                return (
-                    "Paid without a Xendit payment id (the earlier service's notice), so Xendit cannot refund it. "
-                    "Pay the customer back another way (a bank transfer), and keep a note of it."
-                )
-            return "Nothing was paid, so there is nothing to refund."
-        return format_html("{}{}", self._amounts_table(state), self._refunds_table(state))
-
-    @staticmethod
-    def _amounts_table(state: RefundState):
-        if not state.payments:
-            return ""
-        rows = [(p.label, *(rupiah(getattr(p, name)) for name in AMOUNT_COLUMNS)) for p in state.payments]
-        if len(state.payments) > 1:
-            totals = (sum((getattr(p, name) for p in state.payments), Decimal(0)) for name in AMOUNT_COLUMNS)
-            rows.append(("All payments", *(rupiah(total) for total in totals)))
-        return format_html(
-            '<table class="refund-amounts"><thead><tr><th>Payment</th><th>Paid</th><th>Refunded</th>'
-            "<th>Waiting for Xendit</th><th>Left</th></tr></thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-        )
-
-    @staticmethod
-    def _refunds_table(state: RefundState):
-        if not state.refunds:
-            return format_html("<p>{}</p>", "No refunds.")
-        labels = {p.payment_id: p.label for p in state.payments}
-        # Which payment matters only when the sale received more than one.
-        several = len({refund.payment_id for refund in state.refunds} | set(labels)) > 1
-        rows = [
-            (
-                jakarta_time(refund.created_at),
-                rupiah(refund.amount),
-                *((labels.get(refund.payment_id, refund.payment_id),) if several else ()),
-                refund_status_words(refund),
-                refund.requested_by_name,
-                refund.reason,
-                refund.xendit_refund_id or "—",
-                refund_failure_text(refund) if refund.status == RefundStatus.FAILED else "",
-            )
-            for refund in state.refunds
-        ]
-        headings = ["When (Jakarta)", "Amount", *(["Payment"] if several else []), "Status", "Requested by"]
-        headings += ["Reason", "Xendit refund id", "Failure"]
-        return format_html(
-            '<div style="overflow-x:auto"><table class="refund-list"><thead><tr>{}</tr></thead>'
-            "<tbody>{}</tbody></table></div>",
-            format_html_join("", "<th>{}</th>", ((heading,) for heading in headings)),
-            format_html_join("", "<tr>" + "<td>{}</td>" * len(headings) + "</tr>", rows),
-        )
-
     # --- The refund form ---------------------------------------------------------------------
     def refund_view(self, request, object_id):
         sale = self.get_object(request, unquote(object_id))
@@ -198,7 +95,7 @@ class SaleRefundAdminMixin:
         if not self.has_refund_permission(request):
             raise PermissionDenied
         change_url = reverse("admin:payments_sale_change", args=[sale.pk])
-        state = self._refund_state(sale)
+        state = refund_state(sale)
         if not state.payments:
             self.message_user(request, f"{sale.external_id} received no payment Xendit can refund.", messages.WARNING)
             return HttpResponseRedirect(change_url)
