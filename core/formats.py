@@ -1,7 +1,7 @@
 """How times and amounts are written: Jakarta time for people and the API, rupiah as text and as
 a JSON number. Every other module asks here, so a format changes in one place."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from zoneinfo import ZoneInfo
 
@@ -45,3 +45,8 @@ def rupiah_number(amount: Decimal) -> int | float:
     if amount == amount.to_integral_value():
         return int(amount)
     return float(amount)
+
+
+def jakarta_day_start(day: date) -> datetime:
+    """Midnight in Jakarta starting `day`: where a report's or a filter's day begins."""
+    return datetime.combine(day, time.min, tzinfo=JAKARTA)

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, Photo
@@ -90,3 +90,11 @@ def sales_with_interrupted_uploads(*, now: datetime) -> QuerySet[Sale]:
         .exclude(Exists(EmailOutbox.objects.filter(sale=OuterRef("pk"), kind=EmailKind.CUSTOMER_PHOTOS)))
         .order_by("paid_at")
     )
+
+
+def outbox_search_filter(term: str) -> Q:
+    """The email list's search box: a sale number or the customer's email address. Indexed equalities
+    on the sales (number, UPPER(email)), then the emails of those sales."""
+    term = term.strip()
+    sales = Sale.objects.filter(Q(external_id__in=sorted({term, term.upper()})) | Q(email__iexact=term))
+    return Q(sale_id__in=sales.values("pk"))

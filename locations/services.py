@@ -1,4 +1,5 @@
-"""Kiosk keys: issue, revoke, and find the key a request carries."""
+"""Machines and their kiosk keys: switch machines on and off; issue, revoke, and find the key a
+request carries."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from locations.models import KioskKey, Location
@@ -84,3 +85,8 @@ def touch_last_used(key: KioskKey) -> None:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     key.last_used_at = now
+
+
+def set_locations_active(*, locations: QuerySet[Location], active: bool) -> int:
+    """Let machines start sales again, or stop them; their sales stay. One UPDATE; the count changed."""
+    return Location.objects.filter(pk__in=locations.values("pk")).update(is_active=active, updated_at=timezone.now())

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce, TruncDate
 
 from core import errors
-from core.formats import JAKARTA
+from core.formats import JAKARTA, jakarta_day_start
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
 from payments.models import (
@@ -24,7 +24,6 @@ from payments.models import (
     Sale,
     SaleStatus,
 )
-from photobox.admin_tools import jakarta_day_start
 
 
 # --- The sale list --------------------------------------------------------------------------
@@ -111,6 +110,15 @@ def sale_search_filter(term: str) -> Q:
     return condition
 
 
+def payment_event_search_filter(term: str) -> Q:
+    """The notifications' search box: the sale number a notification named or was matched to, a Xendit
+    payment id, or a webhook id (each an indexed equality)."""
+    term = term.strip()
+    numbers = sorted({term, term.upper()})
+    sale_ids = Sale.objects.filter(external_id__in=numbers).values("pk")
+    return Q(reference__in=numbers) | Q(xendit_payment_id=term) | Q(webhook_id=term) | Q(sale_id__in=sale_ids)
+
+
 # --- Problems -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProblemCounts:
@@ -125,6 +133,11 @@ class ProblemCounts:
 
 def open_unmatched_payments() -> QuerySet[PaymentEvent]:
     return PaymentEvent.objects.filter(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=True)
+
+
+def is_open_unmatched(event: PaymentEvent) -> bool:
+    """open_unmatched_payments' rule for one notification already read (its page, its list row)."""
+    return event.outcome == EventOutcome.UNKNOWN_SALE and event.reviewed_at is None
 
 
 def failed_emails() -> QuerySet[Sale]:

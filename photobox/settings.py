@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "pricing",
     "payments",
     "gallery",
+    # The staff screens, above every app (registers their admin).
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,8 @@
 from datetime import datetime
 
+from django.db.models import QuerySet
+from django.utils import timezone
+
 from core import errors
 from pricing.models import Price
 from pricing.selectors import quota_used
@@ -37,3 +40,8 @@ def lock_price_for_sale(*, price_id, now: datetime) -> Price:
         if used >= price.quota:
             raise QuotaExceeded(price.pk, price.quota, used)
     return price
+
+
+def set_prices_active(*, prices: QuerySet[Price], active: bool) -> int:
+    """Let kiosks sell prices again, or stop them; their sales stay. One UPDATE; the count changed."""
+    return Price.objects.filter(pk__in=prices.values("pk")).update(is_active=active, updated_at=timezone.now())

@@ -257,6 +257,40 @@ def test_deactivating_machines_from_the_list(staff_client, location):
     assert location.is_active is False
 
 
+@pytest.mark.parametrize(
+    ("changelist", "switch_on", "switch_off", "on_message", "off_message"),
+    [
+        (
+            "admin:locations_location_changelist",
+            "Activate: these machines may sell again",
+            "Deactivate: these machines stop selling (their sales are kept)",
+            "1 machine(s) can start sales again.",
+            "1 machine(s) can no longer start sales; their sales stay in the reports.",
+        ),
+        (
+            "admin:pricing_price_changelist",
+            "Activate: kiosks may sell them",
+            "Deactivate: kiosks stop selling them (their sales are kept)",
+            "1 price(s) can be sold again.",
+            "1 price(s) can no longer be sold; their sales stay in the reports.",
+        ),
+    ],
+)
+def test_machines_and_prices_are_switched_on_and_off_in_their_own_words(
+    staff_client, location, price, changelist, switch_on, switch_off, on_message, off_message
+):
+    url = reverse(changelist)
+    pk = location.pk if "location" in changelist else price.pk
+
+    choices = dict(staff_client.get(url).context["action_form"].fields["action"].choices)
+    off = staff_client.post(url, {"action": "deactivate", "_selected_action": [pk]}, follow=True)
+    on = staff_client.post(url, {"action": "activate", "_selected_action": [pk]}, follow=True)
+
+    assert (choices["activate"], choices["deactivate"]) == (switch_on, switch_off)
+    assert [str(m) for m in off.context["messages"]] == [off_message]
+    assert [str(m) for m in on.context["messages"]] == [on_message]
+
+
 def test_empty_lists_say_what_will_appear_there(staff_client):
     page = staff_client.get(reverse("admin:payments_sale_changelist")).content.decode()
     assert "No sales yet. A sale appears here as soon as a kiosk starts one." in page

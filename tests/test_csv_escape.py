@@ -1,4 +1,4 @@
-"""CSV exports (photobox.admin_tools.csv_response): a cell a spreadsheet would run as a formula is
+"""CSV exports (backoffice.exports.csv_response): a cell a spreadsheet would run as a formula is
 written as text, even after leading spaces; numbers stay numbers."""
 
 import csv
@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from backoffice.exports import csv_amount, csv_cell, csv_response
 from payments.models import SaleStatus
-from photobox.admin_tools import csv_amount, csv_cell, csv_response
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,10 @@ def sale_for_payment(payment_id: str) -> Sale | None:
 
 def refunds_of(sale: Sale) -> list[Refund]:
     return list(Refund.objects.filter(sale=sale).select_related("requested_by"))
+
+
+def refund_search_filter(term: str) -> Q:
+    """The refunds' search box: a sale number, a Xendit refund id or a Xendit payment id."""
+    term = term.strip()
+    sales = Sale.objects.filter(external_id__in=sorted({term, term.upper()})).values("pk")
+    return Q(sale_id__in=sales) | Q(xendit_refund_id=term) | Q(payment_id=term)

@@ -178,6 +178,38 @@ def test_several_unmatched_payments_get_one_note_from_the_list(staff_client, api
     assert ReviewNote.objects.filter(note="Test payments").count() == 2
 
 
+def test_the_notifications_search_finds_a_sale_number_a_payment_id_or_a_webhook_id(staff_client, make_sale, api):
+    sale = make_sale(xendit_qr_id="qr_x")
+    post_webhook(api, payment_for(sale.external_id, payment_id="qrpy_found"))
+    post_webhook(api, payment_for("TRX-NOPE-1", payment_id="qrpy_other", qr_id="qr_unknown"))
+    event = PaymentEvent.objects.get(xendit_payment_id="qrpy_found")
+    PaymentEvent.objects.filter(pk=event.pk).update(webhook_id="wh_found")
+
+    def found(term: str) -> list[int]:
+        response = staff_client.get(EVENTS, {"q": term})
+        assert response.status_code == 200
+        return [e.pk for e in response.context["cl"].result_list]
+
+    assert found(sale.external_id.lower()) == [event.pk]
+    assert found("qrpy_found") == [event.pk]
+    assert found("wh_found") == [event.pk]
+    assert found("nothing-like-it") == []
+
+
+def test_the_unmatched_payments_page_lists_each_one_with_its_amount(staff_client, api):
+    post_webhook(api, payment_for("TRX-NOPE-1", payment_id="qrpy_a", amount=40000))
+    selected = list(PaymentEvent.objects.values_list("pk", flat=True))
+
+    page = staff_client.post(EVENTS, {"action": "resolve_unmatched", "_selected_action": selected}).content.decode()
+
+    event = PaymentEvent.objects.get()
+    change = reverse("admin:payments_paymentevent_change", args=[event.pk])
+    assert f'<a href="{change}">' in page
+    assert "40000" in page
+    assert f'name="_selected_action" value="{event.pk}"' in page
+    assert "Save the note for 1" in page
+
+
 # --- Processing a stored notification again -------------------------------------------------
 def test_a_payment_that_arrived_before_its_sale_was_known_is_applied_when_reprocessed(staff_client, make_sale, api):
     post_webhook(api, payment_for("TRX-1-20250101000000-LATE0001"))

@@ -11,10 +11,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.tools import EstimatedCountPaginator
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
-from photobox.admin_tools import EstimatedCountPaginator
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,6 @@
+"""Machines (locations) in the admin: the list with each one's last sale, switching them on and off,
+never deleting one that has sales, and its kiosk keys (generate, shown once; revoke)."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -5,13 +8,19 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import path
 
+from backoffice.pages import ActionPageAdminMixin
+from backoffice.tools import ActiveSwitch, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin
 from locations.models import KioskKey, Location
-from locations.services import MAX_ACTIVE_KEYS, KioskKeyLimitReached, issue_kiosk_key, revoke_kiosk_key
+from locations.services import (
+    MAX_ACTIVE_KEYS,
+    KioskKeyLimitReached,
+    issue_kiosk_key,
+    revoke_kiosk_key,
+    set_locations_active,
+)
 from payments.models import Sale
-from photobox.admin_tools import KeepIfSoldAdminMixin
 
 
 class GenerateKioskKeyForm(forms.Form):
@@ -22,15 +31,20 @@ class GenerateKioskKeyForm(forms.Form):
 
 
 @admin.register(Location)
-class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
+class LocationAdmin(ActionPageAdminMixin, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin):
     list_display = ["machine_code", "name", "address", "is_active", "last_sale_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["machine_code", "name", "address"]
     readonly_fields = ["last_sale_at", "created_at", "updated_at"]
     fields = ["machine_code", "name", "address", "is_active", "last_sale_at", "created_at", "updated_at"]
-    actions = ["activate", "deactivate"]
-    change_list_template = "admin/photobox/change_list.html"
+    change_list_template = "admin/backoffice/change_list.html"
     change_form_template = "admin/locations/location/change_form.html"
+    active_switch = ActiveSwitch(
+        activate="Activate: these machines may sell again",
+        deactivate="Deactivate: these machines stop selling (their sales are kept)",
+        activated="{count} machine(s) can start sales again.",
+        deactivated="{count} machine(s) can no longer start sales; their sales stay in the reports.",
+    )
 
     # --- Kiosk keys: generate (shown once), revoke -----------------------------------------------
 
@@ -62,19 +76,6 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
             extra["kiosk_keys"] = KioskKey.objects.filter(location_id=object_id).select_related("created_by")
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _key_page(self, request, location, template: str, **context):
-        return TemplateResponse(
-            request,
-            f"admin/locations/location/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "original": location,
-                "change_url": reverse("admin:locations_location_change", args=[location.pk]),
-                **context,
-            },
-        )
-
     def generate_kiosk_key_view(self, request, object_id):
         location = self.get_object(request, unquote(object_id))
         if location is None:
@@ -90,21 +91,23 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
             else:
                 # The key is shown on this page once and never again: not a message that would sit
                 # in the session, and not a page any cache may keep.
-                response = self._key_page(
-                    request,
-                    location,
-                    "kiosk_key_created.html",
-                    title="Kiosk key generated",
-                    key=key,
-                    plaintext=plaintext,
-                )
+                context = {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "original": location,
+                    "change_url": self.change_url(location),
+                    "title": "Kiosk key generated",
+                    "key": key,
+                    "plaintext": plaintext,
+                }
+                response = TemplateResponse(request, "admin/locations/location/kiosk_key_created.html", context)
                 response["Cache-Control"] = "no-store"
                 return response
         active = location.kiosk_keys.filter(revoked_at__isnull=True).count()
-        return self._key_page(
+        return self.action_page(
             request,
-            location,
-            "kiosk_key_form.html",
+            original=location,
+            cancel_url=self.change_url(location),
             title="Generate kiosk key",
             form=form,
             intro=f"A new key for {location.machine_code}. It is shown once, on the next page: enter it on the kiosk "
@@ -120,7 +123,7 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("locations.change_kioskkey"):
             raise PermissionDenied
         key = location.kiosk_keys.filter(pk=key_id).first()
-        change_url = reverse("admin:locations_location_change", args=[location.pk])
+        change_url = self.change_url(location)
         if key is None or key.revoked_at is not None:
             self.message_user(request, "That kiosk key does not exist or is revoked already.", messages.WARNING)
             return HttpResponseRedirect(change_url)
@@ -132,10 +135,11 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(change_url)
-        return self._key_page(
+        return self.action_page(
             request,
-            location,
-            "kiosk_key_form.html",
+            original=location,
+            cancel_url=change_url,
+            form=None,
             title="Revoke kiosk key",
             intro=f"Revoke {key.prefix}… ({key.label})? From now on every request with it is refused (401). "
             "Make sure the kiosk has its new key first.",
@@ -160,15 +164,8 @@ class LocationAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
         # A machine whose last sale is long ago may be switched off or offline.
         return getattr(location, "last_sale", None) or "never"
 
-    @admin.action(description="Activate: these machines may sell again", permissions=["change"])
-    def activate(self, request, queryset):
-        count = Location.objects.filter(pk__in=queryset.values("pk")).update(is_active=True, updated_at=timezone.now())
-        self.message_user(request, f"{count} machine(s) can start sales again.", messages.SUCCESS)
-
-    @admin.action(description="Deactivate: these machines stop selling (their sales are kept)", permissions=["change"])
-    def deactivate(self, request, queryset):
-        count = Location.objects.filter(pk__in=queryset.values("pk")).update(is_active=False, updated_at=timezone.now())
-        self.message_user(request, f"{count} machine(s) can no longer start sales; their sales stay in the reports.")
+    def set_active(self, queryset, *, active: bool) -> int:
+        return set_locations_active(locations=queryset, active=active)
 
     def changelist_view(self, request, extra_context=None):
         empty = "No machines yet. Add one with “Add location”, using the code printed on the machine."

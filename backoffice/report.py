@@ -13,11 +13,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from backoffice.charts import bar_chart
+from backoffice.exports import csv_amount, csv_response
 from core.formats import JAKARTA, rupiah
 from locations.models import Location
 from payments import selectors
 from payments.models import PAID_STATUSES
-from photobox.admin_tools import bar_chart, csv_amount, csv_response
 
 # A year at 200 machines is 73.000 day-and-machine lines: the page shows the first ones, the CSV all.
 REPORT_MAX_CELLS = 400

@@ -1,60 +1,16 @@
+"""The photo emails in the admin: every email queued for a customer, what became of each attempt, and
+resending them. (A sale's own emails are also on its page: backoffice/sales/inlines.py.)"""
+
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin
 from gallery import selectors, services
-from gallery.models import EmailOutbox, EmailStatus, Photo
-from gallery.storage import get_photo_storage
-from payments.models import Sale
-from photobox.admin_tools import EstimatedCountPaginator, ReadOnlyAdminMixin
+from gallery.models import EmailOutbox, EmailStatus
 
 # A resend talks to the mail server once per email: keep a click to a bounded amount of waiting.
 RESEND_LIMIT = 20
-
-
-class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Photo
-    verbose_name_plural = "photos (click one to open it full size)"
-    fields = ["position", "thumbnail", "original_name", "dimensions", "bytes", "stored_at"]
-    readonly_fields = fields
-    extra = 0
-    # Above the photos: "upload interrupted", and how to send the email with the stored ones.
-    template = "admin/gallery/photo/tabular.html"
-
-    def get_formset(self, request, obj=None, **kwargs):
-        # A fresh inline per request (ModelAdmin.get_inline_instances): the template reads these.
-        self.upload_state = selectors.upload_state(obj) if obj is not None else None
-        self.resend_url = None
-        if obj is not None and request.user.has_perm("payments.resend_customer_email"):
-            self.resend_url = reverse("admin:payments_sale_resend-email", args=[obj.pk])
-        return super().get_formset(request, obj, **kwargs)
-
-    @admin.display(description="photo")
-    def thumbnail(self, photo: Photo):
-        if not photo.url:
-            if selectors.is_abandoned(photo):
-                return "⚠ upload interrupted: not stored"
-            return "not stored yet"
-        storage = get_photo_storage()
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="photo {}" style="height:80px"></a>',
-            photo.url,
-            storage.thumbnail_url(photo.url),
-            photo.position,
-        )
-
-    @admin.display(description="size (px)")
-    def dimensions(self, photo: Photo) -> str:
-        return f"{photo.width} × {photo.height}"
-
-
-class EmailOutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = EmailOutbox
-    verbose_name_plural = "photo email (each attempt to send it)"
-    fields = ["kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
-    readonly_fields = fields
-    extra = 0
 
 
 @admin.register(EmailOutbox)
@@ -71,15 +27,13 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["resend"]
-    change_list_template = "admin/photobox/change_list.html"
+    change_list_template = "admin/backoffice/change_list.html"
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
-        # Indexed equalities on the sales (number, UPPER(email)), then the emails of those sales.
-        sales = Sale.objects.filter(Q(external_id__in=sorted({term, term.upper()})) | Q(email__iexact=term))
-        return queryset.filter(sale_id__in=sales.values("pk")), False
+        return queryset.filter(selectors.outbox_search_filter(term)), False
 
     def has_resend_customer_email_permission(self, request) -> bool:
         return request.user.has_perm("payments.resend_customer_email")

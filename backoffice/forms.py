@@ -1,5 +1,6 @@
-"""The staff's refund form: which payment, how much (whole rupiah, written as staff write it),
-why, and a one-time key so the same form sent twice makes one refund."""
+"""The forms staff fill in: a note of what was done, the address to resend the photo email to, a bare
+confirmation, and the refund form (which payment, how much (whole rupiah, written as staff write it),
+why, and a one-time key so the same form sent twice makes one refund)."""
 
 import re
 from decimal import Decimal
@@ -53,3 +54,20 @@ class RefundForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     pass
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label="What was done",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        help_text="Kept with the sale for whoever looks next, e.g. “Refunded Rp 40.000 in the Xendit "
+        "dashboard on 12 Dec” or “Customer got their photos; kept as paid”.",
+    )
+
+
+class ResendEmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Send to",
+        help_text="The customer's address from the kiosk. Correct it here if they typed it wrong.",
+        widget=forms.EmailInput(attrs={"size": 40}),
+    )

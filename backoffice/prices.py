@@ -1,23 +1,32 @@
-from django.contrib import admin, messages
+"""Prices (the packages kiosks sell) in the admin: quota and usage, switching them on and off, and
+never deleting one that has sales."""
+
+from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
 
+from backoffice.tools import ActiveSwitch, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin
 from core.formats import rupiah
 from payments.models import Sale
-from photobox.admin_tools import KeepIfSoldAdminMixin
 from pricing.models import Price
 from pricing.selectors import prices_with_usage
+from pricing.services import set_prices_active
 
 USAGE = ["quota_used", "quota_remaining", "sales_count", "created_at", "updated_at", "id"]
 
 
 @admin.register(Price)
-class PriceAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
+class PriceAdmin(ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "quota_display", "quota_used", "quota_remaining", "sales_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["description"]
-    actions = ["activate", "deactivate"]
-    change_list_template = "admin/photobox/change_list.html"
+    change_list_template = "admin/backoffice/change_list.html"
+    active_switch = ActiveSwitch(
+        activate="Activate: kiosks may sell them",
+        deactivate="Deactivate: kiosks stop selling them (their sales are kept)",
+        activated="{count} price(s) can be sold again.",
+        deactivated="{count} price(s) can no longer be sold; their sales stay in the reports.",
+    )
 
     def get_queryset(self, request):
         # Usage is counted in the same query as the prices: no query per row.
@@ -65,15 +74,8 @@ class PriceAdmin(KeepIfSoldAdminMixin, admin.ModelAdmin):
     def sales_count(self, price: Price) -> int:
         return price.sales_count
 
-    @admin.action(description="Activate: kiosks may sell them", permissions=["change"])
-    def activate(self, request, queryset):
-        count = Price.objects.filter(pk__in=queryset.values("pk")).update(is_active=True, updated_at=timezone.now())
-        self.message_user(request, f"{count} price(s) can be sold again.", messages.SUCCESS)
-
-    @admin.action(description="Deactivate: kiosks stop selling them (their sales are kept)", permissions=["change"])
-    def deactivate(self, request, queryset):
-        count = Price.objects.filter(pk__in=queryset.values("pk")).update(is_active=False, updated_at=timezone.now())
-        self.message_user(request, f"{count} price(s) can no longer be sold; their sales stay in the reports.")
+    def set_active(self, queryset, *, active: bool) -> int:
+        return set_prices_active(prices=queryset, active=active)
 
     def changelist_view(self, request, extra_context=None):
         empty = "No prices yet. Add one with “Add price”: kiosks can sell it as soon as it is active."

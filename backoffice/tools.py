@@ -1,21 +1,38 @@
-"""Pieces the apps' admins share: list filters, a paginator for big tables, friendly refusal to
-delete what has sales, CSV streaming and a server-rendered bar chart."""
+"""Pieces the staff screens share: how a moment is shown, list filters, a paginator for big tables,
+read-only money records, friendly refusal to delete what has sales, and activate/deactivate actions.
+(CSV is in backoffice.exports, the report's chart in backoffice.charts.)"""
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
-from core.formats import JAKARTA, rupiah
+from core.formats import JAKARTA, jakarta_day_start
+
+# An action runs a service per row; "select all" on a million sales must not run it a million times.
+ACTION_LIMIT = 50
+
+
+def limited(request, queryset, what: str) -> list:
+    """The first ACTION_LIMIT selected rows, with a warning when more were selected."""
+    rows = list(queryset[: ACTION_LIMIT + 1])
+    if len(rows) > ACTION_LIMIT:
+        messages.warning(
+            request, f"Only the first {ACTION_LIMIT} selected {what} were handled: select fewer at a time."
+        )
+    return rows[:ACTION_LIMIT]
+
+
+def jakarta_time(moment) -> str:
+    """A moment as staff read it on every screen: Jakarta time, to the minute (12 Dec 2025 14:05)."""
+    return f"{timezone.localtime(moment, JAKARTA):%d %b %Y %H:%M}" if moment else "—"
 
 
 # --- Counting big tables --------------------------------------------------------------------
@@ -69,10 +86,6 @@ class EstimatedCountPaginator(Paginator):
 
 
 # --- List filters ---------------------------------------------------------------------------
-def jakarta_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=JAKARTA)
-
-
 class ReadOnlyAdminMixin:
     """Money records are written by the payment flow only; staff read them and run actions."""
 
@@ -105,7 +118,7 @@ class DateRangeFilter(admin.ListFilter):
     `extra_filter` (e.g. only paid sales for "paid between").
     """
 
-    template = "admin/photobox/date_range_filter.html"
+    template = "admin/backoffice/date_range_filter.html"
     field_name: str
     from_parameter: str
     to_parameter: str
@@ -210,8 +223,8 @@ class KeepIfSoldAdminMixin:
     database refuses: PROTECT). Instead of Django's list of every protected sale, say why and what
     to do instead. Subclasses implement `sales_counts(objs) -> {pk: count}`."""
 
-    delete_confirmation_template = "admin/photobox/delete_confirmation.html"
-    delete_selected_confirmation_template = "admin/photobox/delete_selected_confirmation.html"
+    delete_confirmation_template = "admin/backoffice/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/backoffice/delete_selected_confirmation.html"
 
     def sales_counts(self, objs) -> dict:
         raise NotImplementedError
@@ -225,121 +238,42 @@ class KeepIfSoldAdminMixin:
         return super().get_deleted_objects(objs, request)
 
 
-# --- CSV ------------------------------------------------------------------------------------
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _is_plain_number(text: str) -> bool:
-    """40000, -45000, 12.50 (what csv_amount writes): a spreadsheet reads it as a number, never a formula."""
-    unsigned = text[1:] if text.startswith(("-", "+")) else text
-    whole, dot, fraction = unsigned.partition(".")
-    return whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
-
-
-def csv_cell(value) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading quote: one whose first
-    character after any spaces is =, +, - or @ (spreadsheets skip the spaces), or that starts with a
-    tab or carriage return. Numbers, and text that is a plain number, stay numbers."""
-    if not isinstance(value, str):
-        return value
-    if value[:1] in ("\t", "\r") or (value.lstrip()[:1] in FORMULA_STARTS and not _is_plain_number(value)):
-        return "'" + value
-    return value
-
-
-def csv_amount(amount: Decimal | None) -> str:
-    """Rupiah as a plain number a spreadsheet reads: 40000 (sen only when there are any)."""
-    if amount is None:
-        return ""
-    return str(int(amount)) if amount == amount.to_integral_value() else f"{amount:.2f}"
-
-
-def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
-    """Streamed, so a million sales never sit in memory; UTF-8 with a BOM so Excel reads it right."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-# --- A bar chart drawn on the server --------------------------------------------------------
+# --- Switching machines and prices on and off -----------------------------------------------
 @dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-    title: str
-    show_label: bool
+class ActiveSwitch:
+    """What the activate/deactivate actions say about one kind of thing (machines, prices)."""
 
-    @property
-    def center(self) -> float:
-        return round(self.x + self.width / 2, 2)
+    activate: str
+    deactivate: str
+    activated: str
+    deactivated: str
 
 
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
+class ActiveSwitchAdminMixin:
+    """The "Activate" and "Deactivate" actions, for staff who may change the objects. Subclasses set
+    `active_switch` (the words) and implement `set_active(queryset, active=...) -> count` by calling
+    their app's service."""
 
+    active_switch: ActiveSwitch
+    actions = ["activate", "deactivate"]
 
-@dataclass(frozen=True)
-class BarChart:
-    width: int
-    height: int
-    plot_left: int
-    plot_bottom: int
-    bars: list[Bar]
-    ticks: list[Tick]
+    def set_active(self, queryset, *, active: bool) -> int:
+        raise NotImplementedError
 
+    def get_action(self, action):
+        # One pair of action functions for every model: the description is the model's own.
+        found = super().get_action(action)
+        if found is not None and action in ("activate", "deactivate"):
+            func, name, _ = found
+            return func, name, getattr(self.active_switch, action)
+        return found
 
-def _nice_step(maximum: Decimal, steps: int = 4) -> Decimal:
-    raw = maximum / steps
-    magnitude = Decimal(10) ** (len(str(int(raw))) - 1) if raw >= 1 else Decimal(1)
-    for factor in (1, 2, 2.5, 5, 10):
-        step = magnitude * Decimal(str(factor))
-        if step >= raw:
-            return step
-    return magnitude * 10
+    @admin.action(permissions=["change"])
+    def activate(self, request, queryset):
+        count = self.set_active(queryset, active=True)
+        self.message_user(request, self.active_switch.activated.format(count=count), messages.SUCCESS)
 
-
-def bar_chart(values: list[tuple[str, Decimal, str]], *, width: int = 900, height: int = 260) -> BarChart:
-    """Vertical bars for (label, rupiah, tooltip) items; the template draws them as SVG.
-
-    Axis labels are rupiah; with many bars only some labels are written, so they never overlap.
-    """
-    plot_left, plot_top, plot_bottom = 110, 10, height - 40
-    plot_height = plot_bottom - plot_top
-    maximum = max((value for _, value, _ in values), default=Decimal(0))
-    step = _nice_step(maximum) if maximum > 0 else Decimal(1)
-    top = step * 4
-    slot = (width - plot_left - 10) / max(len(values), 1)
-    label_every = max(1, round(len(values) / 15))
-    bars = []
-    for index, (label, value, title) in enumerate(values):
-        bar_height = float(value / top) * plot_height if top else 0
-        bars.append(
-            Bar(
-                x=round(plot_left + index * slot + slot * 0.1, 2),
-                y=round(plot_bottom - bar_height, 2),
-                width=round(max(slot * 0.8, 1), 2),
-                height=round(bar_height, 2),
-                label=label,
-                title=title,
-                show_label=index % label_every == 0,
-            )
-        )
-    ticks = [Tick(y=round(plot_bottom - plot_height * i / 4, 2), label=rupiah(step * i)) for i in range(5)]
-    return BarChart(width=width, height=height, plot_left=plot_left, plot_bottom=plot_bottom, bars=bars, ticks=ticks)
+    @admin.action(permissions=["change"])
+    def deactivate(self, request, queryset):
+        count = self.set_active(queryset, active=False)
+        self.message_user(request, self.active_switch.deactivated.format(count=count))

@@ -1,4 +1,5 @@
-"""Template helpers for the admin: rupiah amounts and the index page's overview."""
+"""Template helpers for the staff screens (`{% load backoffice %}`): rupiah amounts and the index
+page's overview."""
 
 from django import template
 from django.utils import timezone
