@@ -280,7 +280,7 @@ SEED_SALES_SQL = """
 INSERT INTO payments_transaction (
     external_id, amount, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
     expires_at, paid_at, payment_channel, payment_receipt_id, email_sent_at, photos_deleted_at,
-    gallery_key, needs_review, review_reason, created_at, updated_at, location_id, price_id
+    gallery_key, needs_review, created_at, updated_at, location_id, price_id
 )
 SELECT
     'TRX-' || loc || '-' || to_char(created AT TIME ZONE 'Asia/Jakarta', 'YYYYMMDDHH24MISS')
@@ -295,7 +295,7 @@ SELECT
     CASE WHEN st = 'COMPLETED' THEN 'QRIS' ELSE '' END, '',
     CASE WHEN st = 'COMPLETED' THEN created + interval '10 minutes' END,
     CASE WHEN st = 'COMPLETED' AND created < now() - interval '14 days' THEN created + interval '15 days' END,
-    md5('gallery' || n), false, '', created, created, loc, %(price)s
+    md5('gallery' || n), false, created, created, loc, %(price)s
 FROM (
     SELECT n, 1 + n %% %(locations)s AS loc, now() - n * interval '30 seconds' AS created,
         CASE WHEN n %% 10 = 0 THEN 'PENDING' WHEN n %% 10 IN (1, 2) THEN 'EXPIRED'

@@ -10,9 +10,8 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-
 from core.formats import rupiah
+from payments import transitions
 from payments.gateways import PaymentNotice
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Sale, SaleStatus
 
@@ -21,13 +20,6 @@ logger = logging.getLogger("payments")
 # How far Xendit's clock may be from ours: a payment time this far outside the sale's life is
 # still believed (and clamped to now when it is in the future).
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def flag_for_review(sale: Sale, reason: str) -> None:
-    """Put the sale on staff's review list with `reason` (saved by the caller, under its lock)."""
-    if reason not in sale.review_reason:
-        sale.review_reason = f"{sale.review_reason}\n{reason}".strip()
-    sale.needs_review = True
 
 
 def _rupiah(amount: Decimal | None) -> str:
@@ -71,12 +63,6 @@ def _locked_sale(notice: PaymentNotice) -> Sale | None:
     return sale
 
 
-def save_review(sale: Sale, reason: str) -> None:
-    """flag_for_review and save just that, for a sale locked by the caller."""
-    flag_for_review(sale, reason)
-    sale.save(update_fields=["needs_review", "review_reason", "updated_at"])
-
-
 def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: datetime) -> tuple[str, str]:
     """Apply a payment notice to its sale under the sale's row lock. Call inside a transaction.
     Returns the event's (outcome, detail)."""
@@ -89,8 +75,11 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
         # Only the earlier service's flat body reports these; it may end a sale still awaiting payment.
         if sale.status != SaleStatus.PENDING:
             return EventOutcome.IGNORED, f"Sale is already {sale.status}"
-        sale.status = notice.status
-        sale.save(update_fields=["status", "updated_at"])
+        cause = transitions.cause_of(event)
+        if notice.status == SaleStatus.FAILED:
+            transitions.fail(sale=sale, cause=cause, event=event, now=now)
+        elif transitions.expire(sales=Sale.objects.filter(pk=sale.pk), cause=cause, now=now, event=event):
+            sale.status = SaleStatus.EXPIRED
         logger.info(
             "sale %s by notice external_id=%s",
             notice.status.lower(),
@@ -106,7 +95,11 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
         return EventOutcome.DUPLICATE, f"Payment {notice.payment_id} was already applied"
     if sale.status in PAID_STATUSES:
         if notice.payment_id and sale.xendit_payment_id:
-            save_review(sale, f"Second payment {notice.payment_id} received for an already paid sale (refund?)")
+            transitions.flag(
+                sale=sale,
+                reason=f"Second payment {notice.payment_id} received for an already paid sale (refund?)",
+                event=event,
+            )
             logger.warning(
                 "double payment external_id=%s payment=%s",
                 sale.external_id,
@@ -119,7 +112,7 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
     problem = payment_problem(sale=sale, notice=notice)
     if problem is not None:
         outcome, reason = problem
-        save_review(sale, reason)
+        transitions.flag(sale=sale, reason=reason, event=event)
         logger.warning(
             "payment not applied external_id=%s reason=%s",
             sale.external_id,
@@ -127,40 +120,24 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
             extra={"external_id": sale.external_id},
         )
         return outcome, f"{reason}; sale not completed"
-    return _complete(sale=sale, notice=notice, now=now)
+    return _complete(sale=sale, notice=notice, event=event, now=now)
 
 
-def _complete(*, sale: Sale, notice: PaymentNotice, now: datetime) -> tuple[str, str]:
-    """The transition to COMPLETED, from PENDING, or (a late payment, flagged) EXPIRED or FAILED."""
+def _complete(*, sale: Sale, notice: PaymentNotice, event: PaymentEvent, now: datetime) -> tuple[str, str]:
+    """The notice's payment completes the sale (transitions.complete); the event's outcome."""
     previous = sale.status
-    if previous != SaleStatus.PENDING:
-        flag_for_review(
-            sale,
-            f"Paid after the sale was marked {previous} (late payment {notice.payment_id or 'without id'}): "
-            "keep it and let the customer take photos, or refund it",
-        )
-    sale.status = SaleStatus.COMPLETED
-    sale.paid_at = trusted_paid_at(sale=sale, notice=notice, received_at=now)
-    sale.paid_amount = notice.amount  # None: the earlier service's body stated no amount
-    sale.xendit_payment_id = notice.payment_id or None
-    sale.payment_channel, sale.payment_receipt_id = notice.channel, notice.receipt_id
     try:
-        with transaction.atomic():
-            sale.save(
-                update_fields=[
-                    "status",
-                    "paid_at",
-                    "paid_amount",
-                    "xendit_payment_id",
-                    "payment_channel",
-                    "payment_receipt_id",
-                    "needs_review",
-                    "review_reason",
-                    "updated_at",
-                ]
-            )
-    except IntegrityError:
-        # The payment id is already on another sale: never apply one payment twice.
+        transitions.complete(
+            sale=sale,
+            paid_at=trusted_paid_at(sale=sale, notice=notice, received_at=now),
+            paid_amount=notice.amount,  # None: the earlier service's body stated no amount
+            payment_id=notice.payment_id,
+            channel=notice.channel,
+            receipt_id=notice.receipt_id,
+            cause=transitions.cause_of(event),
+            event=event,
+        )
+    except transitions.PaymentOnAnotherSale:
         return EventOutcome.DOUBLE_PAYMENT, f"Payment {notice.payment_id} already belongs to another sale"
     logger.info(
         "sale completed external_id=%s payment=%s previous=%s",

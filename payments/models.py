@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -71,8 +72,8 @@ class Sale(models.Model):
     # Set by a cleanup run while it deletes this sale's photos, so overlapping runs skip it.
     photos_cleanup_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     gallery_key = models.CharField(max_length=64, default=new_gallery_key, editable=False)
+    # The fast flag the admin's list filters on; the reasons are the sale's open SaleReview rows.
     needs_review = models.BooleanField(default=False, help_text="A payment problem staff should look at.")
-    review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,6 +149,15 @@ class Sale(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    @property
+    def review_reason(self) -> str:
+        """The open review reasons, one a line: a display of the sale's SaleReview rows, read once
+        per instance (a prefetch of `reviews` made by the caller is used as it is)."""
+        prefetch_related_objects([self], reviews_prefetch())
+        return "\n".join(
+            review.reason for review in self.reviews.all() if review.resolution_id is None and review.reason
+        )
 
 
 class EventSource(models.TextChoices):
@@ -250,6 +260,81 @@ class ReviewNote(models.Model):
 
     def __str__(self) -> str:
         return f"Resolved {timezone.localtime(self.resolved_at):%d %b %Y %H:%M}"
+
+
+class SaleReview(models.Model):
+    """One reason staff should look at a sale (a payment problem), open until staff resolve it.
+
+    A sale with an open review has `needs_review` set: the flag is what the admin's list filters on.
+    """
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="reviews")
+    reason = models.TextField()
+    # The payment or refund notice that raised it, when one did.
+    event = models.ForeignKey(
+        PaymentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="sale_reviews"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    resolution = models.ForeignKey(ReviewNote, on_delete=models.PROTECT, null=True, blank=True, related_name="reviews")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            # A sale's open reviews (flagging skips a reason already open; resolving closes them).
+            models.Index(fields=["sale"], condition=models.Q(resolution__isnull=True), name="review_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def reviews_prefetch() -> Prefetch:
+    """A sale's reviews with staff's resolutions: the review box and the history read them."""
+    return Prefetch("reviews", queryset=SaleReview.objects.select_related("resolution__resolved_by"))
+
+
+class SaleCause(models.TextChoices):
+    """What made a sale change state (SaleHistory.cause)."""
+
+    KIOSK = "kiosk", "The kiosk started it"
+    KIOSK_POLL = "kiosk_poll", "The kiosk asked after its expiry"
+    KIOSK_CANCEL = "kiosk_cancel", "The kiosk cancelled it"
+    GATEWAY_ERROR = "gateway_error", "The payment gateway could not make its QR code"
+    EXPIRE_SALES = "expire_sales", "expire_sales (cron)"
+    WEBHOOK = "webhook", "Xendit webhook"
+    RECONCILIATION = "reconciliation", "Checked with Xendit"
+    SIMULATOR = "simulator", "Simulator"
+    REFUND = "refund", "Refund"
+    EARLIER = "earlier", "Recorded before the history was kept"
+
+
+class SaleHistory(models.Model):
+    """One change of a sale's status (or its start, from no status), written by payments.transitions."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="history")
+    from_status = models.CharField(max_length=10, choices=SaleStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=SaleStatus.choices)
+    cause = models.CharField(max_length=20, choices=SaleCause.choices)
+    # Staff who asked for it (e.g. the refund's requester), when a person did.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_text = models.CharField(max_length=200, blank=True, help_text="Who or what, when no staff user did.")
+    # The payment or refund notice that caused it, when one did.
+    event = models.ForeignKey(
+        PaymentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="sale_history"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "sale history"
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(cause__in=SaleCause.values), name="sale_history_cause_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} -> {self.to_status}"
 
 
 class RefundStatus(models.TextChoices):

@@ -14,10 +14,19 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from payments import events
+from payments import events, transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, get_gateway
 from payments.gateways.pause import calls_paused_for, pause_calls
-from payments.models import UNASKED_STATUSES, EventOutcome, EventSource, Refund, RefundStatus, Sale, SaleStatus
+from payments.models import (
+    UNASKED_STATUSES,
+    EventOutcome,
+    EventSource,
+    Refund,
+    RefundStatus,
+    Sale,
+    SaleCause,
+    SaleStatus,
+)
 from payments.refunds import services as refunds
 
 logger = logging.getLogger("payments")
@@ -129,7 +138,7 @@ def expire_overdue_sales(*, now: datetime | None = None) -> ExpiryReport:
     if gateway.reconciles:
         asking = overdue.exclude(xendit_qr_id="").only("pk", "external_id", "xendit_qr_id")
         _ask(asking.order_by("expires_at")[:BATCH], report, job="expire_sales", late=False)
-    report.expired = overdue.update(status=SaleStatus.EXPIRED, updated_at=now)
+    report.expired = len(transitions.expire(sales=overdue, cause=SaleCause.EXPIRE_SALES, now=now))
     if gateway.reconciles:
         # Past their expiry only: a cancelled sale's QR code stays payable at Xendit until then.
         unasked = Sale.objects.filter(

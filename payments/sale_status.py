@@ -123,8 +123,8 @@ def _fetch(external_id: str) -> tuple | None:
 def poll_data(external_id: str) -> dict | None:
     """The sale's `data` for the poll (key order is the contract's), or None if there is none.
 
-    One query; a second (a conditional UPDATE) only for a PENDING sale found past its expiry,
-    which is then expired here, as `services.expire_if_overdue` does for any sale.
+    One query; more only for a PENDING sale found past its expiry, which is then expired here by
+    `services.expire_if_overdue` (transitions.expire: the sale locked, expired, its history row).
     """
     row = _fetch(external_id)
     if row is None:

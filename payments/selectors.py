@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, TruncDate
 
 from core import errors
@@ -20,9 +33,12 @@ from payments.models import (
     PaymentEvent,
     Refund,
     RefundStatus,
-    ReviewNote,
     Sale,
+    SaleCause,
+    SaleHistory,
+    SaleReview,
     SaleStatus,
+    reviews_prefetch,
 )
 
 
@@ -32,7 +48,8 @@ def _customer_email():
 
 
 def with_photo_and_email_state(sales: list[Sale]) -> list[Sale]:
-    """Give a page of sales their photo count and email state: two small queries for the page.
+    """Give a page of sales their photo count and email state: two small queries for the page, and
+    a third for the review reasons when a sale on it needs review.
 
     Done after the page is cut, not as subqueries in the list's query: PostgreSQL would evaluate
     those for every row it sorts or skips (a million, when sorting by amount), not just the 50 shown.
@@ -51,17 +68,23 @@ def with_photo_and_email_state(sales: list[Sale]) -> list[Sale]:
     for sale in sales:
         sale.photo_count = counts.get(sale.pk, 0)
         sale.email_status, sale.email_attempts = emails.get(sale.pk, (None, 0))
+    if flagged := [sale for sale in sales if sale.needs_review]:
+        prefetch_related_objects(flagged, reviews_prefetch())
     return sales
 
 
 def sales_for_export(sales: QuerySet[Sale]) -> QuerySet[Sale]:
     """The CSV export streams every row in the list's order, so each row's photo count comes from a
-    correlated subquery (on the photo index) as it is read."""
+    correlated subquery (on the photo index) as it is read; its open review reasons come with each
+    chunk the export reads."""
     photo_count = (
         Photo.objects.filter(sale=OuterRef("pk")).order_by().values("sale").annotate(count=Count("pk")).values("count")
     )
-    return sales.select_related("location", "price").annotate(
-        photo_count=Coalesce(Subquery(photo_count, output_field=IntegerField()), Value(0))
+    open_reviews = Prefetch("reviews", queryset=SaleReview.objects.filter(resolution__isnull=True))
+    return (
+        sales.select_related("location", "price")
+        .annotate(photo_count=Coalesce(Subquery(photo_count, output_field=IntegerField()), Value(0)))
+        .prefetch_related(open_reviews)
     )
 
 
@@ -165,17 +188,18 @@ class HistoryEntry:
 
 
 def sale_history(sale: Sale) -> list[HistoryEntry]:
-    """What happened to a sale, oldest first: created, every payment notification with its outcome,
-    expiry, the email, staff's review notes, refunds asked for and settled, photo deletion. Three
-    queries."""
+    """What happened to a sale, oldest first: its history rows (started, expired, cancelled, failed),
+    every payment notification with its outcome (and the change it made), the email, staff's
+    review notes, refunds asked for and settled, photo deletion. Four queries: the history rows,
+    the notifications, the refunds and the reviews (the last two shared with the sale page's refund
+    and review boxes)."""
     from payments.refunds.history import refund_history  # it builds on HistoryEntry, above
 
+    rows = list(SaleHistory.objects.filter(sale=sale))
+    caused_by = {row.event_id: row for row in rows if row.event_id is not None}
+    # A change a notification made is told on its line; the refund's own lines tell REFUNDED.
     entries = [
-        HistoryEntry(
-            at=sale.created_at,
-            what="Sale started at the kiosk: awaiting payment",
-            detail=f"QR code valid until {sale.expires_at.astimezone(JAKARTA):%H:%M:%S}",
-        )
+        _history_line(sale, row) for row in rows if row.event_id is None and row.to_status != SaleStatus.REFUNDED
     ]
     events = list(sale.payment_events.order_by("received_at", "pk"))
     refund_lines, settling_events = refund_history(sale, events)
@@ -183,29 +207,21 @@ def sale_history(sale: Sale) -> list[HistoryEntry]:
     for event in events:
         if event.pk in settling_events:
             continue  # the refund's "went through" or "failed" line stands for it, with its link
+        row = caused_by.get(event.pk)
         entries.append(
             HistoryEntry(
                 at=event.received_at,
                 what=f"{event.get_source_display()}: {event.get_outcome_display()}",
-                detail=_readable_transition(event) if event.outcome == EventOutcome.APPLIED else event.outcome_detail,
+                detail=_change(row) if row is not None else event.outcome_detail,
                 amount=event.amount,
                 event=event,
             )
         )
-    changed_by_event = {e.outcome_detail.rsplit(" ", 1)[-1] for e in events if e.outcome == EventOutcome.APPLIED}
-    if sale.status == SaleStatus.EXPIRED and SaleStatus.EXPIRED not in changed_by_event:
-        entries.append(HistoryEntry(at=sale.expires_at, what="Expired: the QR code was not paid in time"))
-    if sale.status == SaleStatus.CANCELLED:
-        entries.append(
-            HistoryEntry(at=sale.updated_at, what="Cancelled at the kiosk: the customer gave up before paying")
-        )
-    if sale.status == SaleStatus.FAILED and SaleStatus.FAILED not in changed_by_event:
-        entries.append(
-            HistoryEntry(at=sale.updated_at, what="Failed: the payment gateway could not make a QR code (no payment)")
-        )
     if sale.email_sent_at:
         entries.append(HistoryEntry(at=sale.email_sent_at, what="Photo email sent to the customer"))
-    for note in ReviewNote.objects.filter(sale=sale).select_related("resolved_by"):
+    prefetch_related_objects([sale], reviews_prefetch())
+    resolutions = {review.resolution_id: review.resolution for review in sale.reviews.all() if review.resolution_id}
+    for note in sorted(resolutions.values(), key=lambda note: (note.resolved_at, note.pk)):
         who = note.resolved_by.get_username() if note.resolved_by else "a deleted user"
         entries.append(HistoryEntry(at=note.resolved_at, what=f"Review resolved by {who}", detail=note.note))
     if sale.photos_deleted_at:
@@ -213,13 +229,30 @@ def sale_history(sale: Sale) -> list[HistoryEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
-def _readable_transition(event: PaymentEvent) -> str:
-    """ "PENDING -> COMPLETED" as staff say it: "Awaiting payment → Paid"."""
-    labels = dict(SaleStatus.choices)
-    before, _, after = event.outcome_detail.partition(" -> ")
-    if before in labels and after in labels:
-        return f"{labels[before]} → {labels[after]}"
-    return event.outcome_detail
+# How staff read a history row that no notification caused, by the status it reached.
+_REACHED = {
+    SaleStatus.EXPIRED: "Expired: the QR code was not paid in time",
+    SaleStatus.CANCELLED: "Cancelled at the kiosk: the customer gave up before paying",
+    SaleStatus.FAILED: "Failed: the payment gateway could not make a QR code (no payment)",
+}
+# Causes its line already says.
+_TOLD = (SaleCause.KIOSK_CANCEL, SaleCause.GATEWAY_ERROR)
+
+
+def _history_line(sale: Sale, row: SaleHistory) -> HistoryEntry:
+    if not row.from_status:
+        return HistoryEntry(
+            at=row.at,
+            what="Sale started at the kiosk: awaiting payment",
+            detail=f"QR code valid until {sale.expires_at.astimezone(JAKARTA):%H:%M:%S}",
+        )
+    what = _REACHED.get(row.to_status) or _change(row)
+    return HistoryEntry(at=row.at, what=what, detail="" if row.cause in _TOLD else row.get_cause_display())
+
+
+def _change(row: SaleHistory) -> str:
+    """A history row's change as staff say it: "Awaiting payment → Paid"."""
+    return f"{row.get_from_status_display()} → {row.get_to_status_display()}"
 
 
 # --- The sales report -----------------------------------------------------------------------

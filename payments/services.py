@@ -1,13 +1,9 @@
-"""The sale and its payment: every state change of a `Sale` happens here.
+"""The sale and its payment, as the kiosk and staff ask for them: making a sale, failing it when
+the gateway cannot make its QR code, cancelling and lazily expiring it, and staff's review notes.
 
-States: PENDING -> COMPLETED | FAILED | EXPIRED, and COMPLETED -> REFUNDED. Each change runs
-under a row lock or as a conditional UPDATE, and changing into the state a sale already has is a
-no-op. One exception protects money: a successful payment for a sale already EXPIRED (or FAILED)
-is applied and flagged for review, because the customer paid.
-
-Here: making a sale, failing and expiring it, and staff's review notes. Payment notices are
-applied in `completion` (reached through `events`), refunds in `refunds`, what is asked of Xendit
-in `reconciliation`, the simulator's payments in `simulation`.
+Status changes themselves are `transitions` (one function each, each writing a history row).
+Payment notices are applied in `completion` (reached through `events`), refunds in `refunds`, what
+is asked of Xendit in `reconciliation`, the simulator's payments in `simulation`.
 """
 
 import logging
@@ -22,8 +18,18 @@ from django.utils import timezone
 from core import errors
 from core.formats import JAKARTA
 from locations.models import Location
+from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
-from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, ReviewNote, Sale, SaleStatus
+from payments.models import (
+    PAID_STATUSES,
+    EventOutcome,
+    PaymentEvent,
+    ReviewNote,
+    Sale,
+    SaleCause,
+    SaleReview,
+    SaleStatus,
+)
 from pricing.services import lock_price_for_sale
 
 logger = logging.getLogger("payments")
@@ -68,6 +74,7 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
             created_at=now,
             expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
         )
+        transitions.start(sale=sale, actor_text=location.machine_code)
     logger.info(
         "sale created external_id=%s amount=%s", sale.external_id, sale.amount, extra={"external_id": sale.external_id}
     )
@@ -97,15 +104,13 @@ def create_sale(*, location: Location, price_id, email: str, send_invoice: bool)
 
 
 def fail_sale(*, sale: Sale, reason: str) -> bool:
-    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
-        status=SaleStatus.FAILED, updated_at=timezone.now()
-    )
-    if updated:
-        sale.status = SaleStatus.FAILED
+    """PENDING -> FAILED because the gateway could not make the sale's QR code (`reason`, logged)."""
+    failed = transitions.fail(sale=sale, cause=SaleCause.GATEWAY_ERROR)
+    if failed:
         logger.warning(
             "sale failed external_id=%s reason=%s", sale.external_id, reason, extra={"external_id": sale.external_id}
         )
-    return bool(updated)
+    return failed
 
 
 # --- Cancelling -----------------------------------------------------------------------------
@@ -122,12 +127,9 @@ def cancel_sale(*, sale: Sale) -> Sale:
     quota at once. Cancelling again is a no-op; a sale that ended otherwise raises SaleAlreadyEnded.
     Xendit's QR code stays payable until it expires: a payment that still comes completes the
     sale, flagged for review, and expire_sales asks Xendit about the sale once after its expiry."""
-    now = timezone.now()
-    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(
-        status=SaleStatus.CANCELLED, updated_at=now
-    )
+    cancelled = transitions.cancel(sale=sale)
     sale.refresh_from_db(fields=["status", "paid_at", "updated_at"])
-    if updated:
+    if cancelled:
         logger.info("sale cancelled external_id=%s", sale.external_id, extra={"external_id": sale.external_id})
     elif sale.status != SaleStatus.CANCELLED:
         raise SaleAlreadyEnded(sale)
@@ -135,15 +137,12 @@ def cancel_sale(*, sale: Sale) -> Sale:
 
 
 # --- Expiry ---------------------------------------------------------------------------------
-def expire_if_overdue(*, sale: Sale, now: datetime | None = None) -> Sale:
-    """Lazily expire a PENDING sale past its expiry (the poll endpoint)."""
+def expire_if_overdue(*, sale: Sale, now: datetime | None = None, cause: str = SaleCause.KIOSK_POLL) -> Sale:
+    """Lazily expire a PENDING sale past its expiry (the kiosk's poll and QR code)."""
     now = now or timezone.now()
     if sale.status != SaleStatus.PENDING or sale.expires_at > now:
         return sale
-    updated = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING, expires_at__lte=now).update(
-        status=SaleStatus.EXPIRED, updated_at=now
-    )
-    if updated:
+    if transitions.expire(sales=Sale.objects.filter(pk=sale.pk, expires_at__lte=now), cause=cause, now=now):
         sale.status = SaleStatus.EXPIRED
         logger.info("sale expired external_id=%s", sale.external_id, extra={"external_id": sale.external_id})
     else:
@@ -160,9 +159,10 @@ class NothingToResolve(Exception):
 def resolve_review(*, sale: Sale, note: str, user) -> ReviewNote:
     """Close a sale's payment problem with staff's note of what was done.
 
-    The problem text and the note are kept as a ReviewNote with the sale; the sale leaves the
-    review list. Under the sale's row lock, so two staff resolving at once record one note, and a
-    payment webhook arriving meanwhile waits (a problem it raises afterwards flags the sale again).
+    The note is kept as a ReviewNote with the sale (with the problem as it stood); the sale's open
+    reviews point to it and the sale leaves the review list. Under the sale's row lock, so two
+    staff resolving at once record one note, and a payment webhook arriving meanwhile waits (a
+    problem it raises afterwards flags the sale again).
     """
     note = note.strip()
     if not note:
@@ -171,10 +171,16 @@ def resolve_review(*, sale: Sale, note: str, user) -> ReviewNote:
         locked = Sale.objects.select_for_update().get(pk=sale.pk)
         if not locked.needs_review:
             raise NothingToResolve(f"{locked.external_id} is not waiting for review.")
-        resolution = ReviewNote.objects.create(sale=locked, problem=locked.review_reason, note=note, resolved_by=user)
-        locked.needs_review, locked.review_reason = False, ""
-        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
-    sale.needs_review, sale.review_reason = False, ""
+        open_reviews = locked.reviews.filter(resolution__isnull=True)
+        problem = "\n".join(open_reviews.values_list("reason", flat=True))
+        resolution = ReviewNote.objects.create(sale=locked, problem=problem, note=note, resolved_by=user)
+        if not open_reviews.update(resolution=resolution):
+            # Flagged without a reason (by hand, in the database): the note still needs a review to
+            # hang on, or the sale's history (which reads notes through reviews) would not show it.
+            SaleReview.objects.create(sale=locked, reason="", resolution=resolution)
+        locked.needs_review = False
+        locked.save(update_fields=["needs_review", "updated_at"])
+    sale.needs_review = False
     logger.info(
         "review resolved external_id=%s by=%s",
         locked.external_id,

@@ -12,7 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from locations.models import Location
-from payments.models import PAID_STATUSES, Sale, SaleStatus
+from payments import transitions
+from payments.models import PAID_STATUSES, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from payments.services import new_external_id
 from pricing.models import Price
 from tests.fakes.xendit import FakeXendit, FakeXenditServer
@@ -90,10 +91,13 @@ def price(make_price) -> Price:
 
 @pytest.fixture
 def make_sale(location, price) -> Callable[..., Sale]:
-    """A sale stored directly (no gateway call), for tests about what happens after creation."""
+    """A sale stored directly (no gateway call), for tests about what happens after creation. Its
+    history says it started, and how it reached its status when that is not PENDING (cause
+    EARLIER); `review_reason` lines become its open reviews."""
 
     def make(**fields) -> Sale:
         now = timezone.now()
+        reasons = fields.pop("review_reason", "").splitlines()
         sale_location = fields.pop("location", location)
         sale_price = fields.pop("price", price)
         fields.setdefault("created_at", now)
@@ -104,13 +108,21 @@ def make_sale(location, price) -> Callable[..., Sale]:
         fields.setdefault("qr_string", "00020101021226...")
         if fields["status"] in PAID_STATUSES:
             fields.setdefault("paid_at", now)
-        return Sale.objects.create(
+        sale = Sale.objects.create(
             external_id=fields.pop("external_id", None) or new_external_id(location_id=sale_location.pk, now=now),
             location=sale_location,
             price=sale_price,
             amount=fields.pop("amount", sale_price.amount),
             **fields,
         )
+        transitions.start(sale=sale)
+        if sale.status != SaleStatus.PENDING:
+            SaleHistory.objects.create(
+                sale=sale, from_status=SaleStatus.PENDING, to_status=sale.status, cause=SaleCause.EARLIER
+            )
+        for reason in reasons:
+            SaleReview.objects.create(sale=sale, reason=reason)
+        return sale
 
     return make
 

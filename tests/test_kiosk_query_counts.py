@@ -17,17 +17,19 @@ from tests.conftest import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
-# Sale creation: the kiosk key, location and price checks, the price's row lock, the insert, the QR
-# code's fields; with an Idempotency-Key also its claim (in a savepoint) and its answer.
-CREATE = 7
-CREATE_WITH_KEY = 11
+# Sale creation: the kiosk key, location and price checks, the price's row lock, the insert and its
+# first history row, the QR code's fields; with an Idempotency-Key also its claim (in a savepoint)
+# and its answer.
+CREATE = 8
+CREATE_WITH_KEY = 12
 CREATE_REPLAYED = 5
-# The webhook: the event stored, the sale locked and paid, the event's outcome.
-WEBHOOK = 8
+# The webhook: the event stored, the sale locked and paid (and its history row), the event's outcome.
+WEBHOOK = 9
 WEBHOOK_DUPLICATE = 5
 # A refund webhook: the event stored, the sale found by its payment (locked), the refund (locked),
-# settled in a savepoint, the sale's refunded total, the event's outcome.
-WEBHOOK_REFUND = 8
+# settled in a savepoint, the sale's refunded total, the sale REFUNDED (all of it was given back)
+# and its history row, the event's outcome.
+WEBHOOK_REFUND = 10
 # An event of another product: stored, and its outcome.
 WEBHOOK_IGNORED = 2
 # An upload: the sale, its lock, the existing photos (and the highest position), the email outbox and

@@ -17,7 +17,7 @@ from gallery import services as gallery_services
 from gallery.models import EmailStatus
 from payments import reconciliation, services, simulation
 from payments.gateways import GatewayError, GatewayRateLimited, simulator_on
-from payments.models import PAID_STATUSES, Sale, SaleStatus
+from payments.models import PAID_STATUSES, Sale, SaleStatus, reviews_prefetch
 
 
 class SaleActionsAdminMixin:
@@ -231,7 +231,8 @@ class SaleActionsAdminMixin:
 
     @admin.action(description="Mark payment problems resolved (with a note)", permissions=["resolve_review"])
     def resolve_reviews(self, request, queryset):
-        sales = limited(request, queryset.filter(needs_review=True), "sales")
+        # Each row shows its problem: the reasons are read for all rows in one query.
+        sales = limited(request, queryset.filter(needs_review=True).prefetch_related(reviews_prefetch()), "sales")
         if not sales:
             self.message_user(request, "None of the selected sales needs review.", messages.WARNING)
             return None

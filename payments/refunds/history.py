@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from core.formats import rupiah
 from payments.models import EventOutcome, PaymentEvent, RefundOrigin, RefundStatus, Sale, SaleStatus
-from payments.refunds.selectors import sale_paid_amount
+from payments.refunds.selectors import refunds_of, sale_paid_amount
 from payments.refunds.words import failure_in_words
 from payments.selectors import HistoryEntry
 
@@ -15,8 +15,8 @@ SETTLED = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 def refund_history(sale: Sale, events: list[PaymentEvent]) -> tuple[list[HistoryEntry], set[int]]:
     """The history lines of the sale's refunds, and the ids of the notices that settled them: a
     settlement line stands for its notice (and links to it), so the caller leaves those out.
-    One query."""
-    refunds = list(sale.refunds.select_related("requested_by").order_by("created_at", "pk"))
+    One query, shared with the refund box (refunds_of)."""
+    refunds = refunds_of(sale)
     if not refunds:
         return [], set()
     settled_by = {

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, Sum, prefetch_related_objects
 
 from payments.models import PAID_STATUSES, EventOutcome, PaymentEvent, Refund, RefundStatus, Sale
 
@@ -105,7 +105,10 @@ def sale_for_payment(payment_id: str) -> Sale | None:
 
 
 def refunds_of(sale: Sale) -> list[Refund]:
-    return list(Refund.objects.filter(sale=sale).select_related("requested_by"))
+    """The sale's refunds, oldest first, with who asked: read once per sale instance (the sale
+    page's refund box and its history share them)."""
+    prefetch_related_objects([sale], Prefetch("refunds", queryset=Refund.objects.select_related("requested_by")))
+    return list(sale.refunds.all())
 
 
 def refund_search_filter(term: str) -> Q:

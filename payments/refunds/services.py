@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core import errors
 from core.formats import rupiah
-from payments.completion import flag_for_review, save_review
+from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, RefundNotice, get_gateway
 from payments.gateways.pause import pause_calls
 from payments.models import (
@@ -220,7 +220,11 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
     if refund is None:
         refund = _adopt(sale=sale, notice=notice) or _record_outside(sale=sale, notice=notice, now=now)
     if refund is None:
-        save_review(sale, f"Xendit reported refund {notice.refund_id} without an amount: check it in Xendit")
+        transitions.flag(
+            sale=sale,
+            reason=f"Xendit reported refund {notice.refund_id} without an amount: check it in Xendit",
+            event=event,
+        )
         return EventOutcome.IGNORED, f"Refund {notice.refund_id} states no amount; not recorded"
     event.refund = refund
     if notice.status not in FINAL:
@@ -231,16 +235,18 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
         return EventOutcome.DUPLICATE, f"Refund {notice.refund_id} was already {refund.get_status_display().lower()}"
     if refund.status != RefundStatus.PENDING:
         # Final states are final: a contrary report is kept for staff, never applied.
-        save_review(
-            sale,
-            f"Xendit reported refund {notice.refund_id} as {notice.status} after {refund.status}: check it in Xendit",
+        transitions.flag(
+            sale=sale,
+            reason=f"Xendit reported refund {notice.refund_id} as {notice.status} after {refund.status}: "
+            "check it in Xendit",
+            event=event,
         )
         logger.warning("refund %s reported %s after %s", notice.refund_id, notice.status, refund.status)
         return (
             EventOutcome.IGNORED,
             f"Refund {notice.refund_id} is already {refund.status}; {notice.status} not applied",
         )
-    return EventOutcome.APPLIED, _settle(sale=sale, refund=refund, notice=notice, now=now)
+    return EventOutcome.APPLIED, _settle(sale=sale, refund=refund, notice=notice, now=now, event=event)
 
 
 def _adopt(*, sale: Sale, notice: RefundNotice) -> Refund | None:
@@ -284,9 +290,12 @@ def _record_outside(*, sale: Sale, notice: RefundNotice, now: datetime) -> Refun
     )
 
 
-def _settle(*, sale: Sale, refund: Refund, notice: RefundNotice, now: datetime) -> str:
+def _settle(
+    *, sale: Sale, refund: Refund, notice: RefundNotice, now: datetime, event: PaymentEvent | None = None
+) -> str:
     """PENDING -> SUCCEEDED or FAILED, both rows locked. A refund that went through counts on the
-    sale when it refunds the sale's own payment; all of it refunded makes the sale REFUNDED."""
+    sale when it refunds the sale's own payment; all of it refunded makes the sale REFUNDED.
+    `event`: the refund notice that settled it, if one did (not Xendit's answer to our request)."""
     refund.status, refund.settled_at = notice.status, now
     refund.failure_code = notice.failure_code if notice.status == RefundStatus.FAILED else ""
     refund.save(update_fields=["status", "settled_at", "failure_code", "updated_at"])
@@ -294,32 +303,41 @@ def _settle(*, sale: Sale, refund: Refund, notice: RefundNotice, now: datetime) 
     if refund.status == RefundStatus.FAILED:
         # The money was not given back: on staff's review list until someone pays it back another
         # way (or refunds again) and notes what was done.
-        save_review(
-            sale, f"{what} failed ({refund.failure_code or 'no reason given'}): {failure_in_words(refund.failure_code)}"
+        transitions.flag(
+            sale=sale,
+            reason=f"{what} failed ({refund.failure_code or 'no reason given'}): "
+            + failure_in_words(refund.failure_code),
+            event=event,
         )
         logger.warning("refund %s failed: %s", refund.pk, refund.failure_code)
         return f"{what}: failed ({refund.failure_code or 'no reason given'})"
     if notice.amount is not None and notice.amount != refund.amount:
-        save_review(sale, f"Xendit refunded {rupiah(notice.amount)} for refund {what}: check it in Xendit")
+        transitions.flag(
+            sale=sale,
+            reason=f"Xendit refunded {rupiah(notice.amount)} for refund {what}: check it in Xendit",
+            event=event,
+        )
     logger.info(
         "refund %s went through external_id=%s", refund.pk, sale.external_id, extra={"external_id": sale.external_id}
     )
     if refund.payment_id != sale.xendit_payment_id:
         return f"{what}: went through (an extra payment given back)"
-    return f"{what}: went through" + _count_on_sale(sale=sale, amount=refund.amount)
+    return f"{what}: went through" + _count_on_sale(sale=sale, refund=refund, event=event, now=now)
 
 
-def _count_on_sale(*, sale: Sale, amount: Decimal) -> str:
+def _count_on_sale(*, sale: Sale, refund: Refund, event: PaymentEvent | None, now: datetime) -> str:
     """Add a refund of the sale's own payment to the sale; the transition COMPLETED -> REFUNDED
     once all of it is given back. The sale is locked by the caller."""
-    sale.refunded_amount += amount
+    sale.refunded_amount += refund.amount
+    sale.save(update_fields=["refunded_amount", "updated_at"])
     paid = sale_paid_amount(sale)
-    note = ""
     if sale.refunded_amount > paid:
-        flag_for_review(sale, f"Refunded {rupiah(sale.refunded_amount)}, more than the {rupiah(paid)} paid")
-    if sale.refunded_amount >= paid and sale.status == SaleStatus.COMPLETED:
-        sale.status = SaleStatus.REFUNDED
-        note = "; sale COMPLETED -> REFUNDED"
+        transitions.flag(
+            sale=sale, reason=f"Refunded {rupiah(sale.refunded_amount)}, more than the {rupiah(paid)} paid", event=event
+        )
+    if sale.refunded_amount >= paid and transitions.refund(
+        sale=sale, event=event, actor_id=refund.requested_by_id, now=now
+    ):
         logger.info("sale refunded external_id=%s", sale.external_id, extra={"external_id": sale.external_id})
-    sale.save(update_fields=["refunded_amount", "status", "needs_review", "review_reason", "updated_at"])
-    return note
+        return "; sale COMPLETED -> REFUNDED"
+    return ""

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from payments import events, services, simulation
+from payments import events, services, simulation, transitions
 from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, Sale, SaleStatus
 from tests.conftest import post_webhook, run_concurrently, webhook_fixture
 
@@ -124,7 +124,7 @@ def test_a_new_problem_after_resolution_flags_the_sale_again_and_keeps_the_old_n
     sale = make_sale(xendit_qr_id="qr_x")
     post_webhook(api, payment_for(sale.external_id, payment_id="qrpy_1"))
     sale.refresh_from_db()
-    Sale.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Checked by phone")
+    transitions.flag(sale=sale, reason="Checked by phone")
     services.resolve_review(sale=sale, note="Fine", user=boss)
 
     post_webhook(api, payment_for(sale.external_id, payment_id="qrpy_2"))

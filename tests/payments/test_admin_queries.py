@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from payments import transitions
 from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
 
@@ -43,7 +44,7 @@ class World:
             PaymentEvent.objects.create(reference=f"TRX-UNKNOWN-{number}", outcome=EventOutcome.UNKNOWN_SALE, body="{}")
             if self.star is None:
                 self.star = sale
-                Sale.objects.filter(pk=sale.pk).update(needs_review=True, review_reason="Amount mismatch")
+                transitions.flag(sale=sale, reason="Amount mismatch")
             else:
                 self._photo(self.star, number + 1)
                 PaymentEvent.objects.create(sale=self.star, outcome=EventOutcome.DUPLICATE, body="{}", amount=40000)

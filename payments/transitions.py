@@ -1,0 +1,185 @@
+"""Every change of a sale's status: one function per transition, each writing one SaleHistory row.
+
+States: PENDING -> COMPLETED | FAILED | EXPIRED | CANCELLED, and COMPLETED -> REFUNDED. A payment
+for a sale that ended unpaid (EXPIRED, FAILED, CANCELLED) still completes it, flagged for review,
+because the customer paid.
+
+Each transition runs under the sale's row lock or as a conditional UPDATE, and a transition that
+no longer applies (the sale left the state it starts from) changes nothing and writes no row. The
+status change and its row are written together (one transaction, no savepoint: no extra queries).
+Nothing else sets `Sale.status`.
+
+Flagging for review changes no status: its row is a SaleReview (the reason, and the notice that
+raised it), and `needs_review` is the fast flag the admin's list filters on.
+"""
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from payments.models import PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
+
+# The states a sale ends in unpaid; a payment arriving afterwards still completes it.
+ENDED_UNPAID = (SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
+
+
+def cause_of(event: PaymentEvent) -> str:
+    """The cause a payment notice stands for: where it came from (webhook, reconciliation, simulator)."""
+    return SaleCause(event.source)
+
+
+def _record(
+    *, sale: Sale, from_status: str, to_status: str, cause: str, at: datetime, event=None, actor_id=None, actor_text=""
+) -> SaleHistory:
+    return SaleHistory.objects.create(
+        sale=sale,
+        from_status=from_status,
+        to_status=to_status,
+        cause=cause,
+        event=event,
+        actor_id=actor_id,
+        actor_text=actor_text,
+        at=at,
+    )
+
+
+def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
+    """The sale's first row: made PENDING (by a kiosk). Call in the transaction that creates it."""
+    return _record(
+        sale=sale,
+        from_status="",
+        to_status=SaleStatus.PENDING,
+        cause=SaleCause.KIOSK,
+        at=sale.created_at,
+        actor_text=actor_text,
+    )
+
+
+def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: datetime | None = None) -> bool:
+    """PENDING -> `to_status` as one conditional UPDATE: a sale a payment completed meanwhile is left
+    as it is. True when it changed."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(status=to_status, updated_at=now)
+        if changed:
+            _record(sale=sale, from_status=SaleStatus.PENDING, to_status=to_status, cause=cause, event=event, at=now)
+    if changed:
+        sale.status = to_status
+    return bool(changed)
+
+
+def fail(*, sale: Sale, cause: str, event: PaymentEvent | None = None, now: datetime | None = None) -> bool:
+    """PENDING -> FAILED: the gateway could not make the QR code, or a notice said so."""
+    return _from_pending(sale=sale, to_status=SaleStatus.FAILED, cause=cause, event=event, now=now)
+
+
+def cancel(*, sale: Sale, now: datetime | None = None) -> bool:
+    """PENDING -> CANCELLED: the kiosk gave the sale up before it was paid."""
+    return _from_pending(sale=sale, to_status=SaleStatus.CANCELLED, cause=SaleCause.KIOSK_CANCEL, now=now)
+
+
+def expire(*, sales: QuerySet[Sale], cause: str, now: datetime, event: PaymentEvent | None = None) -> list[int]:
+    """PENDING -> EXPIRED for those of `sales` still PENDING (the caller chooses which: overdue
+    ones, or the one a notice named). Under their row locks, taken in id order so concurrent runs
+    never deadlock; a sale a payment completed while we waited for its lock is skipped. Returns
+    the ids of the sales expired."""
+    with transaction.atomic(savepoint=False):
+        due = sales.filter(status=SaleStatus.PENDING).select_for_update().order_by("pk")
+        ids = list(due.values_list("pk", flat=True))
+        if ids:
+            Sale.objects.filter(pk__in=ids).update(status=SaleStatus.EXPIRED, updated_at=now)
+            SaleHistory.objects.bulk_create(
+                SaleHistory(
+                    sale_id=pk,
+                    from_status=SaleStatus.PENDING,
+                    to_status=SaleStatus.EXPIRED,
+                    cause=cause,
+                    event=event,
+                    at=now,
+                )
+                for pk in ids
+            )
+    return ids
+
+
+class PaymentOnAnotherSale(Exception):
+    """The payment id is already on another sale: one payment is never applied twice."""
+
+
+def complete(
+    *,
+    sale: Sale,
+    paid_at: datetime,
+    paid_amount,
+    payment_id: str | None,
+    channel: str,
+    receipt_id: str,
+    cause: str,
+    event: PaymentEvent | None = None,
+) -> None:
+    """PENDING -> COMPLETED; or, a late payment, EXPIRED, FAILED or CANCELLED -> COMPLETED,
+    flagged for review (keep it and let the customer take photos, or refund it). For a sale the
+    caller locked, inside its transaction. Raises PaymentOnAnotherSale, changing nothing."""
+    previous = sale.status
+    if previous != SaleStatus.PENDING and previous not in ENDED_UNPAID:
+        raise ValueError(f"A {previous} sale cannot be completed")
+    before = (sale.paid_at, sale.paid_amount, sale.xendit_payment_id, sale.payment_channel, sale.payment_receipt_id)
+    sale.status, sale.paid_at, sale.paid_amount = SaleStatus.COMPLETED, paid_at, paid_amount
+    sale.xendit_payment_id, sale.payment_channel, sale.payment_receipt_id = payment_id or None, channel, receipt_id
+    fields = ["status", "paid_at", "paid_amount", "xendit_payment_id", "payment_channel", "payment_receipt_id"]
+    try:
+        with transaction.atomic():
+            sale.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        sale.status = previous
+        sale.paid_at, sale.paid_amount, sale.xendit_payment_id, sale.payment_channel, sale.payment_receipt_id = before
+        raise PaymentOnAnotherSale(payment_id) from None
+    _record(
+        sale=sale, from_status=previous, to_status=SaleStatus.COMPLETED, cause=cause, event=event, at=sale.updated_at
+    )
+    if previous != SaleStatus.PENDING:
+        flag(
+            sale=sale,
+            reason=f"Paid after the sale was marked {previous} (late payment {payment_id or 'without id'}): "
+            "keep it and let the customer take photos, or refund it",
+            event=event,
+        )
+
+
+def refund(
+    *, sale: Sale, event: PaymentEvent | None = None, actor_id: int | None = None, now: datetime | None = None
+) -> bool:
+    """COMPLETED -> REFUNDED: all of the sale's payment was given back. A conditional UPDATE, for a
+    sale the caller locked; `actor_id`: the staff user who asked for the refund, if one did."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.COMPLETED).update(
+            status=SaleStatus.REFUNDED, updated_at=now
+        )
+        if changed:
+            _record(
+                sale=sale,
+                from_status=SaleStatus.COMPLETED,
+                to_status=SaleStatus.REFUNDED,
+                cause=SaleCause.REFUND,
+                event=event,
+                actor_id=actor_id,
+                at=now,
+            )
+    if changed:
+        sale.status = SaleStatus.REFUNDED
+    return bool(changed)
+
+
+def flag(*, sale: Sale, reason: str, event: PaymentEvent | None = None) -> SaleReview | None:
+    """Put the sale on staff's review list with `reason`, for a sale the caller locked. A reason
+    that is already open is not added again (Xendit repeats its notices); None then."""
+    if sale.reviews.filter(resolution__isnull=True, reason=reason).exists():
+        return None
+    review = SaleReview.objects.create(sale=sale, reason=reason, event=event)
+    if not sale.needs_review:
+        sale.needs_review = True
+        sale.save(update_fields=["needs_review", "updated_at"])
+    return review
