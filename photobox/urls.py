@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from demo import kiosk
 from gallery import views as gallery_views
-from payments import kiosk
 from photobox import views
 
 # Any exception no view handled: a database that cannot be reached answers 503 with Retry-After.

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
-from payments.kiosk import kiosk_enabled
+from demo.kiosk import kiosk_enabled
 from photobox.api import jakarta_iso, json_error
 
 # The home page has no script and no form; its few styles are inline.
