@@ -58,12 +58,6 @@ class ResponseCipher:
         """The encrypted response body for `plaintext` (the path is not used in this mode)."""
         return {"data": self.encrypt(plaintext)}
 
-    def decrypt(self, token: str) -> bytes:
-        decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
-        padded = decryptor.update(base64.b64decode(token)) + decryptor.finalize()
-        unpadder = padding.PKCS7(algorithms.AES.block_size).unpadder()
-        return unpadder.update(padded) + unpadder.finalize()
-
 
 class GcmResponseCipher:
     alg = "A256GCM"
@@ -79,10 +73,6 @@ class GcmResponseCipher:
         nonce = os.urandom(self.NONCE_LENGTH)
         sealed = self._aead.encrypt(nonce, plaintext, path.encode("utf-8"))
         return {"data": base64.b64encode(nonce + sealed).decode("ascii"), "alg": self.alg}
-
-    def open(self, token: str, *, path: str) -> bytes:
-        raw = base64.b64decode(token)
-        return self._aead.decrypt(raw[: self.NONCE_LENGTH], raw[self.NONCE_LENGTH :], path.encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=4)
