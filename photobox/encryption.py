@@ -5,7 +5,7 @@ PKCS#7 padding and a static IV, Base64 output. The key is the configured text tr
 characters or right-padded with '0' (a 32-hex-character key is used as text, not hex-decoded);
 the IV likewise to 16. It is deterministic and malleable: it exists so deployed kiosks decrypt the
 poll response unchanged. With DEBUG off, start-up refuses a key or IV that would be truncated or
-padded (photobox/settings.py) unless ENCRYPTION_LEGACY_KEY_PADDING=true says kiosks were built on
+padded (photobox/settings/security.py) unless ENCRYPTION_LEGACY_KEY_PADDING=true says kiosks were built on
 such values; the warnings below are then what is left of it, once per process.
 
 `gcm` is for new kiosks: AES-256-GCM with a fresh 96-bit nonce per response and the request path
