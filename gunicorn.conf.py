@@ -1,7 +1,7 @@
 """Gunicorn settings for Photobox: `gunicorn -c gunicorn.conf.py photobox.wsgi`.
 
 Every value can be changed from the environment (or the project's .env, read the way
-photobox/settings.py reads it: variables already set win). See README, "Deploying".
+photobox/settings/ reads it: variables already set win). See README, "Deploying".
 """
 
 import logging
@@ -91,7 +91,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-i
 
 
 def _debug() -> bool:
-    """DEBUG as photobox/settings.py reads it (off unless set to a true word)."""
+    """DEBUG as photobox/env.py reads it (off unless set to a true word)."""
     return os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
 
 

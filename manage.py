@@ -18,16 +18,16 @@ def main() -> None:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
-    from photobox import startup
+    from photobox import env, startup
 
     # Help needs no configuration: before the settings load, tell them in the PHOTOBOX_HELP_ONLY
-    # environment variable that this process only prints help (photobox/startup.py, HELP_FLAG); they
+    # environment variable that this process only prints help (photobox/env.py, HELP_FLAG); they
     # then give SECRET_KEY, ALLOWED_HOSTS and PAYMENT_GATEWAY placeholders. Any other command line
     # clears the variable, so every real command still needs the real values.
-    if startup.is_help_request(sys.argv):
-        startup.ask_for_help_only()
+    if env.is_help_request(sys.argv):
+        env.ask_for_help_only()
     else:
-        os.environ.pop(startup.HELP_FLAG, None)
+        os.environ.pop(env.HELP_FLAG, None)
 
     try:
         settings.INSTALLED_APPS  # noqa: B018 - load the settings now, to report a bad one plainly
@@ -36,7 +36,7 @@ def main() -> None:
 
     subcommand = sys.argv[1] if len(sys.argv) > 1 else ""
     # runserver's autoreloader runs this file again in a child process (RUN_MAIN=true): check once.
-    if subcommand == "runserver" and os.environ.get("RUN_MAIN") != "true" and not startup.is_help_request(sys.argv):
+    if subcommand == "runserver" and os.environ.get("RUN_MAIN") != "true" and not env.is_help_request(sys.argv):
         refuse_to_serve_what_would_fail()
     if subcommand == "runserver":
         report_database_errors_of_runserver()

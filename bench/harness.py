@@ -131,8 +131,9 @@ def post_worker_init(worker):
     gc.freeze()
 """
 PROPOSED_ENV = {
-    # OPTIONS["prepare_threshold"] = 5 (emulated by bench/settings.py until photobox/settings.py has
-    # it): psycopg prepares the poll's SELECT on each connection, PostgreSQL stops re-planning it.
+    # OPTIONS["prepare_threshold"] = 5 (emulated by bench/settings.py, as before
+    # photobox/settings/database.py had DB_PREPARE_THRESHOLD): psycopg prepares the poll's SELECT
+    # on each connection, PostgreSQL stops re-planning it.
     "BENCH_DB_PREPARE_THRESHOLD": "5",
 }
 

@@ -13,7 +13,7 @@ from photobox.settings import DATABASES, MIDDLEWARE
 ROOT_URLCONF = "bench.urls"
 MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
 
-# Proposed settings, tried here before they exist in photobox/settings.py (bench/README.md):
+# Proposed settings, tried here before they exist in photobox/settings/ (bench/README.md):
 # BENCH_DB_PREPARE_THRESHOLD=5 lets psycopg prepare statements run that often on a connection.
 if os.environ.get("BENCH_DB_PREPARE_THRESHOLD"):
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(os.environ["BENCH_DB_PREPARE_THRESHOLD"])

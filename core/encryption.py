@@ -5,7 +5,7 @@ PKCS#7 padding and a static IV, Base64 output. The key is the configured text tr
 characters or right-padded with '0' (a 32-hex-character key is used as text, not hex-decoded);
 the IV likewise to 16. It is deterministic and malleable: it exists so deployed kiosks decrypt the
 poll response unchanged. With DEBUG off, start-up refuses a key or IV that would be truncated or
-padded (photobox/settings.py) unless ENCRYPTION_LEGACY_KEY_PADDING=true says kiosks were built on
+padded (photobox/settings/security.py) unless ENCRYPTION_LEGACY_KEY_PADDING=true says kiosks were built on
 such values; the warnings below are then what is left of it, once per process.
 
 `gcm` is for new kiosks: AES-256-GCM with a fresh 96-bit nonce per response and the request path
@@ -58,12 +58,6 @@ class ResponseCipher:
         """The encrypted response body for `plaintext` (the path is not used in this mode)."""
         return {"data": self.encrypt(plaintext)}
 
-    def decrypt(self, token: str) -> bytes:
-        decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
-        padded = decryptor.update(base64.b64decode(token)) + decryptor.finalize()
-        unpadder = padding.PKCS7(algorithms.AES.block_size).unpadder()
-        return unpadder.update(padded) + unpadder.finalize()
-
 
 class GcmResponseCipher:
     alg = "A256GCM"
@@ -79,10 +73,6 @@ class GcmResponseCipher:
         nonce = os.urandom(self.NONCE_LENGTH)
         sealed = self._aead.encrypt(nonce, plaintext, path.encode("utf-8"))
         return {"data": base64.b64encode(nonce + sealed).decode("ascii"), "alg": self.alg}
-
-    def open(self, token: str, *, path: str) -> bytes:
-        raw = base64.b64decode(token)
-        return self._aead.decrypt(raw[: self.NONCE_LENGTH], raw[self.NONCE_LENGTH :], path.encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=4)

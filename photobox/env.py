@@ -1,22 +1,31 @@
-"""Strict readers for environment variables.
+"""The one place that reads and validates the environment, for the settings (photobox/settings/).
 
-django-environ reads the values, but its own casts are lenient in ways that hide mistakes in
-production (``env.bool("DEBUG")`` turns ``DEBUG=maybe`` into False) or fail with a message that
-does not name the variable (``invalid literal for int()``). Every reader here either returns a
-well-formed value or stops start-up with ``ImproperlyConfigured`` naming the variable.
+Every variable is read through `StrictEnv`: django-environ reads the values, but its own casts are
+lenient in ways that hide mistakes in production (``env.bool("DEBUG")`` turns ``DEBUG=maybe`` into
+False) or fail with a message that does not name the variable (``invalid literal for int()``).
+Every reader here either returns a well-formed value or stops start-up with ``ImproperlyConfigured``
+naming the variable, in one line. The rules that only production applies (a required value, a
+secret too short to be safe) are here too, with the help-only mode in which `manage.py help` runs
+with no configuration at all.
+
+What a starting process prints about such an error (manage.py, gunicorn) is photobox/startup.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from photobox.startup import SUPPORTED_DATABASES, one_line, redact_url, url_password
+if TYPE_CHECKING:
+    import environ
 
 TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
@@ -25,6 +34,19 @@ _UNSET = object()
 
 # The schemes of the databases Photobox runs on (django-environ's names for them).
 DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "sqlite"}
+SUPPORTED_DATABASES = "postgres:// (PostgreSQL) or sqlite:// (SQLite)"
+
+# The shortest shared secret (Xendit's callback token, the maintenance token) accepted with DEBUG off.
+MIN_TOKEN_LENGTH = 32
+
+# Set by manage.py, before Django loads the settings, when the command line only asks for help
+# (`manage.py`, `manage.py help [command]`, `manage.py <command> --help`, `--version`). The settings
+# then give the values that only production requires (SECRET_KEY, ALLOWED_HOSTS, PAYMENT_GATEWAY)
+# placeholders, so that help works on a machine with no configuration at all. Its value is the
+# process id of that manage.py, and it counts only in that process while its command line is a help
+# request (help_only() checks all three): a flag inherited or set by hand never runs a command or
+# serves a request with placeholders. photobox/wsgi.py drops it as well.
+HELP_FLAG = "PHOTOBOX_HELP_ONLY"
 
 RATE_PERIODS = {
     "s": 1,
@@ -63,8 +85,84 @@ def parse_rate(text: str) -> Rate | None:
     return Rate(int(count), seconds)
 
 
+def is_help_request(argv: list[str]) -> bool:
+    """Whether `manage.py` with these arguments only prints help or the version."""
+    args = argv[1:]
+    if not args or args[0] in ("help", "--help", "-h", "version", "--version"):
+        return True
+    for arg in args[1:]:
+        if arg == "--":  # what follows is an argument, even if it reads --help
+            return False
+        if arg in ("--help", "-h"):
+            return True
+    return False
+
+
+def ask_for_help_only() -> None:
+    """manage.py: tell the settings that this process only prints help."""
+    os.environ[HELP_FLAG] = str(os.getpid())
+
+
+def help_only() -> bool:
+    """Whether manage.py said that only help is asked for, in this very process, and its command
+    line agrees."""
+    return (
+        os.environ.get(HELP_FLAG) == str(os.getpid())
+        and Path(sys.argv[0]).name == "manage.py"
+        and is_help_request(sys.argv)
+    )
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def characters(text: str) -> str:
+    """`1 character`, `12 characters`: a secret's length, as messages give it (never the secret)."""
+    return f"{len(text)} character{'' if len(text) == 1 else 's'}"
+
+
+def debug_would_fix(message: str) -> ImproperlyConfigured:
+    """An ImproperlyConfigured about a value that only production requires: with DEBUG=true it has
+    a development default, so telling a newcomer about DEBUG=true helps (and only then)."""
+    error = ImproperlyConfigured(message)
+    error.debug_would_fix = True
+    return error
+
+
+def url_password(url: str) -> str:
+    """The password in `scheme://user:password@host/...`, or "". Up to the last @, so that a
+    password with an unencoded / or @ is still found whole."""
+    _, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return ""
+    return rest.rsplit("@", 1)[0].partition(":")[2]
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***: safe to print."""
+    password = url_password(url)
+    if not password:
+        return url
+    scheme, _, rest = url.partition("://")
+    userinfo, host = rest.rsplit("@", 1)
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
+
+
+def read_dotenv(path: Path) -> None:
+    """The `.env` file into the process environment; values already there win (django-environ never
+    overrides them)."""
+    import environ  # not at the top: manage.py imports this module before it knows the requirements are installed
+
+    environ.Env.read_env(path)
+
+
 class StrictEnv:
+    """Reads the environment (and `.env`, whose values never override the process's)."""
+
     def __init__(self, env: environ.Env | None = None) -> None:
+        import environ
+
         self._env = env or environ.Env()
 
     def raw(self, name: str) -> str | None:
@@ -172,6 +270,8 @@ class StrictEnv:
             raise ImproperlyConfigured(
                 f"{name} uses {scheme}://, which Photobox does not support: use {SUPPORTED_DATABASES}, {example}."
             )
+        import environ
+
         try:
             return environ.Env.db_url_config(value)
         except Exception as exc:  # environ raises several types for a malformed URL
@@ -179,3 +279,15 @@ class StrictEnv:
             if url_password(value):  # never print the password, should the message quote it
                 detail = detail.replace(url_password(value), "***")
             raise ImproperlyConfigured(f"{name} is not a valid database URL ({detail}): {example}.") from None
+
+    def prefixed(self, *, prefix: str) -> dict[str, str]:
+        """Every variable whose name starts with `prefix`, keyed by the rest of its name, as set."""
+        return {name[len(prefix) :]: value for name, value in os.environ.items() if name.startswith(prefix)}
+
+    def refuse_short_token(self, name: str, value: str, *, production: bool, advice: str) -> None:
+        """A shared secret shorter than MIN_TOKEN_LENGTH can be guessed (a rate limit only slows guessing
+        down): refused with DEBUG off. Empty keeps its meaning: whatever it guards refuses every call."""
+        if value and len(value) < MIN_TOKEN_LENGTH and production:
+            raise debug_would_fix(
+                f"{name} is too short ({characters(value)}): use at least {MIN_TOKEN_LENGTH}, {advice}"
+            )

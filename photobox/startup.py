@@ -1,83 +1,26 @@
-"""Start-up, as a newcomer or an operator meets it: help without configuration, and every
-configuration or database problem told in one plain line naming what to change.
+"""Start-up, as a newcomer or an operator meets it: every configuration or database problem told
+in one plain line naming what to change, and what a process with DEBUG off says as it starts.
 
-Used by manage.py (commands and runserver), photobox/wsgi.py (gunicorn) and photobox/settings.py.
-Importing this module imports nothing from Django: manage.py imports it before it knows Django is
-installed.
+Used by manage.py (commands and runserver), photobox/wsgi.py (gunicorn) and locations/apps.py.
+Reading and validating the environment itself (and the help-only mode) is photobox/env.py.
+Importing this module loads no settings: manage.py and photobox/wsgi.py import it first.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 import traceback
 from pathlib import Path
 
-# Set by manage.py, before Django loads the settings, when the command line only asks for help
-# (`manage.py`, `manage.py help [command]`, `manage.py <command> --help`, `--version`). The settings
-# then give the values that only production requires (SECRET_KEY, ALLOWED_HOSTS, PAYMENT_GATEWAY)
-# placeholders, so that help works on a machine with no configuration at all. Its value is the
-# process id of that manage.py, and it counts only in that process while its command line is a help
-# request (help_only() checks all three): a flag inherited or set by hand never runs a command or
-# serves a request with placeholders. photobox/wsgi.py drops it as well.
-HELP_FLAG = "PHOTOBOX_HELP_ONLY"
+from photobox.env import TRUE_WORDS, characters, help_only, one_line, redact_url
 
 # What gunicorn's arbiter takes as "worker failed to boot": it stops instead of starting new
 # workers that would fail the same way, forever.
 WORKER_BOOT_ERROR = 3
 
-SUPPORTED_DATABASES = "postgres:// (PostgreSQL) or sqlite:// (SQLite)"
-
-
-def is_help_request(argv: list[str]) -> bool:
-    """Whether `manage.py` with these arguments only prints help or the version."""
-    args = argv[1:]
-    if not args or args[0] in ("help", "--help", "-h", "version", "--version"):
-        return True
-    for arg in args[1:]:
-        if arg == "--":  # what follows is an argument, even if it reads --help
-            return False
-        if arg in ("--help", "-h"):
-            return True
-    return False
-
-
-def ask_for_help_only() -> None:
-    """manage.py: tell the settings that this process only prints help."""
-    os.environ[HELP_FLAG] = str(os.getpid())
-
-
-def help_only() -> bool:
-    """Whether manage.py said that only help is asked for, in this very process, and its command
-    line agrees."""
-    return (
-        os.environ.get(HELP_FLAG) == str(os.getpid())
-        and Path(sys.argv[0]).name == "manage.py"
-        and is_help_request(sys.argv)
-    )
-
-
-def one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def characters(text: str) -> str:
-    """`1 character`, `12 characters`: a secret's length, as messages give it (never the secret)."""
-    return f"{len(text)} character{'' if len(text) == 1 else 's'}"
-
 
 # --- Settings errors ------------------------------------------------------------------------
-
-
-def debug_would_fix(message: str):
-    """An ImproperlyConfigured about a value that only production requires: with DEBUG=true it has
-    a development default, so telling a newcomer about DEBUG=true helps (and only then)."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    error = ImproperlyConfigured(message)
-    error.debug_would_fix = True
-    return error
 
 
 def settings_error_line(exc: Exception, *, debug_hint: bool) -> str:
@@ -85,7 +28,7 @@ def settings_error_line(exc: Exception, *, debug_hint: bool) -> str:
     line = f"Photobox cannot start: {one_line(exc)}"
     if isinstance(exc, ImportError):
         return f"{line} (install the requirements: pip install -r requirements.txt, in this project's virtualenv)"
-    debug_on = os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
+    debug_on = os.environ.get("DEBUG", "").strip().lower() in TRUE_WORDS
     if debug_hint and getattr(exc, "debug_would_fix", False) and not debug_on:
         line += " On a development machine, run with DEBUG=true instead (or put DEBUG=true in .env, see .env.example)."
     return line
@@ -115,25 +58,6 @@ def start_up_warnings() -> list[str]:
 
 
 # --- Database URLs and connection errors ----------------------------------------------------
-
-
-def url_password(url: str) -> str:
-    """The password in `scheme://user:password@host/...`, or "". Up to the last @, so that a
-    password with an unencoded / or @ is still found whole."""
-    _, separator, rest = url.partition("://")
-    if not separator or "@" not in rest:
-        return ""
-    return rest.rsplit("@", 1)[0].partition(":")[2]
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ***: safe to print."""
-    password = url_password(url)
-    if not password:
-        return url
-    scheme, _, rest = url.partition("://")
-    userinfo, host = rest.rsplit("@", 1)
-    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
 
 
 def is_connection_error(exc: BaseException) -> bool:

@@ -5,8 +5,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import views
+from demo import kiosk
 from gallery import views as gallery_views
-from payments import kiosk
 
 # Any exception no view handled: a database that cannot be reached answers 503 with Retry-After.
 handler500 = "core.error_pages.server_error"

@@ -13,9 +13,10 @@ import sys
 import warnings
 
 from photobox import startup
+from photobox.env import HELP_FLAG
 
-# Help-only placeholders (photobox/startup.py) never serve requests.
-os.environ.pop(startup.HELP_FLAG, None)
+# Help-only placeholders (photobox/env.py) never serve requests.
+os.environ.pop(HELP_FLAG, None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photobox.settings")
 
 from django.conf import settings

@@ -37,5 +37,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 # Each test process counts rate limits in its own memory (cleared before every test, tests/conftest.py);
-# the tests about the shared cache (tests/test_rate_limits_shared.py) start servers with the real one.
+# the tests about the shared cache (tests/test_scaling_out.py) start servers with the real one.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -13,13 +13,15 @@ import environ
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_FILE = PROJECT_ROOT / "photobox" / "settings.py"
+SETTINGS_FILES = sorted((PROJECT_ROOT / "photobox" / "settings").glob("*.py"))
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 
 # Every variable the settings read, and DJANGO_SETTINGS_MODULE: each start-up below sets all of
 # them, to "" when the case does not care, which the settings treat as unset and which keeps a
 # developer's .env (read with setdefault) from changing the outcome.
-SETTINGS_VARIABLES = sorted(set(re.findall(r'\benv\.\w+\(\s*"([A-Z][A-Z0-9_]*)"', SETTINGS_FILE.read_text())))
+SETTINGS_VARIABLES = sorted(
+    {name for file in SETTINGS_FILES for name in re.findall(r'\benv\.\w+\(\s*"([A-Z][A-Z0-9_]*)"', file.read_text())}
+)
 
 # Enough for a production start-up: each failure case changes only what it is about.
 PRODUCTION = {

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.db.utils import OperationalError
 
-from photobox.startup import is_connection_error, redact_url
+from photobox.env import redact_url
+from photobox.startup import is_connection_error
 from tests.test_settings import PRODUCTION, manage, one_line_error
 
 PASSWORD = "s3cret-Passw0rd"

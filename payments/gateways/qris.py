@@ -23,21 +23,6 @@ def with_crc(payload_without_crc: str) -> str:
     return body + f"{crc16_ccitt_false(body.encode('ascii')):04X}"
 
 
-def parse_tlv(payload: str) -> dict[str, str]:
-    """Top-level data objects of a payload (templates left as their raw value)."""
-    objects: dict[str, str] = {}
-    index = 0
-    while index < len(payload):
-        tag, length = payload[index : index + 2], int(payload[index + 2 : index + 4])
-        objects[tag] = payload[index + 4 : index + 4 + length]
-        index += 4 + length
-    return objects
-
-
-def is_valid_crc(payload: str) -> bool:
-    return len(payload) > 8 and payload[-8:-4] == "6304" and with_crc(payload[:-8]) == payload
-
-
 def dynamic_qris(*, amount: int, reference: str, merchant_name: str, merchant_city: str) -> str:
     """A dynamic QRIS string with an obviously fake acquirer and NMID, so no real banking app
     could ever pay it."""

@@ -73,9 +73,6 @@ class XenditClient:
         }
         return self._qr_code(self._request("POST", "/qr_codes", json=body))
 
-    def get_qr_code(self, qr_id: str) -> QrCode:
-        return self._qr_code(self._request("GET", f"/qr_codes/{_quoted(qr_id)}"))
-
     def list_payments(self, qr_id: str) -> list[PaymentNotice]:
         items = self._list(self._request("GET", f"/qr_codes/{_quoted(qr_id)}/payments"), "payments")
         return [read_listed_payment(item, qr_id=qr_id) for item in items]

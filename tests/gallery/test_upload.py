@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from gallery.models import EmailOutbox, Photo
 from payments.models import SaleStatus
 from tests.conftest import run_concurrently
+from tests.decryption import cbc_decrypt
 
 pytestmark = pytest.mark.django_db
 
@@ -142,8 +143,6 @@ def test_photo_list_of_unknown_sale_or_sale_without_photos_is_404(api, paid_sale
 
 
 def test_photo_list_is_encrypted_like_the_poll(api, paid_sale, settings):
-    from core.encryption import ResponseCipher
-
     upload(api, paid_sale, photos_of(2))
     plain = api.get(f"/api/v1/transactions/{paid_sale.external_id}/photos").content
     settings.ENCRYPTION_ENABLED = True
@@ -152,7 +151,7 @@ def test_photo_list_is_encrypted_like_the_poll(api, paid_sale, settings):
     body = api.get(f"/api/v1/transactions/{paid_sale.external_id}/photos").json()
 
     assert list(body) == ["data"]
-    assert ResponseCipher("k" * 32, "i" * 16).decrypt(body["data"]) == plain
+    assert cbc_decrypt(body["data"], key=b"k" * 32, iv=b"i" * 16) == plain
 
 
 # --- Refusals: each a clear 4xx, nothing stored ---------------------------------------------

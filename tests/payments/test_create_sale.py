@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from payments.gateways.qris import is_valid_crc, parse_tlv
 from payments.models import IdempotencyKey, Sale, SaleStatus
+from tests.payments.qris_reading import is_valid_crc, parse_tlv
 
 URL = "/api/v1/transactions"
 pytestmark = pytest.mark.django_db

@@ -208,20 +208,19 @@ def test_create_answered_200_with_garbage_is_a_gateway_error(client, fake, answe
 
 
 # --- Reading QR codes and their payments ----------------------------------------------------
-def test_get_qr_code_returns_the_stored_qr_code(client, fake):
+def test_list_payments_asks_with_get_and_the_api_version(client, fake):
     created = create(client)
 
-    fetched = client.get_qr_code(created.id)
+    client.list_payments(created.id)
 
-    assert fetched == created
     assert fake.requests[-1].method == "GET"
-    assert fake.requests[-1].path == f"/qr_codes/{created.id}"
+    assert fake.requests[-1].path == f"/qr_codes/{created.id}/payments"
     assert header(fake.requests[-1], "api-version") == "2022-07-31"
 
 
-def test_get_unknown_qr_code_is_a_rejection(client):
+def test_payments_of_an_unknown_qr_code_are_a_rejection(client):
     with pytest.raises(GatewayRejected) as raised:
-        client.get_qr_code("qr_does-not-exist")
+        client.list_payments("qr_does-not-exist")
 
     assert raised.value.error_code == "DATA_NOT_FOUND"
     assert raised.value.http_status == 404
@@ -302,7 +301,7 @@ def test_get_gives_up_after_one_retry(client, fake):
     fake.fail_next = [(503, {"error_code": "SERVER_ERROR", "message": "down"})] * 3
 
     with pytest.raises(GatewayUnavailable) as raised:
-        client.get_qr_code(qr.id)
+        client.list_payments(qr.id)
 
     assert raised.value.http_status == 503
     assert len(fake.requests) == 2

@@ -7,7 +7,7 @@
 //
 // Nothing of a customer stays on the page for the next one: "Pelanggan berikutnya" (Next
 // customer), "Batal" and "Mulai lagi" (Start again) empty the form, the photos and every message.
-// The texts are payments/kiosk.py's TEXT, in Indonesian and English (see "Language" below).
+// The texts are demo/kiosk.py's TEXT, in Indonesian and English (see "Language" below).
 (function () {
   "use strict";
 

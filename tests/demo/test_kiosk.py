@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from payments import kiosk
+from demo import kiosk
 from payments.qr import qr_image
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_the_page_hands_its_script_the_public_api_addresses(client, kiosk_on):
 
 # --- Its language: Indonesian for customers, English at a click --------------------------------
 KIOSK_JS = Path(kiosk.__file__).parent / "static" / "kiosk" / "kiosk.js"
-TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "kiosk" / "kiosk.html"
+TEMPLATE = Path(kiosk.__file__).parent / "templates" / "kiosk" / "kiosk.html"
 
 
 class Texts(HTMLParser):

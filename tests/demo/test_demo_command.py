@@ -24,7 +24,7 @@ from django.core.management.base import CommandError
 from PIL import Image
 from rest_framework.test import APIClient
 
-from payments.management.commands.demo import DemoAddress, lan_address, parse_addrport, prepare, use_address
+from demo.management.commands.demo import DemoAddress, lan_address, parse_addrport, prepare, use_address
 from payments.models import SaleStatus
 from pricing.models import Price
 from tests.live_instances import PROJECT_ROOT, free_port
