@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import services
-from payments.api import get_sale_or_404, sale_payload
+from payments.api import sale_payload
 from payments.models import Sale
+from payments.selectors import get_sale
 from photobox import urls as project_urls
 
 # A poll answer of the usual size, fixed: what Django alone costs for a small JSON GET.
@@ -45,7 +46,7 @@ class PollBeforeView(APIView):
             "paid_at",
             "created_at",
         )
-        sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
+        sale = services.expire_if_overdue(sale=get_sale(external_id, queryset))
         body = {
             "success": True,
             "message": "Transaction retrieved successfully",

@@ -8,11 +8,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery import cleanup, outbox, selectors, services, uploads
+from gallery import cleanup, outbox, selectors, uploads
 from gallery.upload_limits import UploadLimitHandler, refuse_oversized
 from gallery.validation import check_photo, check_size
 from locations.auth import KioskKeyAuthentication, check_kiosk_location
-from payments.api import get_sale_or_404
+from payments.selectors import get_sale
 from photobox import openapi
 from photobox.api import ApiError, error_response, header_token_matches, jakarta_iso, validation_error_response
 from photobox.client_ip import client_network
@@ -43,7 +43,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
         # The kiosk key (authentication, before this method), the sale and whether it takes photos
         # are settled before the body is read: `request.FILES`/`request.data` parse it, so nothing
         # may touch them earlier. An upload larger than any valid one is refused unread.
-        sale = get_sale_or_404(external_id)
+        sale = get_sale(external_id)
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         uploads.check_sale_accepts_photos(sale)
         refuse_oversized(request)
@@ -88,7 +88,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
         responses=openapi.PHOTO_LIST_RESPONSES,
     )
     def get(self, request, external_id: str):
-        sale = get_sale_or_404(external_id, selectors.sale_for_photo_list())
+        sale = get_sale(external_id, selectors.sale_for_photo_list())
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         urls = selectors.stored_photo_urls(sale)
         if not urls:
@@ -99,7 +99,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
             "external_id": sale.external_id,
             "photo_count": len(urls),
             "email_sent_at": jakarta_iso(sale.email_sent_at),
-            "expiry_date": jakarta_iso(services.photos_expire_at(sale)),
+            "expiry_date": jakarta_iso(selectors.photos_expire_at(sale)),
             "photos": [{"url": url} for url in urls],
         }
         cipher = response_cipher()

@@ -6,7 +6,6 @@ and Outlook, on a 360 px phone too) with a plain-text alternative.
 """
 
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from gallery.selectors import photos_expire_at
 from payments.models import Sale
 from photobox.formatting import rupiah
 
@@ -23,9 +23,8 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 
 def build_customer_email(*, sale: Sale, gallery_url: str) -> EmailMultiAlternatives:
     """The email for a paid sale whose photos are all stored; built right before it is sent."""
-    # The photos are kept PHOTO_RETENTION_DAYS after the email went out (services.photos_expire_at),
-    # and it goes out now: sale.email_sent_at is still empty at this point.
-    expires_at = timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS)
+    # The email goes out now: sale.email_sent_at is still empty at this point.
+    expires_at = photos_expire_at(sale, email_sent_at=timezone.now())
     with translation.override(settings.LANGUAGE_CODE), timezone.override(JAKARTA):
         if sale.send_invoice:
             subject = gettext("Invoice & Your Photobox Photos Are Ready!")

@@ -23,7 +23,6 @@ from django.utils.http import content_disposition_header
 
 from gallery import selectors
 from gallery.models import Photo
-from gallery.services import photos_expire_at
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
 from payments.models import Sale, SaleStatus
@@ -95,7 +94,7 @@ def _not_found() -> HttpResponse:
 
 
 def _sale_context(sale: Sale) -> dict:
-    expires_at = photos_expire_at(sale)
+    expires_at = selectors.photos_expire_at(sale)
     days_left = None
     if expires_at is not None:
         # Calendar days in Jakarta, as the customer counts them from the date on the page.

@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
 from gallery import outbox as gallery_outbox
+from gallery import selectors as gallery_selectors
 from gallery import services as gallery_services
 from gallery.admin import EmailOutboxInline, PhotoInline
 from gallery.models import EmailStatus
@@ -131,11 +132,11 @@ class EmailStateFilter(admin.SimpleListFilter):
     parameter_name = "email_state"
 
     def lookups(self, request, model_admin):
-        return [(key, label) for key, (label, _) in selectors.EMAIL_STATES.items()]
+        return [(key, state.label) for key, state in gallery_selectors.EMAIL_STATES.items()]
 
     def queryset(self, request, queryset):
-        state = selectors.EMAIL_STATES.get(self.value())
-        return queryset.filter(state[1]) if state else queryset
+        state = gallery_selectors.EMAIL_STATES.get(self.value())
+        return queryset.filter(state.condition) if state else queryset
 
 
 class NeedsReviewFilter(admin.SimpleListFilter):
@@ -158,7 +159,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 class SaleChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
-        self.result_list = selectors.with_photo_and_email_state(list(self.result_list))
+        self.result_list = gallery_selectors.with_photo_and_email_state(list(self.result_list))
 
 
 @admin.register(Sale)
@@ -241,7 +242,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
 
     def get_object(self, request, object_id, from_field=None):
         sale = super().get_object(request, object_id, from_field)
-        return selectors.with_photo_and_email_state([sale])[0] if sale is not None else None
+        return gallery_selectors.with_photo_and_email_state([sale])[0] if sale is not None else None
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -376,7 +377,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
             return f"Photos deleted on {_jakarta(sale.photos_deleted_at)}."
         if not getattr(sale, "photo_count", 0):
             return "—"
-        expires = gallery_services.photos_expire_at(sale)
+        expires = gallery_selectors.photos_expire_at(sale)
         when = f"on or after {_jakarta(expires)}" if expires else "after the email went out"
         return f"Photos are kept {settings.PHOTO_RETENTION_DAYS} days: they will be deleted {when}."
 
@@ -643,7 +644,7 @@ class SaleAdmin(SaleRefundAdminMixin, SalesReportAdminMixin, ReadOnlyAdminMixin,
         if not self.has_view_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
-        sales = selectors.sales_for_export(changelist.queryset)
+        sales = gallery_selectors.sales_for_export(changelist.queryset)
         header = [
             "sale number",
             "started (Jakarta)",

@@ -12,17 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
-from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
-from payments.models import EventOutcome, EventSource, Sale
+from payments.models import EventOutcome, EventSource, Sale, is_external_id
+from payments.selectors import SaleNotFound, get_sale
 from photobox import openapi
-from photobox.api import ApiError, error_response, header_token_matches
+from photobox.api import error_response, header_token_matches
 from photobox.client_ip import client_ip, client_network
 from photobox.encryption import response_cipher
 from photobox.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
-from pricing.models import Price
 
-EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -62,23 +60,6 @@ def sale_payload(sale: Sale, *, with_paid_at: bool) -> dict:
         created_at=sale.created_at,
         with_paid_at=with_paid_at,
     )
-
-
-class SaleNotFound(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
-
-    def __init__(self, external_id: str):
-        super().__init__("Transaction not found", details={"external_id": external_id})
-
-
-def get_sale_or_404(external_id: str, queryset=None) -> Sale:
-    if not EXTERNAL_ID_PATTERN.match(external_id):
-        raise SaleNotFound(external_id)
-    queryset = queryset if queryset is not None else Sale.objects.all()
-    try:
-        return queryset.get(external_id=external_id)
-    except Sale.DoesNotExist:
-        raise SaleNotFound(external_id) from None
 
 
 class SaleCreateView(APIView):
@@ -137,15 +118,11 @@ class SaleCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         check_kiosk_location(request, data["location_id"])
-        location = Location.objects.filter(pk=data["location_id"]).first()
-        if location is None:
-            raise ApiError("Location not found", status_code=404, details={"location_id": data["location_id"]})
-        if not location.is_active:
-            raise ApiError("Location is not active", status_code=422, details={"location_id": location.pk})
-        if not Price.objects.filter(pk=data["price_id"]).exists():
-            raise ApiError("Price not found", status_code=404, details={"price_id": str(data["price_id"])})
         sale = services.create_sale(
-            location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
+            location_id=data["location_id"],
+            price_id=data["price_id"],
+            email=data["email"],
+            send_invoice=data["send_invoice"],
         )
         response = Response(
             {
@@ -172,7 +149,7 @@ class SaleStatusView(APIView):
     )
     def get(self, request, external_id: str):
         # One hand-written SELECT, no model instance: see payments/sale_status.py.
-        data = sale_status.poll_data(external_id) if EXTERNAL_ID_PATTERN.match(external_id) else None
+        data = sale_status.poll_data(external_id) if is_external_id(external_id) else None
         if data is None:
             raise SaleNotFound(external_id)
         body = {"success": True, "message": "Transaction retrieved successfully", "data": data}
@@ -232,7 +209,7 @@ class SaleCancelView(MissLimitedMixin, APIView):
         responses=openapi.CANCEL_SALE_RESPONSES,
     )
     def post(self, request, external_id: str):
-        sale = get_sale_or_404(external_id, Sale.objects.select_related("location"))
+        sale = get_sale(external_id, Sale.objects.select_related("location"))
         check_kiosk_location(request, sale.location_id, external_id=sale.external_id)
         sale = services.cancel_sale(sale=sale)
         return Response(
@@ -347,7 +324,7 @@ class SimulatePaymentView(APIView):
     def post(self, request, external_id: str):
         if not settings.DEBUG or settings.PAYMENT_GATEWAY != "simulator":
             return error_response(status.HTTP_404_NOT_FOUND, "Not found")
-        sale = get_sale_or_404(external_id)
+        sale = get_sale(external_id)
         amount = request.data.get("amount") if isinstance(request.data, dict) else None
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 1):
             return error_response(

@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from payments import services
-from payments.api import SaleNotFound, get_sale_or_404
 from payments.models import Sale, SaleStatus
+from payments.selectors import SaleNotFound, get_sale
 from photobox.api import json_error
 
 # Pixels per module and quiet-zone width (in modules; QR needs at least 4).
@@ -54,9 +54,9 @@ def _etag(sale: Sale, kind: str) -> str:
 def sale_qr(request: HttpRequest, external_id: str, kind: str) -> HttpResponse:
     queryset = Sale.objects.only("id", "external_id", "status", "qr_string", "expires_at", "paid_at")
     try:
-        sale = services.expire_if_overdue(sale=get_sale_or_404(external_id, queryset))
+        sale = services.expire_if_overdue(sale=get_sale(external_id, queryset))
     except SaleNotFound as exc:
-        return _no_store(json_error(exc.status_code, exc.message, exc.details))
+        return _no_store(json_error(404, exc.message, exc.details))
     if sale.status != SaleStatus.PENDING:
         return _no_store(
             json_error(

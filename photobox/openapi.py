@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from payments.models import SaleStatus
+from payments.models import EXTERNAL_ID_PATTERN, SaleStatus
 
 # --- Building blocks --------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ EXTERNAL_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The sale's external id, as returned by POST /api/v1/transactions "
     "(`TRX-{location_id}-{YYYYmmddHHMMSS}-{8 hex}`).",
-    pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    pattern=f"^{EXTERNAL_ID_PATTERN}$",
 )
 
 

@@ -3,6 +3,7 @@
 from django import template
 from django.utils import timezone
 
+from gallery import selectors as gallery_selectors
 from payments import selectors
 from photobox.api import JAKARTA
 from photobox.formatting import rupiah as format_rupiah
@@ -24,7 +25,7 @@ def staff_overview(context) -> dict | None:
         return None
     today = timezone.localdate(timezone=JAKARTA)
     return {
-        "problems": selectors.problem_counts(),
+        "problems": selectors.problem_counts(emails_failed=gallery_selectors.failed_emails().count()),
         "today": selectors.sales_report(date_from=today, date_to=today).totals,
         "can_view_events": user.has_perm("payments.view_paymentevent"),
     }
