@@ -17,10 +17,11 @@ from tests.conftest import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
-# Sale creation: the kiosk key, location and price checks, the price's row lock, the insert, the QR
-# code's fields; with an Idempotency-Key also its claim (in a savepoint) and its answer.
-CREATE = 7
-CREATE_WITH_KEY = 11
+# Sale creation: the kiosk key, the location check, the price's row lock (which is also its check),
+# the insert, the QR code's fields; with an Idempotency-Key also its claim (in a savepoint) and its
+# answer.
+CREATE = 6
+CREATE_WITH_KEY = 10
 CREATE_REPLAYED = 5
 # The webhook: the event stored, the sale locked and paid, the event's outcome.
 WEBHOOK = 8
