@@ -91,7 +91,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-i
 
 
 def _debug() -> bool:
-    """DEBUG as photobox/env.py reads it (off unless set to a true word)."""
+    """DEBUG as core/env.py reads it (off unless set to a true word)."""
     return os.environ.get("DEBUG", "").strip().lower() in ("true", "1", "yes", "on")
 
 

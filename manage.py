@@ -18,10 +18,11 @@ def main() -> None:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
-    from photobox import env, startup
+    from core import env
+    from photobox import startup
 
     # Help needs no configuration: before the settings load, tell them in the PHOTOBOX_HELP_ONLY
-    # environment variable that this process only prints help (photobox/env.py, HELP_FLAG); they
+    # environment variable that this process only prints help (core/env.py, HELP_FLAG); they
     # then give SECRET_KEY, ALLOWED_HOSTS and PAYMENT_GATEWAY placeholders. Any other command line
     # clears the variable, so every real command still needs the real values.
     if env.is_help_request(sys.argv):

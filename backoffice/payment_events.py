@@ -110,7 +110,7 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     @admin.display(description="outcome", ordering="outcome")
     def outcome_display(self, event: PaymentEvent) -> str:
         label = event.get_outcome_display()
-        if selectors.is_open_unmatched(event):
+        if event.is_open_unmatched:
             return f"⚠ {label}"
         return label
 
@@ -148,7 +148,7 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         if obj is not None and self.has_resolve_review_permission(request):
             if obj.outcome in events.REPROCESSABLE_OUTCOMES:
                 tools.append(("Process it again", reverse("admin:payments_paymentevent_reprocess", args=[obj.pk])))
-            if selectors.is_open_unmatched(obj):
+            if obj.is_open_unmatched:
                 tools.append(("Record what was done", reverse("admin:payments_paymentevent_resolve", args=[obj.pk])))
         context["event_tools"] = tools + (event_refund_tools(request, obj) if obj is not None else [])
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -39,7 +39,7 @@ from core import counters
 from core.client import client_network
 
 if TYPE_CHECKING:
-    from photobox.env import Rate  # the settings' parsed RATE_LIMIT_* values
+    from core.env import Rate  # the settings' parsed RATE_LIMIT_* values
 
 logger = logging.getLogger("photobox.ratelimit")
 

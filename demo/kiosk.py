@@ -23,6 +23,7 @@ from core.formats import rupiah
 from core.views import kiosk_enabled
 from locations.models import Location
 from payments.gateways import simulator_on, simulator_pay_available
+from payments.models import EXTERNAL_ID_PATTERN, GALLERY_KEY_PATTERN
 from payments.qr import qr_image
 from pricing.models import Price
 
@@ -32,7 +33,7 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-_GALLERY_PATH = re.compile(r"[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}")
+_GALLERY_PATH = re.compile(f"{EXTERNAL_ID_PATTERN}/{GALLERY_KEY_PATTERN}")
 
 LANGUAGES = ("id", "en")
 # What the customer reads, as (Indonesian, English). Indonesian as on QRIS and photo-booth screens,

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from gallery.models import Photo
+from gallery.selectors import retention_over
 from gallery.storage import StorageRateLimited, get_photo_storage
 from payments.models import Sale
 
@@ -39,10 +40,7 @@ CLEANUP_MAX_FAILED_BATCHES = 3
 
 
 def sales_due_for_cleanup(*, days: int, now: datetime):
-    cutoff = now - timedelta(days=days)
-    return Sale.objects.filter(photos_deleted_at__isnull=True).filter(
-        Q(email_sent_at__lt=cutoff) | Q(email_sent_at__isnull=True, paid_at__lt=cutoff, photos__isnull=False)
-    )
+    return Sale.objects.filter(photos_deleted_at__isnull=True).filter(retention_over(now=now, days=days))
 
 
 def cleanup_photos(*, days: int, dry_run: bool = False, now: datetime | None = None) -> CleanupReport:

@@ -6,7 +6,6 @@ and Outlook, on a 360 px phone too) with a plain-text alternative.
 """
 
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,14 +14,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from core.formats import JAKARTA, rupiah
+from gallery.selectors import photos_expire_at
 from payments.models import Sale
 
 
 def build_customer_email(*, sale: Sale, gallery_url: str) -> EmailMultiAlternatives:
     """The email for a paid sale whose photos are all stored; built right before it is sent."""
-    # The photos are kept PHOTO_RETENTION_DAYS after the email went out (services.photos_expire_at),
-    # and it goes out now: sale.email_sent_at is still empty at this point.
-    expires_at = timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS)
+    # The email goes out now: sale.email_sent_at is still empty at this point.
+    expires_at = photos_expire_at(sale, email_sent_at=timezone.now())
     with translation.override(settings.LANGUAGE_CODE), timezone.override(JAKARTA):
         if sale.send_invoice:
             subject = gettext("Invoice & Your Photobox Photos Are Ready!")

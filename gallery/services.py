@@ -7,9 +7,8 @@ deleting photos after their retention time in gallery.cleanup.
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -24,12 +23,6 @@ from gallery.uploads import _delete_replaced, _drop_abandoned, finish_interrupte
 from payments.models import Sale, SaleStatus
 
 logger = logging.getLogger("gallery")
-
-
-def photos_expire_at(sale: Sale) -> datetime | None:
-    """When the photos will be deleted: PHOTO_RETENTION_DAYS after the email went out."""
-    start = sale.email_sent_at or sale.paid_at
-    return start + timedelta(days=settings.PHOTO_RETENTION_DAYS) if start else None
 
 
 @dataclass

@@ -24,10 +24,9 @@ from core.formats import JAKARTA
 from core.ratelimit import GALLERY_MISSES, miss_limited
 from gallery import selectors
 from gallery.models import Photo
-from gallery.services import photos_expire_at
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
-from payments.models import Sale, SaleStatus
+from payments.models import Sale, SaleStatus, new_gallery_key
 
 logger = logging.getLogger("gallery")
 
@@ -45,8 +44,8 @@ PAGE_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-# Compared when the sale does not exist, so both answers do the same work.
-_NO_SALE_KEY = "x" * 43
+# Compared when the sale does not exist, so both answers do the same work: as long as a real key.
+_NO_SALE_KEY = "x" * len(new_gallery_key())
 
 
 def gallery_response(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -94,7 +93,7 @@ def _not_found() -> HttpResponse:
 
 
 def _sale_context(sale: Sale) -> dict:
-    expires_at = photos_expire_at(sale)
+    expires_at = selectors.photos_expire_at(sale)
     days_left = None
     if expires_at is not None:
         # Calendar days in Jakarta, as the customer counts them from the date on the page.

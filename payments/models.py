@@ -1,3 +1,4 @@
+import re
 import secrets
 
 from django.conf import settings
@@ -6,9 +7,25 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from core.lookups import holds
+
+# A sale number as it may appear in a URL (ours are TRX-{location}-{YYYYmmddHHMMSS}-{8 hex}); any
+# other text names no sale and is answered without a query.
+EXTERNAL_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+# A gallery key as new_gallery_key makes it (URL-safe base64), within the column's 64 characters.
+GALLERY_KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+# `$` as well as fullmatch: a sale number followed by a newline is still looked up (and not found).
+_EXTERNAL_ID = re.compile(rf"^{EXTERNAL_ID_PATTERN}$")
+
+
+def is_external_id(value: str) -> bool:
+    return _EXTERNAL_ID.match(value) is not None
+
 
 def new_gallery_key() -> str:
     # 256 random bits: the external id alone has only 32 and travels to Xendit and receipts.
+    # Here, beside the column it fills, because migration 0001 names it (payments.models) and
+    # payments cannot import the gallery.
     return secrets.token_urlsafe(32)
 
 
@@ -67,6 +84,10 @@ class Sale(models.Model):
     payment_receipt_id = models.CharField(
         max_length=100, blank=True, help_text="The reference on the customer's payment receipt."
     )
+    # The gallery's columns: its rules (the email's state, retention, the cleanup's claim, the key)
+    # live in gallery.selectors and gallery's services, never here or elsewhere in payments. On the
+    # sale row rather than a table of their own: the kiosk's poll, the admin's list and the report
+    # read the sale row alone, and the partial indexes below combine them with the sale's status.
     email_sent_at = models.DateTimeField(null=True, blank=True)
     photos_deleted_at = models.DateTimeField(null=True, blank=True)
     # Set by a cleanup run while it deletes this sale's photos, so overlapping runs skip it.
@@ -180,6 +201,11 @@ class EventOutcome(models.TextChoices):
     ERROR = "error", "Error while processing"
 
 
+# A payment for no known sale that staff have not dealt with yet: it stays on the problem list.
+OPEN_UNMATCHED_LOOKUPS = {"outcome": EventOutcome.UNKNOWN_SALE, "reviewed_at__isnull": True}
+OPEN_UNMATCHED = models.Q(**OPEN_UNMATCHED_LOOKUPS)
+
+
 class PaymentEvent(models.Model):
     """Every payment notification received, stored raw before anything else happens to it."""
 
@@ -225,13 +251,17 @@ class PaymentEvent(models.Model):
             # The admin's problem count: payments for no known sale that nobody dealt with yet.
             models.Index(
                 fields=["-received_at"],
-                condition=models.Q(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=True),
+                condition=OPEN_UNMATCHED,
                 name="event_unmatched_open_idx",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {timezone.localtime(self.received_at):%d %b %Y %H:%M:%S} ({self.outcome})"
+
+    @property
+    def is_open_unmatched(self) -> bool:
+        return holds(self, OPEN_UNMATCHED_LOOKUPS)
 
 
 class ReviewNote(models.Model):

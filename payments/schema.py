@@ -9,7 +9,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter
 
 from core.openapi import example
-from payments.selectors import EXTERNAL_ID_PATTERN
+from payments.models import EXTERNAL_ID_PATTERN
 
 EXTERNAL_ID = OpenApiParameter(
     "external_id",
@@ -17,7 +17,7 @@ EXTERNAL_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The sale's external id, as returned by POST /api/v1/transactions "
     "(`TRX-{location_id}-{YYYYmmddHHMMSS}-{8 hex}`).",
-    pattern=EXTERNAL_ID_PATTERN.pattern,
+    pattern=f"^{EXTERNAL_ID_PATTERN}$",
 )
 
 SALE_NOT_FOUND = example(404, "Transaction not found", {"external_id": "TRX-2-20251215162229-57283A15"})

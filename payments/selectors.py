@@ -1,115 +1,59 @@
-"""Reads: a sale by its external id (the kiosk API's lookup); for staff, the admin's sale list and
-search, the problem counts, a sale's history and the sales report. Each is a fixed number of
-queries, however many sales there are."""
+"""Reads: a sale by its external id (the kiosk API's lookup); for staff, the sale search, the problem
+counts, a sale's history and the sales report. Each is a fixed number of queries, however many sales
+there are.
 
-import re
+The gallery's side of a sale (photos, the customer email's state) is read in gallery.selectors."""
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
     Count,
-    Exists,
     F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 
 from core import errors
 from core.formats import JAKARTA, jakarta_day_start
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from locations.models import Location
 from payments.models import (
+    OPEN_UNMATCHED,
     PAID_STATUSES,
-    EventOutcome,
     PaymentEvent,
     Refund,
     RefundStatus,
     Sale,
     SaleCause,
     SaleHistory,
-    SaleReview,
     SaleStatus,
+    is_external_id,
     reviews_prefetch,
 )
 
 
+# --- One sale --------------------------------------------------------------------------------
+class SaleNotFound(errors.NotFound):
+    def __init__(self, external_id: str):
+        super().__init__("Transaction not found", details={"external_id": external_id})
+
+
+def sale_by_external_id(external_id: str, queryset: QuerySet[Sale] | None = None) -> Sale:
+    """The sale with this sale number, or SaleNotFound; a number no sale can have is not looked up."""
+    if not is_external_id(external_id):
+        raise SaleNotFound(external_id)
+    queryset = queryset if queryset is not None else Sale.objects.all()
+    try:
+        return queryset.get(external_id=external_id)
+    except Sale.DoesNotExist:
+        raise SaleNotFound(external_id) from None
+
+
 # --- The sale list --------------------------------------------------------------------------
-def _customer_email():
-    return EmailOutbox.objects.filter(sale=OuterRef("pk"), kind=EmailKind.CUSTOMER_PHOTOS)
-
-
-def with_photo_and_email_state(sales: list[Sale]) -> list[Sale]:
-    """Give a page of sales their photo count and email state: two small queries for the page, and
-    a third for the review reasons when a sale on it needs review.
-
-    Done after the page is cut, not as subqueries in the list's query: PostgreSQL would evaluate
-    those for every row it sorts or skips (a million, when sorting by amount), not just the 50 shown.
-    """
-    ids = [sale.pk for sale in sales]
-    if not ids:
-        return sales
-    photos = Photo.objects.filter(sale_id__in=ids).order_by().values("sale_id").annotate(n=Count("pk"))
-    counts = dict(photos.values_list("sale_id", "n"))
-    emails = {
-        sale_id: (status, attempts)
-        for sale_id, status, attempts in EmailOutbox.objects.filter(
-            sale_id__in=ids, kind=EmailKind.CUSTOMER_PHOTOS
-        ).values_list("sale_id", "status", "attempts")
-    }
-    for sale in sales:
-        sale.photo_count = counts.get(sale.pk, 0)
-        sale.email_status, sale.email_attempts = emails.get(sale.pk, (None, 0))
-    if flagged := [sale for sale in sales if sale.needs_review]:
-        prefetch_related_objects(flagged, reviews_prefetch())
-    return sales
-
-
-def sales_for_export(sales: QuerySet[Sale]) -> QuerySet[Sale]:
-    """The CSV export streams every row in the list's order, so each row's photo count comes from a
-    correlated subquery (on the photo index) as it is read; its open review reasons come with each
-    chunk the export reads."""
-    photo_count = (
-        Photo.objects.filter(sale=OuterRef("pk")).order_by().values("sale").annotate(count=Count("pk")).values("count")
-    )
-    open_reviews = Prefetch("reviews", queryset=SaleReview.objects.filter(resolution__isnull=True))
-    return (
-        sales.select_related("location", "price")
-        .annotate(photo_count=Coalesce(Subquery(photo_count, output_field=IntegerField()), Value(0)))
-        .prefetch_related(open_reviews)
-    )
-
-
-# Paid sales whose email has not gone out while their photos are kept: what staff can still act
-# on. Matches the partial index sale_paid_unsent_idx.
-_UNSENT = Q(status=SaleStatus.COMPLETED, email_sent_at__isnull=True, photos_deleted_at__isnull=True)
-
-EMAIL_STATES = {
-    "sent": ("Sent", Q(email_sent_at__isnull=False)),
-    "no_photos": ("Not sent: no photos uploaded yet", _UNSENT & ~Exists(_customer_email())),
-    "retrying": (
-        "Not sent yet: trying again",
-        _UNSENT & Exists(_customer_email().filter(status__in=[EmailStatus.PENDING, EmailStatus.SENDING])),
-    ),
-    "failed": (
-        "Not sent: gave up (can be resent)",
-        _UNSENT & Exists(_customer_email().filter(status=EmailStatus.FAILED)),
-    ),
-    "never": (
-        "Never sent, photos deleted",
-        Q(status=SaleStatus.COMPLETED, email_sent_at__isnull=True, photos_deleted_at__isnull=False),
-    ),
-}
-
-
 def sale_search_filter(term: str) -> Q:
     """The search box: a sale number, a Xendit QR or payment id, a customer's email, or (part of) a
     machine's name or its code.
@@ -155,25 +99,17 @@ class ProblemCounts:
 
 
 def open_unmatched_payments() -> QuerySet[PaymentEvent]:
-    return PaymentEvent.objects.filter(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=True)
+    return PaymentEvent.objects.filter(OPEN_UNMATCHED)
 
 
-def is_open_unmatched(event: PaymentEvent) -> bool:
-    """open_unmatched_payments' rule for one notification already read (its page, its list row)."""
-    return event.outcome == EventOutcome.UNKNOWN_SALE and event.reviewed_at is None
-
-
-def failed_emails() -> QuerySet[Sale]:
-    """Paid sales whose email gave up and whose photos are still there to send."""
-    return Sale.objects.filter(EMAIL_STATES["failed"][1])
-
-
-def problem_counts() -> ProblemCounts:
-    """Three small counts, each on a partial index: what needs a person today."""
+def problem_counts(*, emails_failed: int) -> ProblemCounts:
+    """Three small counts, each on a partial index: what needs a person today. The third, the
+    customer emails that gave up, is the gallery's (gallery.selectors.failed_emails), counted by
+    the caller: payments does not read the gallery."""
     return ProblemCounts(
         sales_to_review=Sale.objects.filter(needs_review=True).count(),
         unmatched_payments=open_unmatched_payments().count(),
-        emails_failed=failed_emails().count(),
+        emails_failed=emails_failed,
     )
 
 
@@ -367,26 +303,3 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
 
 def _add(a: Totals, b: Totals) -> Totals:
     return Totals(a.sales + b.sales, a.gross + b.gross, a.refunded + b.refunded)
-
-
-# --- A sale by its external id -------------------------------------------------------------------
-
-# What an external id may look like (payments.services.new_external_id makes `TRX-...`); anything
-# else is not looked up at all.
-EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class SaleNotFound(errors.NotFound):
-    def __init__(self, external_id: str):
-        super().__init__("Transaction not found", details={"external_id": external_id})
-
-
-def sale_by_external_id(external_id: str, queryset: QuerySet[Sale] | None = None) -> Sale:
-    """The sale (from `queryset`, default all sales), or SaleNotFound."""
-    if not EXTERNAL_ID_PATTERN.match(external_id):
-        raise SaleNotFound(external_id)
-    queryset = queryset if queryset is not None else Sale.objects.all()
-    try:
-        return queryset.get(external_id=external_id)
-    except Sale.DoesNotExist:
-        raise SaleNotFound(external_id) from None

@@ -2,7 +2,7 @@
 in one plain line naming what to change, and what a process with DEBUG off says as it starts.
 
 Used by manage.py (commands and runserver), photobox/wsgi.py (gunicorn) and locations/apps.py.
-Reading and validating the environment itself (and the help-only mode) is photobox/env.py.
+Reading and validating the environment itself (and the help-only mode) is core/env.py.
 Importing this module loads no settings: manage.py and photobox/wsgi.py import it first.
 """
 
@@ -13,7 +13,7 @@ import re
 import traceback
 from pathlib import Path
 
-from photobox.env import TRUE_WORDS, characters, help_only, one_line, redact_url
+from core.env import TRUE_WORDS, one_line, redact_url
 
 # What gunicorn's arbiter takes as "worker failed to boot": it stops instead of starting new
 # workers that would fail the same way, forever.
@@ -32,29 +32,6 @@ def settings_error_line(exc: Exception, *, debug_hint: bool) -> str:
     if debug_hint and getattr(exc, "debug_would_fix", False) and not debug_on:
         line += " On a development machine, run with DEBUG=true instead (or put DEBUG=true in .env, see .env.example)."
     return line
-
-
-def start_up_warnings() -> list[str]:
-    """What a process with DEBUG off says once as it starts (locations/apps.py logs it): the choices
-    that leave it weaker than the defaults, made on purpose. Nothing for the demo or for help."""
-    from django.conf import settings
-
-    if settings.DEBUG or help_only():
-        return []
-    warnings = []
-    if settings.KIOSK_AUTH == "optional":
-        warnings.append(
-            "KIOSK_AUTH=optional: kiosks without a key are served, so a sale number alone (printed on the invoice, "
-            "sent to Xendit) reads that sale's photos and uploads into it. Give every kiosk its key, then drop "
-            "KIOSK_AUTH=optional: required is the default with DEBUG off."
-        )
-    if settings.ENCRYPTION_ENABLED and settings.ENCRYPTION_MODE == "cbc" and settings.ENCRYPTION_LEGACY_KEY_PADDING:
-        warnings.append(
-            f"ENCRYPTION_LEGACY_KEY_PADDING=true: ENCRYPTION_KEY ({characters(settings.ENCRYPTION_KEY)}) and "
-            f"ENCRYPTION_IV ({characters(settings.ENCRYPTION_IV)}) are truncated or padded with '0' to 32 and 16, "
-            "as kiosks built for the earlier service expect. Give new kiosks exact values, or ENCRYPTION_MODE=gcm."
-        )
-    return warnings
 
 
 # --- Database URLs and connection errors ----------------------------------------------------

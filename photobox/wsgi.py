@@ -12,10 +12,10 @@ import os
 import sys
 import warnings
 
+from core.env import HELP_FLAG
 from photobox import startup
-from photobox.env import HELP_FLAG
 
-# Help-only placeholders (photobox/env.py) never serve requests.
+# Help-only placeholders (core/env.py) never serve requests.
 os.environ.pop(HELP_FLAG, None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photobox.settings")
 

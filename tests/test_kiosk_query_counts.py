@@ -17,11 +17,11 @@ from tests.conftest import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
-# Sale creation: the kiosk key, location and price checks, the price's row lock, the insert and its
-# first history row, the QR code's fields; with an Idempotency-Key also its claim (in a savepoint)
-# and its answer.
-CREATE = 8
-CREATE_WITH_KEY = 12
+# Sale creation: the kiosk key, the location check, the price's row lock (which is also its check),
+# the insert and its first history row, the QR code's fields; with an Idempotency-Key also its claim
+# (in a savepoint) and its answer.
+CREATE = 7
+CREATE_WITH_KEY = 11
 CREATE_REPLAYED = 5
 # The webhook: the event stored, the sale locked and paid (and its history row), the event's outcome.
 WEBHOOK = 9

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from core import ratelimit
+from core.env import Rate, parse_rate
 from locations.services import issue_kiosk_key
 from payments.models import PaymentEvent, SaleStatus
-from photobox.env import Rate, parse_rate
 from tests.conftest import post_webhook, webhook_fixture
 from tests.test_settings import PRODUCTION, start_up_error, started
 

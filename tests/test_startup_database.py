@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.db.utils import OperationalError
 
-from photobox.env import redact_url
+from core.env import redact_url
 from photobox.startup import is_connection_error
 from tests.test_settings import PRODUCTION, manage, one_line_error
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from photobox.env import is_help_request
+from core.env import is_help_request
 from tests.test_settings import PRODUCTION, PROJECT_ROOT, manage, one_line_error, settings_environment
 
 # The project's own commands, as found on disk (a new one is covered without editing this file).

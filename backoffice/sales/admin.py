@@ -25,6 +25,7 @@ from backoffice.sales.refund_section import sale_status_words
 from backoffice.sales.refunds import SaleRefundAdminMixin
 from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin, jakarta_time
 from core.formats import JAKARTA, rupiah
+from gallery import selectors as gallery_selectors
 from gallery.models import EmailStatus
 from payments import selectors
 from payments.models import Sale, SaleStatus
@@ -42,7 +43,7 @@ STATUS_COLOURS = {
 class SaleChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
-        self.result_list = selectors.with_photo_and_email_state(list(self.result_list))
+        self.result_list = gallery_selectors.with_photo_and_email_state(list(self.result_list))
 
 
 @admin.register(Sale)
@@ -134,7 +135,7 @@ class SaleAdmin(
 
     def get_object(self, request, object_id, from_field=None):
         sale = super().get_object(request, object_id, from_field)
-        return selectors.with_photo_and_email_state([sale])[0] if sale is not None else None
+        return gallery_selectors.with_photo_and_email_state([sale])[0] if sale is not None else None
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from backoffice.exports import csv_amount, csv_response
 from core.formats import JAKARTA
-from payments import selectors
+from gallery import selectors as gallery_selectors
 
 
 class SaleExportAdminMixin:
@@ -19,7 +19,7 @@ class SaleExportAdminMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
-        sales = selectors.sales_for_export(changelist.queryset)
+        sales = gallery_selectors.sales_for_export(changelist.queryset)
         header = [
             "sale number",
             "started (Jakarta)",

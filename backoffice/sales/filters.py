@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef
 
 from backoffice.tools import DateRangeFilter, MultipleChoiceFilter
+from gallery import selectors as gallery_selectors
 from locations.models import Location
-from payments import selectors
 from payments.models import PAID_STATUSES, ReviewNote, SaleStatus
 
 
@@ -50,11 +50,11 @@ class EmailStateFilter(admin.SimpleListFilter):
     parameter_name = "email_state"
 
     def lookups(self, request, model_admin):
-        return [(key, label) for key, (label, _) in selectors.EMAIL_STATES.items()]
+        return [(key, state.label) for key, state in gallery_selectors.EMAIL_STATES.items()]
 
     def queryset(self, request, queryset):
-        state = selectors.EMAIL_STATES.get(self.value())
-        return queryset.filter(state[1]) if state else queryset
+        state = gallery_selectors.EMAIL_STATES.get(self.value())
+        return queryset.filter(state.condition) if state else queryset
 
 
 class NeedsReviewFilter(admin.SimpleListFilter):

@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from backoffice.tools import jakarta_time
 from core.formats import rupiah
 from gallery import outbox as gallery_outbox
-from gallery import services as gallery_services
+from gallery import selectors as gallery_selectors
 from payments import selectors
 from payments.models import Sale
 
@@ -66,7 +66,7 @@ class SalePageAdminMixin:
             return f"Photos deleted on {jakarta_time(sale.photos_deleted_at)}."
         if not getattr(sale, "photo_count", 0):
             return "—"
-        expires = gallery_services.photos_expire_at(sale)
+        expires = gallery_selectors.photos_expire_at(sale)
         when = f"on or after {jakarta_time(expires)}" if expires else "after the email went out"
         return f"Photos are kept {settings.PHOTO_RETENTION_DAYS} days: they will be deleted {when}."
 

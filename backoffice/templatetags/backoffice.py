@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.formats import JAKARTA
 from core.formats import rupiah as format_rupiah
+from gallery import selectors as gallery_selectors
 from payments import selectors
 
 register = template.Library()
@@ -25,7 +26,7 @@ def staff_overview(context) -> dict | None:
         return None
     today = timezone.localdate(timezone=JAKARTA)
     return {
-        "problems": selectors.problem_counts(),
+        "problems": selectors.problem_counts(emails_failed=gallery_selectors.failed_emails().count()),
         "today": selectors.sales_report(date_from=today, date_to=today).totals,
         "can_view_events": user.has_perm("payments.view_paymentevent"),
     }

@@ -15,7 +15,7 @@ from core.envelope import error_response, validation_error_response
 from core.openapi import BODY_REQUIRED
 from core.ratelimit import MAINTENANCE_BAD_TOKEN, MissLimitedMixin, MissThrottle
 from core.renderers import EncryptedJSONRenderer
-from gallery import cleanup, outbox, selectors, services, uploads
+from gallery import cleanup, outbox, selectors, uploads
 from gallery.api import schema
 from gallery.api.serializers import (
     CleanupReportSerializer,
@@ -104,7 +104,7 @@ class SalePhotosView(MissLimitedMixin, APIView):
         urls = selectors.stored_photo_urls(sale)
         if not urls:
             raise errors.NotFound("No photos found for transaction", details={"external_id": sale.external_id})
-        body = PhotoListSerializer({"sale": sale, "expiry_date": services.photos_expire_at(sale), "photos": urls}).data
+        body = PhotoListSerializer({"sale": sale, "expiry_date": selectors.photos_expire_at(sale), "photos": urls}).data
         return Response(body)
 
 

@@ -11,14 +11,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import errors
 from core.client import client_ip, client_network, header_token_matches
 from core.envelope import error_response
 from core.openapi import BODY_REQUIRED, RESPONSE_HEADERS
 from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
 from core.renderers import EncryptedJSONRenderer
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
-from locations.models import Location
 from payments import events, idempotency, sale_status, services, simulation
 from payments.api import schema, webhook_schema
 from payments.api.serializers import (
@@ -31,11 +29,9 @@ from payments.api.serializers import (
     WebhookAckSerializer,
 )
 from payments.gateways import simulator_pay_available
-from payments.models import EventOutcome, EventSource, Sale
+from payments.models import EventOutcome, EventSource, Sale, is_external_id
 from payments.schema import EXTERNAL_ID
-from payments.selectors import EXTERNAL_ID_PATTERN, SaleNotFound, sale_by_external_id
-from pricing.models import Price
-from pricing.services import PriceNotFound
+from payments.selectors import SaleNotFound, sale_by_external_id
 
 
 class SaleCreateView(APIView):
@@ -95,15 +91,11 @@ class SaleCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         check_kiosk_location(request, data["location_id"])
-        location = Location.objects.filter(pk=data["location_id"]).first()
-        if location is None:
-            raise errors.NotFound("Location not found", details={"location_id": data["location_id"]})
-        if not location.is_active:
-            raise errors.Invalid("Location is not active", details={"location_id": location.pk})
-        if not Price.objects.filter(pk=data["price_id"]).exists():
-            raise PriceNotFound(data["price_id"])
         sale = services.create_sale(
-            location=location, price_id=data["price_id"], email=data["email"], send_invoice=data["send_invoice"]
+            location_id=data["location_id"],
+            price_id=data["price_id"],
+            email=data["email"],
+            send_invoice=data["send_invoice"],
         )
         response = Response(SaleCreatedSerializer.answer(sale), status=status.HTTP_201_CREATED)
         response.sale_id = sale.pk
@@ -127,7 +119,7 @@ class SaleStatusView(APIView):
     )
     def get(self, request, external_id: str):
         # One hand-written SELECT, no model instance: see payments/sale_status.py.
-        data = sale_status.poll_data(external_id) if EXTERNAL_ID_PATTERN.match(external_id) else None
+        data = sale_status.poll_data(external_id) if is_external_id(external_id) else None
         if data is None:
             raise SaleNotFound(external_id)
         return Response({"success": True, "message": "Transaction retrieved successfully", "data": data})

@@ -11,7 +11,7 @@
 - api.py: DRF, the OpenAPI schema and its readers, CORS
 - logging.py: the log lines
 
-Every variable is read and checked by photobox/env.py, the one place that does it: a bad value
+Every variable is read and checked by core/env.py, the one place that does it: a bad value
 stops start-up with one line naming the variable. The variable names of the earlier FastAPI
 service's `.env` are accepted unchanged, so an existing deployment's environment keeps working.
 `.env.example` documents every variable.

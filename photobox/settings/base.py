@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from photobox.env import StrictEnv, help_only, read_dotenv
+from core.env import StrictEnv, help_only, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -15,7 +15,7 @@ APP_VERSION = env.str("APP_VERSION", "1.0.0")
 
 DEBUG = env.bool("DEBUG", False)
 # `manage.py help` and `manage.py <command> --help` only print text: manage.py says so in the
-# PHOTOBOX_HELP_ONLY environment variable before the settings load (photobox/env.py). The values
+# PHOTOBOX_HELP_ONLY environment variable before the settings load (core/env.py). The values
 # that only production requires then get placeholders, so that help works with no configuration.
 # Nothing runs or is served with them: help_only() holds only in that manage.py process, while its
 # command line asks for help; photobox/wsgi.py drops the variable.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
-from photobox.env import characters, debug_would_fix
+from core.env import characters, debug_would_fix
 from photobox.settings.base import DEBUG, HELP_ONLY, env
 
 # Required in production; a fixed development key only when DEBUG is on.

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from photobox.env import debug_would_fix
+from core.env import debug_would_fix
 from photobox.settings.base import DEBUG, HELP_ONLY, env
 
 # --- Payments: Xendit or the simulator ------------------------------------------------------

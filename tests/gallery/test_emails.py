@@ -32,7 +32,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from core.formats import rupiah
-from gallery import services
+from gallery import selectors, services
 from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
@@ -401,7 +401,7 @@ def test_the_email_reaches_the_smtp_server(photographed, smtp):
     assert sale.email_sent_at is not None
     assert sale.email_sent_at == outbox.sent_at
     # The date the email promises is the date the photos are deleted.
-    assert f"sampai {local_date(services.photos_expire_at(sale))} pukul" in text
+    assert f"sampai {local_date(selectors.photos_expire_at(sale))} pukul" in text
 
 
 def test_server_down_the_email_is_retried_later_by_cron_and_sent_once(photographed, start_smtp, settings):

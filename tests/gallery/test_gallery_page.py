@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from core.env import Rate
 from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
 from payments.models import Sale, SaleStatus
-from photobox.env import Rate
 
 pytestmark = pytest.mark.django_db
 

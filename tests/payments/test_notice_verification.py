@@ -241,7 +241,7 @@ def test_cleanup_counts_from_the_time_the_payment_was_received_not_the_payload(a
     sale = make_sale()
     post_webhook(api, qr_payment(sale, created="2022-10-22T06:30:05Z"))
 
-    from gallery.services import photos_expire_at
+    from gallery.selectors import photos_expire_at
 
     sale.refresh_from_db()
     assert photos_expire_at(sale) > timezone.now() + timedelta(days=settings.PHOTO_RETENTION_DAYS - 1)

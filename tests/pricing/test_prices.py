@@ -67,3 +67,11 @@ def test_the_migration_names_stored_prices_with_cents_instead_of_failing_obscure
         call_command("migrate", verbosity=0)
     with pytest.raises(IntegrityError), transaction.atomic():
         Price.objects.create(amount=Decimal("40000.50"))
+
+
+def test_the_quota_counts_sales_by_their_payments_status_names():
+    """pricing names the two statuses the quota counts itself (it sits below payments)."""
+    from payments.models import SaleStatus
+    from pricing.selectors import AWAITING_PAYMENT, SOLD
+
+    assert (SOLD, AWAITING_PAYMENT) == (SaleStatus.COMPLETED, SaleStatus.PENDING)
