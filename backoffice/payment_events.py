@@ -22,7 +22,7 @@ from backoffice.tools import (
 )
 from core.formats import rupiah
 from payments import events, selectors, services
-from payments.models import EventOutcome, PaymentEvent, ReviewNote
+from payments.models import OPEN_UNMATCHED, EventOutcome, PaymentEvent, ReviewNote
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -41,7 +41,7 @@ class AttentionFilter(admin.SimpleListFilter):
         if value == "unmatched":
             return queryset & selectors.open_unmatched_payments()
         if value == "unmatched_done":
-            return queryset.filter(outcome=EventOutcome.UNKNOWN_SALE, reviewed_at__isnull=False)
+            return queryset.filter(outcome=EventOutcome.UNKNOWN_SALE).exclude(OPEN_UNMATCHED)
         if value == "error":
             return queryset.filter(outcome=EventOutcome.ERROR)
         return queryset

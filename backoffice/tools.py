@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from core.formats import JAKARTA, jakarta_day_start
+from core.formats import JAKARTA, jakarta_day_start, thousands
 
 # An action runs a service per row; "select all" on a million sales must not run it a million times.
 ACTION_LIMIT = 50
@@ -233,7 +233,7 @@ class KeepIfSoldAdminMixin:
         counts = self.sales_counts(objs)
         sold = [obj for obj in objs if counts.get(obj.pk)]
         if sold:
-            protected = [f"{obj} has {counts[obj.pk]:,} sale(s)".replace(",", ".") for obj in sold]
+            protected = [f"{obj} has {thousands(counts[obj.pk])} sale(s)" for obj in sold]
             return [], {}, set(), protected
         return super().get_deleted_objects(objs, request)
 

@@ -26,7 +26,6 @@ from backoffice.sales.refunds import SaleRefundAdminMixin
 from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin, jakarta_time
 from core.formats import JAKARTA, rupiah
 from gallery import selectors as gallery_selectors
-from gallery.models import EmailStatus
 from payments import selectors
 from payments.models import Sale, SaleStatus
 
@@ -37,6 +36,15 @@ STATUS_COLOURS = {
     SaleStatus.EXPIRED: "#6e7781",
     SaleStatus.REFUNDED: "#8250df",
     SaleStatus.CANCELLED: "#6e7781",
+}
+
+
+# The sale list's words for each customer-email state (gallery.selectors.EMAIL_STATES).
+EMAIL_WORDS = {
+    "sent": "Sent",
+    "never": "Never sent (photos deleted)",
+    "no_photos": "Waiting for photos",
+    "failed": "⚠ Gave up",
 }
 
 
@@ -182,21 +190,14 @@ class SaleAdmin(
 
     @admin.display(description="customer email")
     def email_display(self, sale: Sale) -> str:
-        if sale.email_sent_at:
-            return "Sent"
-        if sale.status != SaleStatus.COMPLETED:
-            return "—"
-        if sale.photos_deleted_at:
-            return "Never sent (photos deleted)"
-        status = getattr(sale, "email_status", None)
-        if status is None:
-            return "Waiting for photos"
-        if status == EmailStatus.FAILED:
-            return "⚠ Gave up"
-        attempts = getattr(sale, "email_attempts", 0) or 0
-        if not attempts:
-            return "Being sent"
-        return f"Trying again ({attempts} attempt{'' if attempts == 1 else 's'} so far)"
+        # The state is gallery.selectors' (with_photo_and_email_state); here only its words.
+        state = getattr(sale, "email_state", None)
+        if state == "retrying":
+            attempts = getattr(sale, "email_attempts", 0) or 0
+            if not attempts:
+                return "Being sent"
+            return f"Trying again ({attempts} attempt{'' if attempts == 1 else 's'} so far)"
+        return EMAIL_WORDS.get(state, "—")
 
     @admin.display(description="photos")
     def photos_display(self, sale: Sale) -> str:
