@@ -12,9 +12,9 @@ import io
 import math
 
 import segno
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -71,10 +71,12 @@ def sale_qr(request: HttpRequest, external_id: str, kind: str) -> HttpResponse:
 
     etag = _etag(sale, kind)
     max_age = max(0, math.floor((sale.expires_at - timezone.now()).total_seconds()))
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(qr_image(sale.qr_string, kind), content_type=CONTENT_TYPES[kind])
+    # Django's conditional-request rules (If-None-Match lists, weak tags, "*"), the ones its
+    # condition() decorator applies; called here rather than as the decorator so the sale is read
+    # once and the 304 carries the same caching headers as the image.
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        qr_image(sale.qr_string, kind), content_type=CONTENT_TYPES[kind]
+    )
     response["ETag"] = etag
     # The same sale always gives the same image; a shared cache may keep it as long as it can be paid.
     patch_cache_control(response, public=True, immutable=True, max_age=max_age)

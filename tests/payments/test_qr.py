@@ -97,6 +97,17 @@ def test_a_cached_copy_is_revalidated_with_its_etag(api, sale):
     assert again["ETag"] == first["ETag"]
 
 
+def test_a_cache_sending_several_or_weak_tags_is_answered_304_too(api, sale):
+    etag = api.get(SVG.format(sale.external_id))["ETag"]
+
+    listed = api.get(SVG.format(sale.external_id), HTTP_IF_NONE_MATCH=f'"other", {etag}')
+    weak = api.get(SVG.format(sale.external_id), HTTP_IF_NONE_MATCH=f"W/{etag}")
+    anything = api.get(SVG.format(sale.external_id), HTTP_IF_NONE_MATCH="*")
+
+    assert [listed.status_code, weak.status_code, anything.status_code] == [304, 304, 304]
+    assert "max-age" in weak["Cache-Control"]
+
+
 def test_svg_and_png_have_different_etags(api, sale):
     assert api.get(SVG.format(sale.external_id))["ETag"] != api.get(PNG.format(sale.external_id))["ETag"]
 
