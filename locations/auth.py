@@ -24,7 +24,7 @@ KEY_REQUIRED = "Kiosk key required"
 WRONG_LOCATION = "Kiosk key does not belong to this location"
 
 
-class Kiosk:
+class AuthenticatedKiosk:
     """request.user for a request with a valid kiosk key (request.auth is the KioskKey)."""
 
     is_authenticated = True
@@ -61,7 +61,7 @@ class KioskKeyAuthentication(BaseAuthentication):
         if key is None:
             raise errors.Unauthenticated(INVALID_KEY, challenge=CHALLENGE)
         services.touch_last_used(key)
-        return Kiosk(key), key
+        return AuthenticatedKiosk(key), key
 
     def authenticate_header(self, request) -> str:
         return CHALLENGE
