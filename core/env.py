@@ -13,6 +13,7 @@ What a starting process prints about such an error (manage.py, gunicorn) is phot
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -126,7 +127,8 @@ def debug_would_fix(message: str) -> ImproperlyConfigured:
     """An ImproperlyConfigured about a value that only production requires: with DEBUG=true it has
     a development default, so telling a newcomer about DEBUG=true helps (and only then)."""
     error = ImproperlyConfigured(message)
-    error.debug_would_fix = True
+    # A mark on Django's own class (not a subclass): start-up's last line names ImproperlyConfigured.
+    vars(error).update(debug_would_fix=True)
     return error
 
 
@@ -158,23 +160,26 @@ def read_dotenv(path: Path) -> None:
 
 
 class StrictEnv:
-    """Reads the environment (and `.env`, whose values never override the process's)."""
+    """Reads the environment (and `.env`, whose values never override the process's).
+
+    Its readers are named after the types they return (`str`, `bool`, `int`, ...), so inside this
+    class those names are the readers: its annotations name the types as `builtins.str` and so on."""
 
     def __init__(self, env: environ.Env | None = None) -> None:
         import environ
 
         self._env = env or environ.Env()
 
-    def raw(self, name: str) -> str | None:
+    def raw(self, name: builtins.str) -> builtins.str | None:
         value = self._env.str(name, default=None)
         if value is None:
             return None
         return value.strip()
 
-    def is_set(self, name: str) -> bool:
+    def is_set(self, name: builtins.str) -> builtins.bool:
         return bool(self.raw(name))
 
-    def str(self, name: str, default=_UNSET) -> str:
+    def str(self, name: builtins.str, default=_UNSET) -> builtins.str:
         value = self.raw(name)
         if value is None or value == "":
             if default is _UNSET:
@@ -182,7 +187,7 @@ class StrictEnv:
             return default
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self.raw(name)
         if not value:
             return default
@@ -193,7 +198,7 @@ class StrictEnv:
             return False
         raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}.")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None) -> builtins.int:
         value = self.raw(name)
         if not value:
             return default
@@ -205,7 +210,7 @@ class StrictEnv:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
         return number
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def float(self, name: builtins.str, default: builtins.float, *, minimum: builtins.float = 0.0) -> builtins.float:
         value = self.raw(name)
         if not value:
             return default
@@ -217,7 +222,9 @@ class StrictEnv:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
         return number
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+    def choice(
+        self, name: builtins.str, choices: tuple[builtins.str, ...], default: builtins.str | None
+    ) -> builtins.str | None:
         value = self.raw(name)
         if not value:
             return default
@@ -226,7 +233,7 @@ class StrictEnv:
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
         return lowered
 
-    def rate(self, name: str, default: str) -> Rate | None:
+    def rate(self, name: builtins.str, default: builtins.str) -> Rate | None:
         """A rate limit as `count/period` (`30/minute`, `10/m`, `1000/hour`), or `off`."""
         value = self.raw(name) or default
         try:
@@ -236,7 +243,7 @@ class StrictEnv:
                 f"{name} must look like 30/minute (a count per second, minute, hour or day) or off, got {value!r}."
             ) from None
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def list(self, name: builtins.str, default: builtins.list[builtins.str]) -> builtins.list[builtins.str]:
         """A comma-separated list, or a JSON list (the seed's CORS_* accept both)."""
         value = self.raw(name)
         if value is None or value == "":
@@ -251,7 +258,7 @@ class StrictEnv:
             return [i.strip() for i in items if i.strip()]
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def db_url(self, name: str, default: str) -> dict:
+    def db_url(self, name: builtins.str, default: builtins.str) -> dict:
         """A database URL for PostgreSQL or SQLite, the two databases Photobox runs on."""
         value = self.raw(name) or default
         example = (
@@ -275,16 +282,18 @@ class StrictEnv:
         try:
             return environ.Env.db_url_config(value)
         except Exception as exc:  # environ raises several types for a malformed URL
-            detail = one_line(exc)
+            detail = one_line(str(exc))
             if url_password(value):  # never print the password, should the message quote it
                 detail = detail.replace(url_password(value), "***")
             raise ImproperlyConfigured(f"{name} is not a valid database URL ({detail}): {example}.") from None
 
-    def prefixed(self, *, prefix: str) -> dict[str, str]:
+    def prefixed(self, *, prefix: builtins.str) -> dict[builtins.str, builtins.str]:
         """Every variable whose name starts with `prefix`, keyed by the rest of its name, as set."""
         return {name[len(prefix) :]: value for name, value in os.environ.items() if name.startswith(prefix)}
 
-    def refuse_short_token(self, name: str, value: str, *, production: bool, advice: str) -> None:
+    def refuse_short_token(
+        self, name: builtins.str, value: builtins.str, *, production: builtins.bool, advice: builtins.str
+    ) -> None:
         """A shared secret shorter than MIN_TOKEN_LENGTH can be guessed (a rate limit only slows guessing
         down): refused with DEBUG off. Empty keeps its meaning: whatever it guards refuses every call."""
         if value and len(value) < MIN_TOKEN_LENGTH and production:

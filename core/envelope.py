@@ -106,8 +106,9 @@ def exception_handler(exc, context):
         message = str(exc.detail) if isinstance(exc.detail, str) else "Unauthorized"
         return error_response(exc.status_code, message, headers=headers)
     if isinstance(exc, exceptions.Throttled):
-        headers = {"Retry-After": str(exc.wait)} if exc.wait is not None else None
-        return error_response(exc.status_code, "Too many requests", {"retry_after": exc.wait}, headers=headers)
+        wait: int | None = exc.wait  # type: ignore[attr-defined]  # set by Throttled.__init__; the stubs omit it
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return error_response(exc.status_code, "Too many requests", {"retry_after": wait}, headers=headers)
     if isinstance(exc, Http404 | exceptions.NotFound):
         return error_response(status.HTTP_404_NOT_FOUND, "Not found")
     if isinstance(exc, PermissionDenied | exceptions.PermissionDenied):

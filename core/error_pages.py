@@ -11,6 +11,7 @@ import logging
 import sys
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.defaults import server_error as django_server_error
 
@@ -24,6 +25,7 @@ def server_error(request, *args, **kwargs):
     if not database_unavailable(exc):
         return django_server_error(request, *args, **kwargs)
     logger.warning("database unavailable: %s %s answered 503", request.method, request.path)
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = json_error(503, "Service temporarily unavailable", {"retry_after": DATABASE_RETRY_AFTER})
     else:

@@ -1,6 +1,6 @@
 """Structured logs: one line per record, the request id and the sale on each, no secrets.
 
-- `JsonFormatter` writes a JSON object per line (production): timestamp, level, logger, message,
+- `JsonFormatter` (python-json-logger's) writes a JSON object per line (production): timestamp, level, logger, message,
   request_id, external_id, any other `extra=` field, and the exception text.
 - `PlainFormatter` writes a readable line (development), with the same fields appended.
 - `RequestContextFilter` gives every record the request id (set by RequestIDMiddleware) and the
@@ -16,13 +16,15 @@ line carries the method, path, status, duration and the response's X-Request-ID 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pythonjsonlogger import json as jsonlogger
 
 request_id_var: ContextVar[str | None] = ContextVar("photobox_request_id", default=None)
 external_id_var: ContextVar[str | None] = ContextVar("photobox_external_id", default=None)
@@ -48,14 +50,12 @@ _GALLERY_KEY = re.compile(r"(/gallery/[^/\s?\"']+/)[^/\s?\"']+")
 
 # The attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
-
-
-def mask_email(email: str) -> str:
-    """`budi@example.com` -> `b***@example.com`: enough to tell customers apart in a log."""
-    local, at, domain = email.rpartition("@")
-    if not at or not local:
-        return "***"
-    return f"{local[0]}***@{domain}"
+# A JSON line's leading fields (the record's attributes), after its timestamp, and their names there.
+_FIELDS = ("levelname", "name", "message", "request_id", "external_id")
+_RENAMED = {"levelname": "level", "name": "logger", "exc_info": "exception", "stack_info": "stack"}
+# Written as they are: the ids are ours (a request id a kiosk sent is kept whole, to be grepped for).
+_UNREDACTED = frozenset({"timestamp", "level", "logger", "request_id", "external_id"})
+_LAST = ("exception", "stack")
 
 
 _secrets_cache: tuple[tuple, list[str]] | None = None
@@ -146,33 +146,35 @@ def _access_fields(record: logging.LogRecord) -> dict:
     }
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line."""
+class JsonFormatter(jsonlogger.JsonFormatter):
+    """One JSON object per line, written by python-json-logger: timestamp, level, logger, message,
+    request_id, external_id, gunicorn's access fields, any `extra=` field, then the exception and
+    the stack. Everything but the first three and the two ids goes through `redact`."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict = {
-            "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": redact(record.getMessage()),
-            "request_id": getattr(record, "request_id", None),
-            "external_id": getattr(record, "external_id", None),
-        }
-        if record.name == "gunicorn.access":
-            access = _access_fields(record)
-            entry["request_id"] = entry["request_id"] or access.pop("request_id")
-            access.pop("request_id", None)
-            entry.update({key: _clean(value) for key, value in access.items()})
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRIBUTES and key not in entry and not key.startswith("_"):
-                entry[key] = _clean(value)
-        if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
-        elif record.exc_text:
-            entry["exception"] = redact(record.exc_text)
-        if record.stack_info:
-            entry["stack"] = redact(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=lambda value: redact(str(value)))
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("rename_fields", _RENAMED)
+        # An `extra=` field never replaces one of the line's own fields.
+        kwargs.setdefault("reserved_attrs", [*_STANDARD_ATTRIBUTES, *_RENAMED.values(), "timestamp"])
+        kwargs.setdefault("json_ensure_ascii", False)
+        kwargs.setdefault("json_default", lambda value: redact(str(value)))
+        super().__init__(list(_FIELDS), *args, **kwargs)
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        log_data["timestamp"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        access = _access_fields(record) if record.name == "gunicorn.access" else {}
+        access_request_id = access.pop("request_id", None)
+        # Ahead of the `extra=` fields, as message_dict's entries are.
+        super().add_fields(log_data, record, {**message_dict, **access})
+        if access and not log_data["request_id"]:
+            log_data["request_id"] = access_request_id
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        cleaned = {key: value if key in _UNREDACTED else _clean(value) for key, value in log_data.items()}
+        # The exception and the stack close the line, after the `extra=` fields.
+        for key in _LAST:
+            if key in cleaned:
+                cleaned[key] = cleaned.pop(key)
+        return cleaned
 
 
 class PlainFormatter(logging.Formatter):

@@ -75,7 +75,9 @@ class ValidationErrorItemSerializer(serializers.Serializer):
 class ErrorDetailsSerializer(serializers.Serializer):
     """Open object: what the failure is about (ids, limits); `errors` only for validation errors."""
 
-    errors = ValidationErrorItemSerializer(many=True, required=False, help_text="Validation errors only.")
+    # The stubs take this field for Serializer.errors, which it does not replace: DRF's
+    # metaclass moves declared fields off the class.
+    errors = ValidationErrorItemSerializer(many=True, required=False, help_text="Validation errors only.")  # type: ignore[assignment]
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -87,7 +89,9 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ValidationErrorDetailsSerializer(serializers.Serializer):
-    errors = ValidationErrorItemSerializer(many=True)
+    # The stubs take this field for Serializer.errors, which it does not replace: DRF's
+    # metaclass moves declared fields off the class.
+    errors = ValidationErrorItemSerializer(many=True)  # type: ignore[assignment]
 
 
 class ValidationErrorSerializer(serializers.Serializer):
@@ -145,7 +149,9 @@ def error_response(description: str) -> dict:
 class EncryptedSerializer(serializers.Serializer):
     """With ENCRYPTION_ENABLED=true: the body that would have been sent, encrypted."""
 
-    data = serializers.CharField(
+    # The stubs take this field for Serializer.data, which it does not replace: DRF's
+    # metaclass moves declared fields off the class.
+    data = serializers.CharField(  # type: ignore[assignment]
         help_text="ENCRYPTION_MODE=cbc (the default, for deployed kiosks): Base64 of AES-256-CBC (PKCS#7) of the "
         "exact plaintext JSON body, with ENCRYPTION_KEY (32 characters) and ENCRYPTION_IV (16 characters). "
         "ENCRYPTION_MODE=gcm: Base64 of nonce (12 bytes) || ciphertext || tag (16 bytes), AES-256-GCM with the "

@@ -39,7 +39,13 @@ from core import counters
 from core.client import client_network
 
 if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
     from core.env import Rate  # the settings' parsed RATE_LIMIT_* values
+
+    _MixedIntoAPIView = APIView
+else:
+    _MixedIntoAPIView = object
 
 logger = logging.getLogger("photobox.ratelimit")
 
@@ -167,7 +173,7 @@ class MissThrottle(BaseThrottle):
         return self._wait
 
 
-class MissLimitedMixin:
+class MissLimitedMixin(_MixedIntoAPIView):
     """For an APIView with `MissThrottle`: every 404 it answers counts as a miss of the client."""
 
     miss_limit = PHOTO_MISSES

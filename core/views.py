@@ -42,7 +42,10 @@ def home(request):
 @cache
 def _favicon() -> bytes:
     # Read from the app's static folder (not STATIC_ROOT): it answers before any collectstatic.
-    return Path(finders.find(FAVICON)).read_bytes()
+    found = finders.find(FAVICON)
+    if not isinstance(found, str):
+        raise FileNotFoundError(FAVICON)
+    return Path(found).read_bytes()
 
 
 @csrf_exempt
@@ -91,7 +94,7 @@ def media(request, path: str):
     name = request.GET.get("download")
     if name is not None and not SAFE_DOWNLOAD_NAME.fullmatch(name):
         return HttpResponse("Bad download name", status=400, content_type="text/plain; charset=utf-8")
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
     if name is not None and response.status_code == 200:
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -93,9 +93,11 @@ class EmailState:
             return condition
         email = EmailOutbox.objects.filter(sale=OuterRef("pk"), kind=EmailKind.CUSTOMER_PHOTOS)
         if not self.outbox:
-            return condition & ~Exists(email)
-        statuses = {"status": self.outbox[0]} if len(self.outbox) == 1 else {"status__in": list(self.outbox)}
-        return condition & Exists(email.filter(**statuses))
+            return condition & Q(~Exists(email))
+        statuses: dict[str, str | list[str]] = (
+            {"status": self.outbox[0]} if len(self.outbox) == 1 else {"status__in": list(self.outbox)}
+        )
+        return condition & Q(Exists(email.filter(**statuses)))
 
     def holds(self, sale: Sale, outbox_status: str | None) -> bool:
         if not lookups.holds(sale, self.sale):
@@ -149,9 +151,14 @@ def with_photo_and_email_state(sales: list[Sale]) -> list[Sale]:
         ).values_list("sale_id", "status", "attempts")
     }
     for sale in sales:
-        sale.photo_count = counts.get(sale.pk, 0)
-        sale.email_status, sale.email_attempts = emails.get(sale.pk, (None, 0))
-        sale.email_state = email_state(sale, sale.email_status)
+        status, attempts = emails.get(sale.pk, (None, 0))
+        # Read by the staff's sale list: no fields of the model, so plain attributes of this instance.
+        vars(sale).update(
+            photo_count=counts.get(sale.pk, 0),
+            email_status=status,
+            email_attempts=attempts,
+            email_state=email_state(sale, status),
+        )
     if flagged := [sale for sale in sales if sale.needs_review]:
         prefetch_related_objects(flagged, reviews_prefetch())
     return sales

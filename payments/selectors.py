@@ -156,7 +156,7 @@ def sale_history(sale: Sale) -> list[HistoryEntry]:
     if sale.email_sent_at:
         entries.append(HistoryEntry(at=sale.email_sent_at, what="Photo email sent to the customer"))
     prefetch_related_objects([sale], reviews_prefetch())
-    resolutions = {review.resolution_id: review.resolution for review in sale.reviews.all() if review.resolution_id}
+    resolutions = {note.pk: note for review in sale.reviews.all() if (note := review.resolution) is not None}
     for note in sorted(resolutions.values(), key=lambda note: (note.resolved_at, note.pk)):
         who = note.resolved_by.get_username() if note.resolved_by else "a deleted user"
         entries.append(HistoryEntry(at=note.resolved_at, what=f"Review resolved by {who}", detail=note.note))
@@ -166,7 +166,7 @@ def sale_history(sale: Sale) -> list[HistoryEntry]:
 
 
 # How staff read a history row that no notification caused, by the status it reached.
-_REACHED = {
+_REACHED: dict[str, str] = {
     SaleStatus.EXPIRED: "Expired: the QR code was not paid in time",
     SaleStatus.CANCELLED: "Cancelled at the kiosk: the customer gave up before paying",
     SaleStatus.FAILED: "Failed: the payment gateway could not make a QR code (no payment)",

@@ -17,7 +17,7 @@ from django.urls import path
 from PIL import Image
 from rest_framework.views import APIView
 
-from core.logging import JsonFormatter, PlainFormatter, RequestContextFilter, log_file_path, mask_email, redact
+from core.logging import JsonFormatter, PlainFormatter, RequestContextFilter, log_file_path, redact
 from payments.models import Sale, SaleStatus
 from tests.conftest import CALLBACK_TOKEN, post_webhook, webhook_fixture
 from tests.test_settings import PRODUCTION, SETTINGS_VARIABLES, start_up_error, started
@@ -137,11 +137,19 @@ def test_gallery_keys_are_not_logged(json_log):
 
 
 @pytest.mark.parametrize(
-    ("email", "masked"),
-    [("budi@example.com", "b***@example.com"), ("x@mail.co.id", "x***@mail.co.id"), ("not-an-email", "***")],
+    ("written", "logged"),
+    [
+        ("budi@example.com", "b***@example.com"),
+        ("x@mail.co.id", "x***@mail.co.id"),
+        ("<Budi.Santoso+kiosk@Example.COM>", "<B***@Example.COM>"),
+        ("not-an-email, @example.com", "not-an-email, @example.com"),
+    ],
 )
-def test_mask_email(email, masked):
-    assert mask_email(email) == masked
+def test_emails_are_masked_to_their_first_letter_and_domain_in_a_log_line(json_log, written, logged):
+    logging.getLogger("gallery").info("sending to %s", written)
+
+    (entry,) = json_log.lines("gallery")
+    assert entry["message"] == f"sending to {logged}"
 
 
 def test_short_setting_values_are_not_taken_for_secrets(settings):

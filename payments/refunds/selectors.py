@@ -50,7 +50,7 @@ def received_payments(sale: Sale) -> list[ReceivedPayment]:
             "channel": sale.payment_channel,
             "pays_the_sale": True,
         }
-    extras = (
+    extras = list(
         PaymentEvent.objects.filter(
             sale=sale, outcome__in=EXTRA_PAYMENT_OUTCOMES, reported_status="COMPLETED", amount__gt=0
         )
@@ -58,7 +58,6 @@ def received_payments(sale: Sale) -> list[ReceivedPayment]:
         .order_by("received_at")
         .values_list("xendit_payment_id", "amount", "received_at")
     )
-    extras = list(extras)
     # A "double payment" may be a payment that paid another sale (one QR paid twice by a retry):
     # that one is the other sale's, never refundable from here.
     elsewhere = set(

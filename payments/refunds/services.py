@@ -252,6 +252,8 @@ def apply_refund_notice(*, event: PaymentEvent, notice: RefundNotice, now: datet
 def _adopt(*, sale: Sale, notice: RefundNotice) -> Refund | None:
     """Our own refund whose request has not been answered yet (the webhook came first, or the
     answer was lost): the oldest unanswered one of that payment and amount."""
+    if notice.amount is None:  # ours always have one
+        return None
     refund = (
         Refund.objects.select_for_update()
         .filter(

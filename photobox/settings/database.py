@@ -1,6 +1,7 @@
 """The database and the cache (where the rate limits count)."""
 
 import re
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -48,6 +49,8 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
 # The rate limits count here, so it must be one place for all processes: Redis when REDIS_URL is
 # set (several instances), else a table in the database (created by locations' migration 0003).
 REDIS_URL = env.str("REDIS_URL", "")
+# Declared for type checkers: each branch's literal alone reads as a dict of strings.
+CACHES: dict[str, dict[str, Any]]
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "photobox")
 if REDIS_URL:
     if not re.match(r"^(rediss?|unix)://", REDIS_URL):
