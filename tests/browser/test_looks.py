@@ -12,9 +12,8 @@ from gallery.emails import build_customer_email
 from gallery.models import Photo
 from gallery.outbox import gallery_url
 from payments.models import PaymentEvent, SaleStatus
-from tests.browser.support import DESKTOP, PHONE
-from tests.browser.test_admin import log_in
-from tests.conftest import post_webhook, webhook_fixture
+from tests.browser.support import DESKTOP, PHONE, log_in
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 expect = sync_api.expect

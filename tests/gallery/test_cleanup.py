@@ -20,7 +20,7 @@ from PIL import Image
 from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
 from payments.models import Sale, SaleStatus
-from tests.conftest import run_concurrently
+from tests.support.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 TOKEN = "test-maintenance-token"

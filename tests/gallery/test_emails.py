@@ -37,8 +37,8 @@ from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
 from payments.models import SaleStatus
-from tests.conftest import run_concurrently
-from tests.test_settings import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
+from tests.support.concurrency import run_concurrently
+from tests.support.processes import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
 
 pytestmark = pytest.mark.django_db
 

@@ -46,8 +46,9 @@ from gallery.outbox import gallery_url
 from gallery.storage import LocalStorage, StorageError, get_photo_storage
 from locations.services import issue_kiosk_key
 from payments.models import SaleStatus
-from tests.conftest import run_concurrently
-from tests.live_instances import GUNICORN, PROJECT_ROOT, free_port, instance_environment
+from tests.support.concurrency import run_concurrently
+from tests.support.live_instances import free_port, instance_environment
+from tests.support.processes import GUNICORN, PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db
 
