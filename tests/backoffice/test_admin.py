@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import EmailKind, EmailOutbox, Photo
+from gallery.models import EmailKind, EmailOutbox
 from locations.models import Location
 from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, Sale, SaleStatus
@@ -29,21 +29,10 @@ def staff_client(client):
 
 
 @pytest.fixture
-def some_of_everything(staff_client, make_sale, price, location):
+def some_of_everything(staff_client, make_sale, make_photo, price, location):
     """One of each kind of row the admin shows, so every page has something to render."""
     sale = make_sale(status=SaleStatus.COMPLETED, email_sent_at=timezone.now())
-    Photo.objects.create(
-        sale=sale,
-        position=1,
-        storage_key="photos/x/01.jpg",
-        url="http://testserver/media/photos/x/01.jpg",
-        bytes=1000,
-        width=64,
-        height=48,
-        format="JPEG",
-        checksum="a" * 64,
-        stored_at=timezone.now(),
-    )
+    make_photo(sale)
     EmailOutbox.objects.create(sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status="sent", attempts=1)
     Refund.objects.create(sale=sale, payment_id="qrpy_x", amount=5000, reason="One strip missing")
     flagged = make_sale(status=SaleStatus.EXPIRED)

@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import formats, translation
 
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.models import EmailKind, EmailOutbox, EmailStatus
 from payments.models import EventOutcome, PaymentEvent, SaleStatus
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def text_of(response) -> str:
 
 
 @pytest.fixture
-def sale(make_sale):
+def sale(make_sale, make_photo):
     sale = make_sale(
         status=SaleStatus.COMPLETED,
         created_at=PAID - timedelta(minutes=3),
@@ -42,10 +42,7 @@ def sale(make_sale):
         paid_at=PAID,
         email_sent_at=PAID + timedelta(minutes=5),
     )
-    Photo.objects.create(
-        sale=sale, position=1, storage_key="photos/1.jpg", url="http://127.0.0.1:8000/media/photos/1.jpg",
-        bytes=10, width=1, height=1, format="JPEG", checksum="0" * 64, stored_at=PAID + timedelta(minutes=4),
-    )  # fmt: skip
+    make_photo(sale, stored_at=PAID + timedelta(minutes=4))
     EmailOutbox.objects.create(
         sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status=EmailStatus.SENT, attempts=1,
         next_attempt_at=PAID + timedelta(minutes=5), sent_at=PAID + timedelta(minutes=5),

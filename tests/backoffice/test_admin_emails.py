@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery import services
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.models import EmailKind, EmailOutbox, EmailStatus
 from payments.models import SaleStatus
 from tests.support.mail import DISCONNECTING
 
@@ -22,7 +22,7 @@ def staff_client(client):
 
 
 @pytest.fixture
-def photographed(make_sale):
+def photographed(make_sale, make_photo):
     """A paid sale whose photos are stored, and whose email gave up on a mistyped address."""
 
     def make(*, stored: bool = True, **fields):
@@ -30,18 +30,7 @@ def photographed(make_sale):
         fields.setdefault("email", "budi@exmaple.com")
         sale = make_sale(**fields)
         for position in (1, 2):
-            Photo.objects.create(
-                sale=sale,
-                position=position,
-                storage_key=f"photos/{sale.external_id}/{position}.jpg",
-                url=f"http://testserver/media/photos/{sale.external_id}/{position}.jpg",
-                bytes=1000,
-                width=64,
-                height=48,
-                format="JPEG",
-                checksum=f"{sale.pk:032x}{position:032x}",
-                stored_at=timezone.now() if stored else None,
-            )
+            make_photo(sale, position, stored=stored)
         EmailOutbox.objects.create(
             sale=sale,
             kind=EmailKind.CUSTOMER_PHOTOS,

@@ -5,9 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
-from django.utils import timezone
 
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.models import EmailKind, EmailOutbox, EmailStatus
 from locations.models import Location
 from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, SaleStatus
@@ -28,20 +27,9 @@ def operator_client(client):
 
 
 @pytest.fixture
-def paid_sale_with_photos(make_sale):
+def paid_sale_with_photos(make_sale, make_photo):
     sale = make_sale(status=SaleStatus.COMPLETED, needs_review=True, review_reason="Amount mismatch")
-    Photo.objects.create(
-        sale=sale,
-        position=1,
-        storage_key="photos/x/1.jpg",
-        url="http://testserver/media/photos/x/1.jpg",
-        bytes=1,
-        width=1,
-        height=1,
-        format="JPEG",
-        checksum="b" * 64,
-        stored_at=timezone.now(),
-    )
+    make_photo(sale, url="http://testserver/media/photos/x/1.jpg")
     EmailOutbox.objects.create(sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status=EmailStatus.FAILED, attempts=8)
     return sale
 

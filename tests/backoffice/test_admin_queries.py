@@ -10,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.models import EmailKind, EmailOutbox, EmailStatus
 from payments import transitions
 from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
+from tests.support.factories import create_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -53,18 +54,7 @@ class World:
 
     @staticmethod
     def _photo(sale: Sale, position: int) -> None:
-        Photo.objects.create(
-            sale=sale,
-            position=position,
-            storage_key=f"photos/{sale.pk}/{position}.jpg",
-            url=f"http://testserver/media/photos/{sale.pk}/{position}.jpg",
-            bytes=1,
-            width=1,
-            height=1,
-            format="JPEG",
-            checksum=f"{sale.pk:032x}{position:032x}",
-            stored_at=timezone.now(),
-        )
+        create_photo(sale, position)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from backoffice.tools import EstimatedCountPaginator
 from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
 from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
 from payments.simulation import simulate_payment
+from tests.support.factories import create_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -29,19 +30,7 @@ def staff_client(client):
 
 def add_photos(sale: Sale, count: int, *, stored: bool = True) -> list[Photo]:
     return [
-        Photo.objects.create(
-            sale=sale,
-            position=position,
-            storage_key=f"photos/{sale.external_id}/{position:02d}.jpg",
-            url=f"http://testserver/media/photos/{sale.external_id}/{position:02d}.jpg" if stored else "",
-            bytes=1000,
-            width=64,
-            height=48,
-            format="JPEG",
-            original_name=f"booth-{position}.jpg",
-            checksum=f"{sale.pk:032x}{position:032x}",
-            stored_at=timezone.now() if stored else None,
-        )
+        create_photo(sale, position, stored=stored, original_name=f"booth-{position}.jpg")
         for position in range(1, count + 1)
     ]
 

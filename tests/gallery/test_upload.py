@@ -287,12 +287,10 @@ def test_too_many_photos_in_one_request_is_400(api, paid_sale, local_media, sett
     assert_nothing_stored(local_media)
 
 
-def test_too_many_photos_across_retries_is_400(api, paid_sale, settings):
+def test_too_many_photos_across_retries_is_400(api, paid_sale, make_photo, settings):
     settings.PHOTO_MAX_COUNT = 3
     EmailOutbox.objects.all().delete()
-    Photo.objects.create(
-        sale=paid_sale, position=1, storage_key="k1", bytes=1, width=1, height=1, format="JPEG", checksum="a" * 64
-    )
+    make_photo(paid_sale, stored=False)
 
     response = upload(api, paid_sale, photos_of(3))
 

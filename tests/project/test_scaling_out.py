@@ -18,7 +18,7 @@ import requests
 from django.utils import timezone
 from PIL import Image
 
-from gallery.models import EmailKind, EmailOutbox, EmailStatus, Photo
+from gallery.models import EmailKind, EmailOutbox, EmailStatus
 from payments.models import Sale, SaleStatus
 from tests.support.live_instances import instance_environment, instances
 from tests.support.processes import PROJECT_ROOT
@@ -116,7 +116,7 @@ def test_send_emails_on_every_instance_sends_each_email_once(make_sale):
     assert set(EmailOutbox.objects.values_list("status", "attempts")) == {(EmailStatus.SENT, 1)}
 
 
-def test_cleanup_on_every_instance_deletes_each_folder_once(make_sale, tmp_path):
+def test_cleanup_on_every_instance_deletes_each_folder_once(make_sale, make_photo, tmp_path):
     sent_long_ago = timezone.now() - timedelta(days=30)
     sales = []
     for n in range(4):
@@ -127,18 +127,7 @@ def test_cleanup_on_every_instance_deletes_each_folder_once(make_sale, tmp_path)
         image = io.BytesIO()
         Image.new("RGB", (8, 8), (n, 0, 0)).save(image, "JPEG")
         path.write_bytes(image.getvalue())
-        Photo.objects.create(
-            sale=sale,
-            position=1,
-            storage_key=key,
-            url=f"http://127.0.0.1/media/{key}",
-            bytes=len(image.getvalue()),
-            width=8,
-            height=8,
-            format="JPEG",
-            checksum=f"{n:064d}",
-            stored_at=sent_long_ago,
-        )
+        make_photo(sale, storage_key=key, bytes=len(image.getvalue()), width=8, height=8, stored_at=sent_long_ago)
         sales.append(sale)
 
     outputs = run_on_every_instance(3, ["cleanup"], MEDIA_ROOT=str(tmp_path))

@@ -42,10 +42,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.utils import timezone
 from PIL import Image
 
-from gallery.models import Photo
 from gallery.storage import LocalStorage
 from payments.models import SaleStatus
 from tests.support.live_instances import free_port, instance_environment
@@ -264,7 +262,7 @@ def random_png(rng: random.Random, size: int) -> bytes:
 
 
 @pytest.fixture
-def zip_sale(make_sale, tmp_path) -> ZipSale:
+def zip_sale(make_sale, make_photo, tmp_path) -> ZipSale:
     """A paid sale with 12 photos of 1-3 MB, stored through the local photo storage."""
     sale = make_sale(status=SaleStatus.COMPLETED)
     storage = LocalStorage(root=tmp_path / "media", base_url=f"https://{HOST}/media")
@@ -277,9 +275,9 @@ def zip_sale(make_sale, tmp_path) -> ZipSale:
         stored = storage.save(key=key, content=content, filename=f"{position}.png")
         with Image.open(BytesIO(content)) as image:
             width, height = image.size
-        Photo.objects.create(
-            sale=sale,
-            position=position,
+        make_photo(
+            sale,
+            position,
             storage_key=stored.key,
             url=stored.url,
             bytes=len(content),
@@ -287,7 +285,6 @@ def zip_sale(make_sale, tmp_path) -> ZipSale:
             height=height,
             format="PNG",
             checksum=checksum,
-            stored_at=timezone.now(),
         )
         total += len(content)
     return ZipSale(sale.external_id, f"/gallery/{sale.external_id}/{sale.gallery_key}/download", total)
