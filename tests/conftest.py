@@ -1,26 +1,21 @@
-import json
+"""Fixtures every test may ask for, and the hooks that decide what runs where. The helpers they
+are built on live in tests/support."""
+
 import os
-import threading
-from collections.abc import Callable
-from datetime import timedelta
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
-from django.db import connection, connections
-from django.utils import timezone
+from django.db import connection
 from rest_framework.test import APIClient
 
+from gallery.models import Photo
 from locations.models import Location
-from payments import transitions
-from payments.models import PAID_STATUSES, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
-from payments.services import new_external_id
+from payments.models import Sale
 from pricing.models import Price
-from tests.fakes.xendit import FakeXendit, FakeXenditServer
-
-FIXTURES = Path(__file__).parent / "fixtures"
-# XENDIT_CALLBACK_TOKEN in tests/settings.py, and the fake Xendit's default (tests/fakes/xendit.py).
-CALLBACK_TOKEN = "test-callback-token-0123456789abcdef"
+from tests.fakes.cloudinary import FakeCloudinary
+from tests.fakes.xendit import FakeXendit
+from tests.support.factories import create_location, create_photo, create_price, create_sale
+from tests.support.fake_servers import running_fake_cloudinary, running_fake_xendit
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,15 +54,9 @@ def api() -> APIClient:
 
 @pytest.fixture
 def make_location(db) -> Callable[..., Location]:
+    """Machines PB-001, PB-002, … in Mall 1, Mall 2, …, unless the test names them."""
     counter = iter(range(1, 10_000))
-
-    def make(**fields) -> Location:
-        number = next(counter)
-        fields.setdefault("machine_code", f"PB-{number:03d}")
-        fields.setdefault("name", f"Mall {number}")
-        return Location.objects.create(**fields)
-
-    return make
+    return lambda **fields: create_location(number=next(counter), **fields)
 
 
 @pytest.fixture
@@ -77,11 +66,7 @@ def location(make_location) -> Location:
 
 @pytest.fixture
 def make_price(db) -> Callable[..., Price]:
-    def make(amount: int | str = 40000, **fields) -> Price:
-        fields.setdefault("description", "4 photo strips")
-        return Price.objects.create(amount=Decimal(amount), **fields)
-
-    return make
+    return create_price
 
 
 @pytest.fixture
@@ -91,40 +76,22 @@ def price(make_price) -> Price:
 
 @pytest.fixture
 def make_sale(location, price) -> Callable[..., Sale]:
-    """A sale stored directly (no gateway call), for tests about what happens after creation. Its
-    history says it started, and how it reached its status when that is not PENDING (cause
-    EARLIER); `review_reason` lines become its open reviews."""
+    """Sales stored directly (tests.support.factories.create_sale), at `location` for `price`
+    unless the test names others."""
 
     def make(**fields) -> Sale:
-        now = timezone.now()
-        reasons = fields.pop("review_reason", "").splitlines()
-        sale_location = fields.pop("location", location)
-        sale_price = fields.pop("price", price)
-        fields.setdefault("created_at", now)
-        fields.setdefault("expires_at", fields["created_at"] + timedelta(minutes=15))
-        fields.setdefault("status", SaleStatus.PENDING)
-        fields.setdefault("email", "customer@example.com")
-        fields.setdefault("xendit_qr_id", f"qr_test_{Sale.objects.count() + 1}")
-        fields.setdefault("qr_string", "00020101021226...")
-        if fields["status"] in PAID_STATUSES:
-            fields.setdefault("paid_at", now)
-        sale = Sale.objects.create(
-            external_id=fields.pop("external_id", None) or new_external_id(location_id=sale_location.pk, now=now),
-            location=sale_location,
-            price=sale_price,
-            amount=fields.pop("amount", sale_price.amount),
-            **fields,
-        )
-        transitions.start(sale=sale)
-        if sale.status != SaleStatus.PENDING:
-            SaleHistory.objects.create(
-                sale=sale, from_status=SaleStatus.PENDING, to_status=sale.status, cause=SaleCause.EARLIER
-            )
-        for reason in reasons:
-            SaleReview.objects.create(sale=sale, reason=reason)
-        return sale
+        fields.setdefault("location", location)
+        fields.setdefault("price", price)
+        return create_sale(**fields)
 
     return make
+
+
+@pytest.fixture
+def make_photo(db) -> Callable[..., Photo]:
+    """Photo rows made directly (tests.support.factories.create_photo): `make_photo(sale, 2)` is
+    the sale's second photo, stored; `stored=False` for one whose upload never finished."""
+    return create_photo
 
 
 @pytest.fixture
@@ -138,71 +105,14 @@ def sale_request(location, price) -> dict:
 
 
 @pytest.fixture
-def fake_xendit(settings) -> FakeXendit:
+def fake_xendit(settings) -> Iterator[FakeXendit]:
     """The real XenditClient, pointed at a fake Xendit on 127.0.0.1."""
-    server = FakeXenditServer()
-    with server as fake:
-        settings.PAYMENT_GATEWAY = "xendit"
-        settings.XENDIT_API_URL = server.url
-        settings.XENDIT_API_KEY = fake.api_key
-        settings.XENDIT_READ_TIMEOUT = 1.0
-        settings.XENDIT_CONNECT_TIMEOUT = 1.0
+    with running_fake_xendit(settings) as fake:
         yield fake
 
 
-def webhook_fixture(name: str, **replace) -> dict:
-    """A webhook body from tests/fixtures/webhooks, with placeholders filled in."""
-    text = (FIXTURES / "webhooks" / name).read_text()
-    for key, value in replace.items():
-        text = text.replace("{{" + key + "}}", str(value))
-    return json.loads(text)
-
-
-def post_webhook(api: APIClient, body, *, token: str | None = CALLBACK_TOKEN, **headers):
-    if token is not None:
-        headers["HTTP_X_CALLBACK_TOKEN"] = token
-    data = body if isinstance(body, bytes | str) else json.dumps(body)
-    return api.post("/api/v1/webhooks/xendit", data=data, content_type="application/json", **headers)
-
-
-def run_concurrently(target: Callable[[int], object], count: int) -> list:
-    """Run `target(i)` in `count` real threads released together by a barrier.
-
-    Each thread uses its own database connection (closed at the end); the results, or the
-    exceptions raised, come back in order.
-    """
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = target(index)
-        except Exception as exc:  # returned to the test, which asserts on it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.fixture
-def fake_cloudinary(settings):
+def fake_cloudinary(settings) -> Iterator[FakeCloudinary]:
     """The real CloudinaryStorage (and SDK), pointed at a fake Cloudinary on 127.0.0.1."""
-    from tests.fakes.cloudinary import FakeCloudinaryServer
-
-    server = FakeCloudinaryServer()
-    with server as fake:
-        settings.PHOTO_STORAGE = "cloudinary"
-        settings.CLOUDINARY_CLOUD_NAME = fake.cloud_name
-        settings.CLOUDINARY_API_KEY = fake.api_key
-        settings.CLOUDINARY_API_SECRET = fake.api_secret
-        settings.CLOUDINARY_UPLOAD_PREFIX = server.url
-        settings.CLOUDINARY_FOLDER = "photobox"
-        settings.CLOUDINARY_TIMEOUT = 2.0
+    with running_fake_cloudinary(settings) as fake:
         yield fake

@@ -12,12 +12,12 @@ TEST_ENVIRONMENT = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "PAYMENT_GATEWAY": "simulator",
     "XENDIT_API_KEY": "",
-    # At least 32 characters, as production requires (tests/conftest.py's CALLBACK_TOKEN).
+    # At least 32 characters, as production requires (tests/support/webhooks.py's CALLBACK_TOKEN).
     "XENDIT_CALLBACK_TOKEN": "test-callback-token-0123456789abcdef",
     "XENDIT_API_URL": "http://127.0.0.1:9",
     "ENCRYPTION_ENABLED": "false",
     "MAINTENANCE_TOKEN": "",  # a developer's short one would stop start-up; tests that use it set their own
-    # Kiosks in most tests send no key (tests/test_kiosk_keys.py covers `required`): chosen explicitly,
+    # Kiosks in most tests send no key (tests/locations/test_kiosk_keys.py covers `required`): chosen explicitly,
     # since DEBUG is off. This process logs that choice once as it starts.
     "KIOSK_AUTH": "optional",
     # DEBUG off needs a mail choice; the test runner then replaces it with its in-memory outbox
@@ -25,7 +25,7 @@ TEST_ENVIRONMENT = {
     "EMAIL_BACKEND": "console",
     "LOG_LEVEL": "warning",
     "DB_POOL_SIZE": "0",
-    "SECURE_SSL_REDIRECT": "false",  # the test client speaks plain HTTP; tests/test_deploy.py covers HTTPS
+    "SECURE_SSL_REDIRECT": "false",  # the test client speaks plain HTTP; tests/project/test_deploy.py covers HTTPS
 }
 # A developer's .env must not change what the tests see.
 os.environ.update(TEST_ENVIRONMENT)
@@ -37,5 +37,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 # Each test process counts rate limits in its own memory (cleared before every test, tests/conftest.py);
-# the tests about the shared cache (tests/test_scaling_out.py) start servers with the real one.
+# the tests about the shared cache (tests/project/test_scaling_out.py) start servers with the real one.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

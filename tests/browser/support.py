@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 TIMEOUT_MS = 15_000
+PASSWORD = "kiosk-staff-password"  # staff_user's, in tests/browser/conftest.py
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -103,3 +104,12 @@ def decode_qr(png: bytes) -> list[str]:
     from PIL import Image
 
     return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def log_in(tab: Tab, site, *, password: str = PASSWORD) -> None:
+    """Log in to the admin as staff_user (siti), through the login page."""
+    page = tab.page
+    page.goto(f"{site.url}/admin/")
+    page.get_by_label("Username").fill("siti")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

@@ -8,20 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import SaleStatus
+from tests.browser.support import PASSWORD, log_in
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 expect = sync_api.expect
-
-
-PASSWORD = "kiosk-staff-password"  # staff_user's, in conftest.py
-
-
-def log_in(tab, site, *, password=PASSWORD) -> None:
-    page = tab.page
-    page.goto(f"{site.url}/admin/")
-    page.get_by_label("Username").fill("siti")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ import pytest
 from django.urls import reverse
 
 from gallery.emails import build_customer_email
-from gallery.models import Photo
 from gallery.outbox import gallery_url
 from payments.models import PaymentEvent, SaleStatus
-from tests.browser.support import DESKTOP, PHONE
-from tests.browser.test_admin import log_in
-from tests.conftest import post_webhook, webhook_fixture
+from tests.browser.support import DESKTOP, PHONE, log_in
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 expect = sync_api.expect
@@ -32,7 +30,7 @@ def page_width(tab) -> int:
 
 # --- The customer's email -------------------------------------------------------------------------
 @pytest.fixture
-def invoiced_sale(make_sale, make_location):
+def invoiced_sale(make_sale, make_location, make_photo):
     """A paid sale with an invoice and everything long that it can hold."""
     venue = make_location(
         name="Mall Taman Anggrek Lantai 3",
@@ -43,10 +41,7 @@ def invoiced_sale(make_sale, make_location):
         payment_channel="SHOPEEPAY", payment_receipt_id="RCPT-20261207-0000889123-QRIS",
     )  # fmt: skip
     for position in range(1, 5):
-        Photo.objects.create(
-            sale=sale, position=position, storage_key=f"photos/{position}.jpg", bytes=1, width=1, height=1,
-            format="JPEG", checksum=f"{position:064x}", stored_at=PAID,
-        )  # fmt: skip
+        make_photo(sale, position, stored_at=PAID)
     return sale
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from payments.models import RefundStatus, SaleStatus
 from payments.simulation import simulate_payment
-from tests.browser.test_admin import log_in
+from tests.browser.support import log_in
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (requirements-dev.txt)")
 expect = sync_api.expect

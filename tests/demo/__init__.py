@@ -1,0 +1,1 @@
+"""demo: the demo kiosk page and the demo command."""

@@ -27,8 +27,8 @@ from rest_framework.test import APIClient
 from demo.management.commands.demo import DemoAddress, lan_address, parse_addrport, prepare, use_address
 from payments.models import SaleStatus
 from pricing.models import Price
-from tests.live_instances import PROJECT_ROOT, free_port
-from tests.test_deploy import clean_environment
+from tests.support.live_instances import free_port
+from tests.support.processes import PROJECT_ROOT, clean_environment
 
 EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - what `demo 0.0.0.0:8000` listens on
 BUSY = re.compile(r"Port (\d+) is in use \(another demo\?\): run `manage\.py demo (\S+)`, or stop the other one\.")

@@ -1,0 +1,1 @@
+"""gallery: photo uploads and storage, the customer's gallery and email, and cleanup."""

@@ -20,7 +20,7 @@ from PIL import Image
 from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
 from payments.models import Sale, SaleStatus
-from tests.conftest import run_concurrently
+from tests.support.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 TOKEN = "test-maintenance-token"
@@ -55,7 +55,7 @@ def cleanup(api, days="14", *, token=TOKEN, alias=False):
 
 
 @pytest.fixture
-def sale_with_photos(make_sale, fake_cloudinary):
+def sale_with_photos(make_sale, make_photo, fake_cloudinary):
     """A paid sale whose email went out `days_ago` days ago, with `count` photos stored at the fake."""
 
     def make(*, days_ago: float = 20, count: int = 12) -> Sale:
@@ -65,16 +65,12 @@ def sale_with_photos(make_sale, fake_cloudinary):
             checksum = f"{sale.pk:032x}{position:032x}"
             key = f"photobox/{sale.external_id}/{position:02d}-{checksum[:16]}"
             asset = fake_cloudinary.put(key)
-            Photo.objects.create(
-                sale=sale,
-                position=position,
+            make_photo(
+                sale,
+                position,
                 storage_key=key,
                 url=fake_cloudinary.delivery_url(asset),
                 bytes=len(asset.content),
-                width=1,
-                height=1,
-                format="JPEG",
-                original_name=f"photo{position}.jpg",
                 checksum=checksum,
                 stored_at=sent,
             )

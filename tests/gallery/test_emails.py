@@ -37,8 +37,8 @@ from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
 from payments.models import SaleStatus
-from tests.conftest import run_concurrently
-from tests.test_settings import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
+from tests.support.concurrency import run_concurrently
+from tests.support.processes import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
 
 pytestmark = pytest.mark.django_db
 
@@ -56,24 +56,14 @@ def local_date(moment: datetime) -> str:
 
 
 @pytest.fixture
-def photographed(make_sale):
+def photographed(make_sale, make_photo):
     """A paid sale whose photos are all stored: ready for its email."""
 
     def make(photo_count: int = 3, **fields):
         fields.setdefault("status", SaleStatus.COMPLETED)
         sale = make_sale(**fields)
         for position in range(1, photo_count + 1):
-            Photo.objects.create(
-                sale=sale,
-                position=position,
-                storage_key=f"photobox/{sale.external_id}/{position}.jpg",
-                bytes=1000,
-                width=64,
-                height=48,
-                format="JPEG",
-                checksum=f"{position:064x}",
-                stored_at=timezone.now(),
-            )
+            make_photo(sale, position)
         return sale
 
     return make

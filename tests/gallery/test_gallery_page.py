@@ -22,6 +22,7 @@ from core.env import Rate
 from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
 from payments.models import Sale, SaleStatus
+from tests.support.factories import create_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -79,18 +80,16 @@ def add_photos(sale: Sale, count: int, media_root=None, *, size: int = 100) -> l
             (media_root / key).parent.mkdir(parents=True, exist_ok=True)
             (media_root / key).write_bytes(content)
         photos.append(
-            Photo.objects.create(
-                sale=sale,
-                position=position,
+            create_photo(
+                sale,
+                position,
                 storage_key=key,
                 url=f"http://127.0.0.1:8000/media/{key}",
                 bytes=len(content),
                 width=40,
                 height=30,
-                format="JPEG",
                 original_name=f"IMG_{position:04d}.jpg",
                 checksum=hashlib.sha256(content).hexdigest(),
-                stored_at=timezone.now(),
             )
         )
     return photos
@@ -208,13 +207,10 @@ def test_the_page_is_english_with_language_code_en(client, paid_sale, settings):
     assert "Unduh Semua Foto" not in html
 
 
-def test_cloudinary_photos_show_small_thumbnails_and_attachment_downloads(client, paid_sale, settings):
+def test_cloudinary_photos_show_small_thumbnails_and_attachment_downloads(client, paid_sale, make_photo, settings):
     settings.PHOTO_STORAGE = "cloudinary"
     original = "https://res.cloudinary.com/demo/image/upload/v1/photobox/TRX-1/01-abc"
-    Photo.objects.create(
-        sale=paid_sale, position=1, storage_key="photobox/TRX-1/01-abc", url=original, bytes=10, width=1, height=1,
-        format="JPEG", checksum="0" * 64, stored_at=timezone.now(),
-    )  # fmt: skip
+    make_photo(paid_sale, storage_key="photobox/TRX-1/01-abc", url=original)
 
     links = Links(client.get(page_url(paid_sale)).content.decode())
 
@@ -251,11 +247,8 @@ def test_hostile_names_are_escaped(client, make_location, make_sale, local_media
     assert "<img src=x" not in html
 
 
-def test_photos_not_stored_yet_get_a_friendly_waiting_page(client, paid_sale):
-    Photo.objects.create(
-        sale=paid_sale, position=1, storage_key="photos/x/01.jpg", bytes=10, width=1, height=1, format="JPEG",
-        checksum="1" * 64,
-    )  # fmt: skip
+def test_photos_not_stored_yet_get_a_friendly_waiting_page(client, paid_sale, make_photo):
+    make_photo(paid_sale, stored=False)
 
     response = client.get(page_url(paid_sale))
 

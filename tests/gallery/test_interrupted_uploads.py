@@ -46,8 +46,9 @@ from gallery.outbox import gallery_url
 from gallery.storage import LocalStorage, StorageError, get_photo_storage
 from locations.services import issue_kiosk_key
 from payments.models import SaleStatus
-from tests.conftest import run_concurrently
-from tests.live_instances import GUNICORN, PROJECT_ROOT, free_port, instance_environment
+from tests.support.concurrency import run_concurrently
+from tests.support.live_instances import free_port, instance_environment
+from tests.support.processes import GUNICORN, PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -314,7 +315,7 @@ def test_send_emails_finishes_an_upload_that_died_after_storing_every_photo(api,
     assert photo_count_in(mail.outbox[0]) == 4
 
 
-def test_send_emails_deletes_what_the_dead_upload_stored_without_recording(make_sale, fake_cloudinary):
+def test_send_emails_deletes_what_the_dead_upload_stored_without_recording(make_sale, make_photo, fake_cloudinary):
     sale = make_sale(status=SaleStatus.COMPLETED)
     storage = get_photo_storage()
     for position in (1, 2, 3):
@@ -322,18 +323,8 @@ def test_send_emails_deletes_what_the_dead_upload_stored_without_recording(make_
         key = storage.key_for(external_id=sale.external_id, position=position, checksum=checksum, extension="jpg")
         stored = position == 1
         asset = fake_cloudinary.put(key) if position < 3 else None  # the 2nd reached Cloudinary, unrecorded
-        Photo.objects.create(
-            sale=sale,
-            position=position,
-            storage_key=key,
-            url=fake_cloudinary.delivery_url(asset) if stored else "",
-            bytes=10,
-            width=1,
-            height=1,
-            format="JPEG",
-            checksum=checksum,
-            stored_at=timezone.now() if stored else None,
-        )
+        url = fake_cloudinary.delivery_url(asset) if stored else ""
+        make_photo(sale, position, stored=stored, storage_key=key, url=url, checksum=checksum)
     age(sale)
 
     assert services.send_due_emails().interrupted == 1

@@ -14,6 +14,7 @@ from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
 from gallery.validation import check_photo, strip_jpeg, strip_png
 from payments.models import SaleStatus
+from tests.support.api import error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -107,12 +108,6 @@ def stored_bytes(local_media, photo: Photo) -> bytes:
 def pixels(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         return image.tobytes()
-
-
-def error_of(response) -> tuple[int, str, dict]:
-    body = response.json()
-    assert body["success"] is False
-    return response.status_code, body["message"], body["details"]
 
 
 # --- No metadata is stored --------------------------------------------------------------------------

@@ -10,17 +10,24 @@ from django.utils import timezone
 from gallery.cleanup import cleanup_photos, sales_due_for_cleanup
 from gallery.models import EmailOutbox, EmailStatus, Photo
 from payments.models import Sale, SaleStatus
-from tests.gallery.test_upload import error_of, local_media, photos_of, upload  # noqa: F401
+from tests.support.api import error_of
+from tests.support.mail import DISCONNECTING
+from tests.support.uploads import photos_of, upload
 
 pytestmark = pytest.mark.django_db
-# local_media, imported above, is test_upload's autouse fixture: here too photos go to local storage
-# under a fresh MEDIA_ROOT.
+
+
+@pytest.fixture(autouse=True)
+def local_media(settings, tmp_path):
+    """Photos go to local storage under a fresh MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
 
 
 @pytest.fixture
 def mail_server_down(settings):
     """Every email fails as a dropped connection would: the outbox keeps it PENDING and retries it."""
-    settings.EMAIL_BACKEND = "tests.gallery.test_admin_emails.DisconnectingBackend"
+    settings.EMAIL_BACKEND = DISCONNECTING
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from django.utils import timezone
 from PIL import Image
 
 from gallery.cleanup import cleanup_photos
-from gallery.models import Photo
 from gallery.storage import CloudinaryStorage, LocalStorage, StorageError, StorageRateLimited, get_photo_storage
 from payments.models import SaleStatus
 
@@ -203,25 +202,14 @@ def test_delete_with_wrong_credentials_fails_without_raising(fake_cloudinary, se
 
 
 @pytest.mark.django_db
-def test_cleanup_deletes_150_photos_in_two_admin_api_calls_of_at_most_100(fake_cloudinary, make_sale):
+def test_cleanup_deletes_150_photos_in_two_admin_api_calls_of_at_most_100(fake_cloudinary, make_sale, make_photo):
     old = timezone.now() - timedelta(days=20)
     for s in range(15):
         sale = make_sale(status=SaleStatus.COMPLETED, email_sent_at=old)
         for n in range(1, 11):
             key = f"photobox/{sale.external_id}/{n:02d}-{s:04d}{n:012d}"
             fake_cloudinary.put(key)
-            Photo.objects.create(
-                sale=sale,
-                position=n,
-                storage_key=key,
-                url=f"{fake_cloudinary.url}/x/{key}.jpg",
-                bytes=10,
-                width=1,
-                height=1,
-                format="JPEG",
-                checksum=f"{s}-{n}",
-                stored_at=old,
-            )
+            make_photo(sale, n, storage_key=key, url=f"{fake_cloudinary.url}/x/{key}.jpg", stored_at=old)
 
     report = cleanup_photos(days=14)
 

@@ -14,8 +14,10 @@ from rest_framework.test import APIClient
 
 from gallery.models import EmailOutbox, Photo
 from payments.models import SaleStatus
-from tests.conftest import run_concurrently
-from tests.decryption import cbc_decrypt
+from tests.support.api import error_of
+from tests.support.concurrency import run_concurrently
+from tests.support.decryption import cbc_decrypt
+from tests.support.uploads import jpeg, photos_of, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -26,35 +28,15 @@ def local_media(settings, tmp_path):
     return tmp_path
 
 
-def jpeg(name="photo.jpg", size=(64, 48), color=(200, 30, 30)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
-
-
 def png(name="photo.png", size=(32, 32), extra=b"") -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", size, (0, 90, 200)).save(buffer, "PNG")
     return SimpleUploadedFile(name, buffer.getvalue() + extra, content_type="image/png")
 
 
-def photos_of(count: int) -> list[SimpleUploadedFile]:
-    return [jpeg(f"photo{i}.jpg", color=(i * 7 % 256, i * 13 % 256, 40)) for i in range(count)]
-
-
-def upload(api, sale, files):
-    return api.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": files}, format="multipart")
-
-
 @pytest.fixture
 def paid_sale(make_sale):
     return make_sale(status=SaleStatus.COMPLETED, send_invoice=True)
-
-
-def error_of(response) -> tuple[int, str, dict]:
-    body = response.json()
-    assert body["success"] is False
-    return response.status_code, body["message"], body["details"]
 
 
 # --- Success --------------------------------------------------------------------------------
@@ -305,12 +287,10 @@ def test_too_many_photos_in_one_request_is_400(api, paid_sale, local_media, sett
     assert_nothing_stored(local_media)
 
 
-def test_too_many_photos_across_retries_is_400(api, paid_sale, settings):
+def test_too_many_photos_across_retries_is_400(api, paid_sale, make_photo, settings):
     settings.PHOTO_MAX_COUNT = 3
     EmailOutbox.objects.all().delete()
-    Photo.objects.create(
-        sale=paid_sale, position=1, storage_key="k1", bytes=1, width=1, height=1, format="JPEG", checksum="a" * 64
-    )
+    make_photo(paid_sale, stored=False)
 
     response = upload(api, paid_sale, photos_of(3))
 

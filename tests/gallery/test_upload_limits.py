@@ -17,6 +17,7 @@ from gallery.models import Photo
 from gallery.upload_limits import UploadLimitHandler, UploadTooLarge, max_upload_bytes
 from locations.services import issue_kiosk_key
 from payments.models import SaleStatus
+from tests.support.api import error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +60,6 @@ def post_unread(api, external_id: str, *, length: int | None = GIB, **extra):
         **extra,
     )
     return response, body
-
-
-def error_of(response) -> tuple[int, str, dict]:
-    body = response.json()
-    assert body["success"] is False
-    return response.status_code, body["message"], body["details"]
 
 
 def jpeg(name: str, size=(64, 48), color=(200, 30, 30)) -> SimpleUploadedFile:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from locations.services import issue_kiosk_key
 from payments.models import Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
-from tests.conftest import post_webhook, webhook_fixture
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from payments.models import IdempotencyKey, Sale, SaleStatus
-from tests.payments.qris_reading import is_valid_crc, parse_tlv
+from tests.support.api import error_of
+from tests.support.qris_reading import is_valid_crc, parse_tlv
 
 URL = "/api/v1/transactions"
 pytestmark = pytest.mark.django_db
@@ -102,13 +103,6 @@ def test_unknown_keys_are_ignored(api, sale_request):
 
 
 # --- Errors, in the order the contract checks them ----------------------------------------
-
-
-def error_of(response) -> tuple[int, str, dict]:
-    body = response.json()
-    assert list(body) == ["success", "message", "details"]
-    assert body["success"] is False
-    return response.status_code, body["message"], body["details"]
 
 
 def test_unknown_location_is_404(api, sale_request):

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from payments.models import Sale, SaleStatus
-from tests.conftest import post_webhook, webhook_fixture
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from payments.services import fail_sale
-from tests.conftest import post_webhook, run_concurrently, webhook_fixture
+from tests.support.concurrency import run_concurrently
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from payments.gateways.pause import pause_calls
 from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, Sale, SaleStatus
 from payments.reconciliation import check_pending_refunds
 from payments.refunds.services import RefundRefused, refund_failure_text, request_refund
-from tests.conftest import post_webhook
-from tests.gallery.test_upload import jpeg
+from tests.support.uploads import jpeg
+from tests.support.webhooks import post_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from payments.gateways.qris import crc16_ccitt_false, tlv
 from payments.gateways.simulator import SimulatorGateway
 from payments.models import EventOutcome, EventSource, PaymentEvent, SaleStatus
-from tests.payments.qris_reading import is_valid_crc, parse_tlv
+from tests.support.qris_reading import is_valid_crc, parse_tlv
 
 # A real Xendit dynamic QRIS from a production webhook (reference/xendit.md §8.3).
 REAL_XENDIT_QRIS = (

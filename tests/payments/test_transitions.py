@@ -27,7 +27,7 @@ from payments.models import (
 from payments.reconciliation import expire_overdue_sales
 from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
-from tests.conftest import post_webhook, webhook_fixture
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from payments.models import EventOutcome, PaymentEvent, Sale, SaleStatus
-from tests.conftest import post_webhook, webhook_fixture
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 

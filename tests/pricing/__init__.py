@@ -1,0 +1,1 @@
+"""pricing: the prices kiosks sell at."""

@@ -1,0 +1,1 @@
+"""locations: kiosk keys, and what a kiosk may do with one."""
