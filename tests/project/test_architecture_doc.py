@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = (ROOT / "docs" / "architecture.md").read_text()
 PACKAGES = {"core", "locations", "pricing", "payments", "gallery", "backoffice", "demo", "photobox"}
 QUOTED = re.findall(r"`([^`\n]+)`", PAGE)
