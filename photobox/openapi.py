@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from payments.models import SaleStatus
+from photobox.api import jakarta_iso, rupiah_number
 
 # --- Building blocks --------------------------------------------------------------------------
 
@@ -40,6 +41,16 @@ class FalseField(serializers.BooleanField):
 
 class RupiahField(serializers.FloatField):
     """A JSON number of rupiah: an integer when whole (`40000`)."""
+
+    def to_representation(self, value):
+        return rupiah_number(value)
+
+
+class JakartaDateTimeField(serializers.DateTimeField):
+    """Asia/Jakarta with its offset, to the second: `2025-12-15T16:37:29+07:00`."""
+
+    def to_representation(self, value):
+        return jakarta_iso(value)
 
 
 EXTERNAL_ID = OpenApiParameter(
@@ -188,8 +199,9 @@ class SaleLocationSerializer(serializers.Serializer):
 
 
 class SalePriceSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    price = RupiahField(help_text="Rupiah, a JSON number: `40000`.")
+    # Read from the sale itself (`source="*"`): its price's id and its own amount.
+    id = serializers.UUIDField(source="price_id")
+    price = RupiahField(source="amount", help_text="Rupiah, a JSON number: `40000`.")
 
 
 class SaleSerializer(serializers.Serializer):
@@ -198,22 +210,25 @@ class SaleSerializer(serializers.Serializer):
     location_id = serializers.IntegerField()
     location = SaleLocationSerializer()
     price_id = serializers.UUIDField()
-    price = SalePriceSerializer()
+    price = SalePriceSerializer(source="*")
     status = serializers.ChoiceField(choices=SaleStatus.choices)
     qr_string = serializers.CharField(help_text="The QRIS payload to draw as a QR code.")
-    expires_at = serializers.DateTimeField(help_text="Asia/Jakarta with offset: `2025-12-15T16:37:29+07:00`.")
-    created_at = serializers.DateTimeField()
+    expires_at = JakartaDateTimeField(help_text="Asia/Jakarta with offset: `2025-12-15T16:37:29+07:00`.")
+    created_at = JakartaDateTimeField()
 
 
 class SaleWithPaymentSerializer(serializers.Serializer):
     """The sale as polled: `paid_at` comes before `created_at`."""
+
+    # The poll writes its answer by hand (payments/sale_status.py); tests/payments/test_poll.py
+    # checks that this serializer, run on the sale, renders the same bytes.
 
     id = serializers.IntegerField()
     external_id = serializers.CharField()
     location_id = serializers.IntegerField()
     location = SaleLocationSerializer()
     price_id = serializers.UUIDField()
-    price = SalePriceSerializer()
+    price = SalePriceSerializer(source="*")
     status = serializers.ChoiceField(
         choices=SaleStatus.choices,
         help_text="Keep polling while PENDING; every other status is final for the kiosk: COMPLETED (take the "
@@ -221,9 +236,9 @@ class SaleWithPaymentSerializer(serializers.Serializer):
         "A PENDING sale past `expires_at` is answered (and stored) as EXPIRED.",
     )
     qr_string = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True, help_text="null until paid.")
-    created_at = serializers.DateTimeField()
+    expires_at = JakartaDateTimeField()
+    paid_at = JakartaDateTimeField(allow_null=True, help_text="null until paid.")
+    created_at = JakartaDateTimeField()
 
 
 class SaleCreatedSerializer(serializers.Serializer):
