@@ -90,7 +90,12 @@ def _decimal(value) -> Decimal:
 
 
 def polled_sale(external_id: str) -> PolledSale | None:
-    """The sale with this external id as the poll shows it, or None: one SELECT, no writes."""
+    """The sale with this external id as the poll shows it, or None: one SELECT, no writes.
+
+    No connection check of its own: with CONN_HEALTH_CHECKS (DB_POOL_PRE_PING) Django checks a
+    reused connection before a request's first query, this one's too, so a database restart
+    fails no poll. Skipping that `SELECT 1` saved a round trip, but only by setting Django's
+    private state, which an upgrade may change silently (bench/README.md, "Optimisations")."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(_select(), [external_id])
         row = cursor.fetchone()
