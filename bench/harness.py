@@ -416,10 +416,11 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn serving photobox.wsgi on a free port of 127.0.0.1, stopped on exit."""
+    """gunicorn serving photobox.wsgi on a free port of 127.0.0.1, stopped on exit; from this
+    checkout, or from another one (`root`, e.g. main's, to measure it in the same run)."""
 
-    def __init__(self, env: dict[str, str], args: list[str], *, log: Path) -> None:
-        self.env, self.args, self.log_path = env, args, log
+    def __init__(self, env: dict[str, str], args: list[str], *, log: Path, root: Path = ROOT) -> None:
+        self.env, self.args, self.log_path, self.root = env, args, log, root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -436,7 +437,7 @@ class Gunicorn:
         ]
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=self.root, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

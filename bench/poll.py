@@ -7,7 +7,11 @@ the poll's rate as a fraction of it.
 
     .venv/bin/python -m bench.poll            # 100,000 sales, 32 connections, 15 s
     .venv/bin/python -m bench.poll --smoke    # 1,000 sales, 4 connections, 2 s
+    .venv/bin/python -m bench.poll --compare-with /tmp/poll-main   # and main's poll, same run
 """
+
+import contextlib
+from pathlib import Path
 
 from bench import harness as h
 
@@ -44,9 +48,13 @@ def measure(
     bare: bool = True,
     before: bool = False,
     count_queries: bool = True,
+    compare_with: Path | None = None,
 ) -> dict:
     """Poll (and bare view) figures: `rounds` rounds of seconds/rounds each, the two endpoints
-    alternating, so a neighbour's burst of work on this shared machine hits both alike."""
+    alternating, so a neighbour's burst of work on this shared machine hits both alike. With
+    `compare_with` (another checkout, e.g. `git worktree add /tmp/poll-main main`), that
+    checkout's poll is served by a second gunicorn on the same database and measured in the same
+    rounds ("other"), after checking that both answer the same bytes."""
     name, url, env = poll_database(sales, env_extra)
     paths = [POLL + external_id for external_id in h.sample_external_ids(url, limit=min(sales, 100_000))]
     figures: dict = {"sales": sales, "connections": connections, "seconds": seconds}
@@ -54,8 +62,20 @@ def measure(
     if before:
         endpoints["before"] = {"paths": [BEFORE + p.removeprefix(POLL) for p in paths]}
     try:
-        with h.Gunicorn(env, gunicorn, log=h.log_file("poll")) as server:
+        with contextlib.ExitStack() as servers:
+            server = servers.enter_context(h.Gunicorn(env, gunicorn, log=h.log_file("poll")))
             h.note(f"gunicorn {' '.join(gunicorn)} on {server.url}, {len(server.worker_pids())} workers")
+            for spec in endpoints.values():
+                spec["server"] = server
+            if compare_with is not None:
+                other = servers.enter_context(
+                    h.Gunicorn(env, gunicorn, log=h.log_file("poll-other"), root=compare_with)
+                )
+                h.note(f"the poll of {compare_with} on {other.url}")
+                endpoints["other"] = {"paths": paths, "server": other}
+                for path in paths[:20]:
+                    if h.request("GET", other.port, path)[2] != h.request("GET", server.port, path)[2]:
+                        raise SystemExit(f"{path} answers differently here and in {compare_with}")
             if before:
                 # The optimised poll answers exactly what the poll answered before.
                 for path in paths[:20]:
@@ -63,9 +83,11 @@ def measure(
                     if h.request("GET", server.port, path)[2] != old:
                         raise SystemExit(f"{path} answers differently from the poll before optimisation")
             for spec in endpoints.values():
-                h.check_answers(server.port, spec["paths"])
+                h.check_answers(spec["server"].port, spec["paths"])
                 # Warm up: every worker has imported everything, connected, filled its caches.
-                h.generate_load(server.url, paths=spec["paths"], connections=connections, seconds=min(3, seconds))
+                h.generate_load(
+                    spec["server"].url, paths=spec["paths"], connections=connections, seconds=min(3, seconds)
+                )
             loads: dict[str, list[h.Load]] = {label: [] for label in endpoints}
             for number in range(rounds):
                 order = list(endpoints) if number % 2 else list(reversed(endpoints))
@@ -75,7 +97,7 @@ def measure(
                     )
                     loads[label].append(
                         h.measured_load(
-                            server,
+                            endpoints[label]["server"],
                             name,
                             paths=endpoints[label]["paths"],
                             connections=connections,
@@ -94,6 +116,10 @@ def measure(
                 if before:
                     figures["before_queries"] = h.queries_per_request(
                         server.port, h.get_requests(endpoints["before"]["paths"], 100), database=name
+                    )
+                if compare_with is not None:
+                    figures["other_queries"] = h.queries_per_request(
+                        endpoints["other"]["server"].port, h.get_requests(paths), database=name
                     )
     finally:
         if not keep_db:
@@ -142,6 +168,13 @@ def main() -> None:
     p.add_argument(
         "--before", action="store_true", help="also measure the poll as it was before optimisation (bench/urls.py)"
     )
+    p.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure the poll of another checkout in the same run, e.g. main's: "
+        "git worktree add --detach /tmp/poll-main main (it needs .venv too)",
+    )
     args = p.parse_args()
     if args.smoke:
         args.sales, args.connections, args.seconds, args.rounds = 1_000, 4, 2, 2
@@ -154,6 +187,7 @@ def main() -> None:
         keep_db=args.keep_db,
         rounds=args.rounds,
         before=args.before,
+        compare_with=args.compare_with,
     )
     poll, bare = figures["poll"], figures["bare"]
     fraction = poll.rps / bare.rps if bare.rps else 0.0
@@ -176,10 +210,23 @@ def main() -> None:
                 if args.before
                 else []
             ),
+            *(
+                [row(f"poll of {args.compare_with}", args.sales, figures["other"], figures["other_queries"])]
+                if args.compare_with
+                else []
+            ),
             row("poll", args.sales, poll, figures["poll_queries"]),
         ],
         notes=[
             f"poll rate = {fraction:.0%} of the bare view's",
+            *(
+                [
+                    f"poll rate = {poll.rps / figures['other'].rps:.0%} of {args.compare_with}'s, server+DB CPU "
+                    f"per request {poll.server_cpu_us / figures['other'].server_cpu_us:.0%} of its"
+                ]
+                if args.compare_with and figures["other"].rps and figures["other"].server_cpu_us
+                else []
+            ),
             "targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks),
         ],
     )

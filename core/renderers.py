@@ -12,13 +12,18 @@ from rest_framework.renderers import JSONRenderer
 from core.encryption import response_cipher
 
 
+def seal(data, *, path: str):
+    """`data` inside the cipher's body, with ENCRYPTION_ENABLED; else `data` as it is. The
+    plaintext is rendered as the earlier service encrypted it: compact, no indent from Accept."""
+    cipher = response_cipher()
+    return data if cipher is None else cipher.seal(JSONRenderer().render(data), path=path)
+
+
 class EncryptedJSONRenderer(JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         context = renderer_context or {}
-        cipher = response_cipher()
-        if cipher is not None and self._seals(context):
-            # The plaintext as the earlier service encrypted it: compact, no indent from Accept.
-            data = cipher.seal(super().render(data), path=context["request"].path)
+        if self._seals(context):
+            data = seal(data, path=context["request"].path)
         return super().render(data, accepted_media_type, renderer_context)
 
     @staticmethod

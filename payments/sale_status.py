@@ -3,26 +3,46 @@
 Kiosks poll every 3 seconds while a customer pays: 3,000 kiosks make 1,000 polls a second. For
 this one read the ORM's work (compiling the query, building a model with deferred fields) cost
 more than PostgreSQL's (bench/README.md), so the SELECT is written out once, from the models'
-own table and column names, and run through Django's cursor: it is counted, logged and wrapped
-like any ORM query (`django_assert_num_queries` sees it).
+own table and column names, and run through Django's ordinary cursor: it is counted, logged and
+wrapped like any ORM query (`django_assert_num_queries` sees it). This module only reads: the
+view expires a sale it finds overdue (payments.services.expire_if_overdue).
 """
 
-import contextlib
 import functools
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.formats import jakarta_iso, rupiah_number
 from locations.models import Location
-from payments import services
 from payments.models import Sale, SaleStatus
 
-# The sale's fields the poll shows, in the SELECT's order; the location's machine code follows.
+
+class PolledSale(NamedTuple):
+    """One row of the poll's SELECT, in its column order."""
+
+    id: int
+    external_id: str
+    location_id: int
+    price_id: str
+    amount: Decimal
+    status: str
+    qr_string: str
+    expires_at: datetime
+    paid_at: datetime | None
+    created_at: datetime
+    machine_code: str
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status == SaleStatus.PENDING and self.expires_at <= now
+
+
+# The sale's columns the poll shows, in PolledSale's order; the location's machine code follows.
 SALE_FIELDS = (
     "id",
     "external_id",
@@ -38,7 +58,7 @@ SALE_FIELDS = (
 
 
 @functools.cache
-def _select(vendor: str) -> str:
+def _select() -> str:
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     sale, location = Sale._meta, Location._meta
     columns = [f"s.{quote(sale.get_field(name).column)}" for name in SALE_FIELDS]
@@ -69,85 +89,48 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-try:
-    from django.db.backends.postgresql.base import ServerBindingCursor
-    from psycopg import ClientCursor
-except ImportError:  # no psycopg 3: Django's cursor as it is
-    ServerBindingCursor = ClientCursor = None
+def polled_sale(external_id: str) -> PolledSale | None:
+    """The sale with this external id as the poll shows it, or None: one SELECT, no writes.
 
-
-@contextlib.contextmanager
-def _cursor(connection):
-    """Django's cursor; on PostgreSQL, when the deployment allows prepared statements (the
-    database OPTIONS' `prepare_threshold`, which Django leaves off for the sake of connection
-    poolers), one that binds parameters on the server, so psycopg prepares this SELECT once per
-    connection and PostgreSQL stops planning it on every poll (most of its CPU for a poll)."""
-    with connection.cursor() as cursor:
-        raw = connection.connection
-        if ClientCursor is None or not isinstance(cursor.cursor, ClientCursor) or raw.prepare_threshold is None:
-            yield cursor
-            return
-        client_cursor, cursor.cursor = cursor.cursor, ServerBindingCursor(raw)
-        try:
-            yield cursor
-        finally:
-            cursor.cursor.close()
-            cursor.cursor = client_cursor
-
-
-def _select_row(connection, external_id: str) -> tuple | None:
-    with _cursor(connection) as cursor:
-        cursor.execute(_select(connection.vendor), [external_id])
-        return cursor.fetchone()
-
-
-def _fetch(external_id: str) -> tuple | None:
-    """The sale's row. With CONN_HEALTH_CHECKS (DB_POOL_PRE_PING), Django checks a reused
-    connection with a `SELECT 1` round trip before a request's first query: for the poll, whose
-    whole work is one query, that doubles the round trips. The query checks the connection itself
-    instead: should the connection have died (a database restart), it is replaced and the read,
-    which changes nothing, runs once more on the new one."""
-    connection = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup goes through asgiref
-    if not connection.health_check_enabled or connection.health_check_done or connection.connection is None:
-        return _select_row(connection, external_id)
-    connection.health_check_done = True
-    try:
-        return _select_row(connection, external_id)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block or connection.is_usable():
-            raise
-    connection.close()
-    return _select_row(connection, external_id)
-
-
-def poll_data(external_id: str) -> dict | None:
-    """The sale's `data` for the poll (key order is the contract's), or None if there is none.
-
-    One query; more only for a PENDING sale found past its expiry, which is then expired here by
-    `services.expire_if_overdue` (transitions.expire: the sale locked, expired, its history row).
-    """
-    row = _fetch(external_id)
+    No connection check of its own: with CONN_HEALTH_CHECKS (DB_POOL_PRE_PING) Django checks a
+    reused connection before a request's first query, this one's too, so a database restart
+    fails no poll. Skipping that `SELECT 1` saved a round trip, but only by setting Django's
+    private state, which an upgrade may change silently (bench/README.md, "Optimisations")."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_select(), [external_id])
+        row = cursor.fetchone()
     if row is None:
         return None
     pk, external_id, location_id, price_id, amount, status, qr_string, expires_at, paid_at, created_at, code = row
-    expires_at, paid_at = _aware(expires_at), _aware(paid_at)
-    if status == SaleStatus.PENDING and expires_at <= timezone.now():
-        sale = services.expire_if_overdue(
-            sale=Sale(pk=pk, external_id=external_id, status=status, expires_at=expires_at, paid_at=paid_at)
-        )
-        status, paid_at = sale.status, sale.paid_at
+    return PolledSale(
+        pk,
+        external_id,
+        location_id,
+        _uuid_text(price_id),
+        _decimal(amount),
+        status,
+        qr_string,
+        _aware(expires_at),
+        _aware(paid_at),
+        _aware(created_at),
+        code,
+    )
+
+
+def polled_data(sale: PolledSale) -> dict:
+    """The poll's `data` (key order is the contract's)."""
     return sale_data(
-        pk=pk,
-        external_id=external_id,
-        location_id=location_id,
-        machine_code=code,
-        price_id=_uuid_text(price_id),
-        amount=_decimal(amount),
-        status=status,
-        qr_string=qr_string,
-        expires_at=expires_at,
-        paid_at=paid_at,
-        created_at=_aware(created_at),
+        pk=sale.id,
+        external_id=sale.external_id,
+        location_id=sale.location_id,
+        machine_code=sale.machine_code,
+        price_id=sale.price_id,
+        amount=sale.amount,
+        status=sale.status,
+        qr_string=sale.qr_string,
+        expires_at=sale.expires_at,
+        paid_at=sale.paid_at,
+        created_at=sale.created_at,
     )
 
 

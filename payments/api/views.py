@@ -2,20 +2,22 @@
 Xendit's webhook, the simulator. Each answer is made by the serializer that documents it
 (payments/api/serializers.py); the errors are in payments/api/schema.py."""
 
+import functools
+
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.client import client_ip, client_network, header_token_matches
-from core.envelope import error_response
+from core.envelope import error_response, exception_handler
 from core.openapi import BODY_REQUIRED, RESPONSE_HEADERS
 from core.ratelimit import WEBHOOK_BAD_TOKEN, MissLimitedMixin, MissThrottle, SaleCreateThrottle
-from core.renderers import EncryptedJSONRenderer
+from core.renderers import EncryptedJSONRenderer, seal
 from locations.auth import KioskKeyAuthentication, check_kiosk_location, kiosk_key
 from payments import events, idempotency, sale_status, services, simulation
 from payments.api import schema, webhook_schema
@@ -102,12 +104,35 @@ class SaleCreateView(APIView):
         return response
 
 
+def poll_body(external_id: str) -> dict:
+    """The poll's answer: one SELECT (payments/sale_status.py), and a conditional UPDATE only for
+    a PENDING sale found past its expiry, which is expired here and answered as EXPIRED."""
+    sale = sale_status.polled_sale(external_id) if is_external_id(external_id) else None
+    if sale is None:
+        raise SaleNotFound(external_id)
+    if sale.is_overdue(timezone.now()):
+        expired = services.expire_if_overdue(
+            sale=Sale(
+                pk=sale.id,
+                external_id=sale.external_id,
+                status=sale.status,
+                expires_at=sale.expires_at,
+                paid_at=sale.paid_at,
+            )
+        )
+        sale = sale._replace(status=expired.status, paid_at=expired.paid_at)
+    return {"success": True, "message": "Transaction retrieved successfully", "data": sale_status.polled_data(sale)}
+
+
 class SaleStatusView(APIView):
     """GET /api/v1/transactions/external/{external_id}: the kiosk polls this every 3 s."""
 
     # ENCRYPTION_ENABLED seals the answer (core/renderers.py).
     renderer_classes = [EncryptedJSONRenderer]
     encrypted_methods = ("GET",)
+    # The poll's documentation, and the answer to every request but a plain JSON GET (HEAD,
+    # OPTIONS, 405, 406, an indented answer); `poll_view` answers that one without DRF. This
+    # docstring is the OPTIONS answer's description: changing it changes that answer.
 
     @extend_schema(
         operation_id="get_sale_status",
@@ -118,44 +143,48 @@ class SaleStatusView(APIView):
         responses=schema.SALE_STATUS_RESPONSES,
     )
     def get(self, request, external_id: str):
-        # One hand-written SELECT, no model instance: see payments/sale_status.py.
-        data = sale_status.poll_data(external_id) if is_external_id(external_id) else None
-        if data is None:
-            raise SaleNotFound(external_id)
-        return Response({"success": True, "message": "Transaction retrieved successfully", "data": data})
+        return Response(poll_body(external_id))
 
-    def dispatch(self, request, *args, **kwargs):
-        """GET skips DRF's request wrapper and per-request checks: kiosks poll this ~1,000 times a
-        second, and this view has nothing for them to do (no authentication, AllowAny, no throttle,
-        no body, one renderer). `get` then receives Django's HttpRequest. Other methods, and an
-        Accept header that is not plainly JSON (DRF answers 406, or indents), go through DRF."""
-        if request.method != "GET" or not self._lean_get(request.META.get("HTTP_ACCEPT", "")):
-            return super().dispatch(request, *args, **kwargs)
-        self.args, self.kwargs, self.request = args, kwargs, request
-        self.headers = self.default_response_headers
+
+# What DRF adds to every answer of SaleStatusView (its one renderer: no Vary).
+POLL_HEADERS = {"Allow": "GET, HEAD, OPTIONS"}
+
+
+def _plainly_json(accept: str) -> bool:
+    """An Accept header DRF's content negotiation answers with plain JSON: none, or JSON or any
+    type without parameters (`; indent=4` or `; q=` go through DRF, which may indent or say 406)."""
+    return not accept or (";" not in accept and ("*/*" in accept or "application/json" in accept))
+
+
+def _json_response(data, *, status_code: int = 200, headers=None) -> HttpResponse:
+    response = HttpResponse(JSONRenderer().render(data), status=status_code, content_type="application/json")
+    for name, value in {**(headers or {}), **POLL_HEADERS}.items():
+        response[name] = value
+    return response
+
+
+def poll_view(drf_view):
+    """The poll as a plain Django view around SaleStatusView's: kiosks poll ~1,000 times a second,
+    and for a plain JSON GET DRF's request wrapper, content negotiation and (empty) authentication,
+    permission and throttle checks cost more than the answer. Every other request goes to the DRF
+    view. `functools.wraps` keeps the DRF view's attributes, so drf-spectacular documents it."""
+
+    @functools.wraps(drf_view)
+    def poll(request, external_id: str):
+        if request.method != "GET" or not _plainly_json(request.headers.get("Accept", "")):
+            return drf_view(request, external_id=external_id)
         try:
-            response = self.get(request, *args, **kwargs)
+            # Sealed as SaleStatusView's renderer seals a successful GET (core/renderers.py).
+            return _json_response(seal(poll_body(external_id), path=request.path))
         except Exception as exc:
-            response = self.get_exception_handler()(exc, self.get_exception_handler_context())
-            if response is None:
+            # The one exception handler, as DRF would call it: the same envelope and status.
+            answer = exception_handler(exc, {"request": request, "view": None})
+            if answer is None:
                 raise
-        # What DRF's finalize_response does for a Response and this view's one renderer.
-        if isinstance(response, Response):
-            response.accepted_renderer = EncryptedJSONRenderer()
-            response.accepted_media_type = EncryptedJSONRenderer.media_type
-            response.renderer_context = self.get_renderer_context()
-        for key, value in self.headers.items():
-            response[key] = value
-        return response
+            headers = {name: value for name, value in answer.items() if name != "Content-Type"}
+            return _json_response(answer.data, status_code=answer.status_code, headers=headers)
 
-    def _lean_get(self, accept: str) -> bool:
-        return (
-            (not accept or (";" not in accept and ("*/*" in accept or "application/json" in accept)))
-            and not self.authentication_classes
-            and not self.throttle_classes
-            and all(permission is AllowAny for permission in self.permission_classes)
-            and list(self.renderer_classes) == [EncryptedJSONRenderer]
-        )
+    return poll
 
 
 class SaleCancelView(MissLimitedMixin, APIView):

@@ -34,9 +34,10 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_MAX_AGE"] = DB_POOL_RECYCLE
         _db["CONN_HEALTH_CHECKS"] = DB_POOL_PRE_PING
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
-    # Lets psycopg prepare the poll's SELECT once per connection (only the poll binds on the
-    # server; Django's other queries don't): PostgreSQL's CPU per poll 130 -> 45 µs
-    # (bench/README.md). 0 turns it off, as pgbouncer in transaction mode needs.
+    # psycopg prepares a statement run this often on a connection, but only on server-binding
+    # cursors: Django's cursors bind on the client (its default, kept: the poll no longer swaps
+    # its cursor class), so this takes effect only with OPTIONS["server_side_binding"]
+    # (bench/README.md, "Optimisations"). 0 turns it off, as pgbouncer in transaction mode needs.
     DB_PREPARE_THRESHOLD = env.int("DB_PREPARE_THRESHOLD", 5, minimum=0)
     if DB_PREPARE_THRESHOLD:
         _db["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from payments.api.serializers import SaleStatusSerializer
 from payments.models import Sale, SaleStatus
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +100,39 @@ def test_poll_does_not_change_a_paid_sale(api, make_sale):
 
     assert poll(api, sale.external_id).json()["data"]["status"] == "COMPLETED"
     assert Sale.objects.get().status == SaleStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"amount": Decimal("12500.50")}, id="pending"),
+        pytest.param({"status": SaleStatus.COMPLETED, "paid_at": timezone.now()}, id="paid"),
+        pytest.param({"expires_at": timezone.now() - timedelta(seconds=1)}, id="expired by the poll"),
+        pytest.param({"status": SaleStatus.EXPIRED, "expires_at": timezone.now() - timedelta(hours=1)}, id="expired"),
+    ],
+)
+def test_hand_written_answer_renders_as_its_documenting_serializer(api, make_sale, fields):
+    """The poll writes its answer by hand for speed; the schema's serializer, run on the stored
+    sale, gives the same keys in the same order and the same values: the same bytes."""
+    sale = make_sale(**fields)
+
+    response = poll(api, sale.external_id)
+
+    stored = Sale.objects.select_related("location").get(pk=sale.pk)
+    documented = SaleStatusSerializer(
+        {"success": True, "message": "Transaction retrieved successfully", "data": stored}
+    ).data
+    assert response.content == JSONRenderer().render(documented)
+
+
+def test_every_other_request_gets_the_drf_views_headers(api, make_sale):
+    """A plain JSON GET is answered without DRF; its headers are what DRF's view sends (the same
+    GET with an Accept that goes through DRF), for a sale and for the 404 envelope."""
+    sale = make_sale()
+
+    for external_id in (sale.external_id, "NOPE"):
+        path = f"/api/v1/transactions/external/{external_id}"
+        plain = api.get(path, HTTP_X_REQUEST_ID="same")
+        through_drf = api.get(path, HTTP_ACCEPT="application/json; q=1", HTTP_X_REQUEST_ID="same")
+        assert (plain.status_code, plain.content) == (through_drf.status_code, through_drf.content)
+        assert list(plain.items()) == list(through_drf.items())

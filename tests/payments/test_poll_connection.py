@@ -1,8 +1,9 @@
-"""The poll checks its database connection with its own query, not an extra `SELECT 1`."""
+"""The poll survives a database restart through Django's own CONN_HEALTH_CHECKS, as every request does."""
 
 import psycopg
 import pytest
 from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -33,16 +34,18 @@ def test_poll_after_the_database_dropped_the_connection_still_answers(api, make_
     assert connection.connection.info.backend_pid != backend
 
 
-def test_poll_on_a_reused_connection_skips_djangos_select_1(api, make_sale, monkeypatch):
+def test_poll_on_a_reused_connection_is_checked_by_django_like_any_request(api, make_sale, monkeypatch):
+    """The poll used to skip Django's check with a private flag; now a reused connection gets
+    Django's one check (a `SELECT 1` Django does not count), and the poll stays one counted query."""
     sale = make_sale()
     assert poll(api, sale.external_id).status_code == 200
     checks = []
     real_is_usable = connection.is_usable
     monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or real_is_usable())
 
-    assert poll(api, sale.external_id).status_code == 200
-    assert checks == []
-    # Other requests keep Django's check before their first query.
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(api, sale.external_id).status_code == 200
+    assert (checks, len(queries)) == ([1], 1)
     close_old_connections()
     assert api.get(f"/api/v1/transactions/{sale.external_id}/photos").status_code == 404
-    assert checks == [1]
+    assert checks == [1, 1]

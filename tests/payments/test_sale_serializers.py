@@ -18,7 +18,7 @@ def test_the_polled_sale_serializer_writes_what_the_poll_writes(make_sale, statu
 
     rendered = JSONRenderer().render(SaleWithPaymentSerializer(sale).data)
 
-    assert rendered == JSONRenderer().render(sale_status.poll_data(sale.external_id))
+    assert rendered == JSONRenderer().render(sale_status.polled_data(sale_status.polled_sale(sale.external_id)))
 
 
 def test_the_created_sale_has_no_paid_at_and_a_fractional_price_stays_fractional(make_sale):
