@@ -1,6 +1,6 @@
 -- Shared by the benchmark scripts: count answers that are not 2xx (wrk itself only counts those
 -- from 400 up, and a redirect would pass for a success), and print the run's figures as one JSON
--- line for bench/harness.py.
+-- line for bench/harness/load.py.
 local threads = {}
 
 function setup(thread)
