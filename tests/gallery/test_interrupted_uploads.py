@@ -537,7 +537,7 @@ class Instance:
         return Path(self.log.name).read_text()
 
     def worker_pids(self) -> list[int]:
-        """The master's children (bench/harness.py does the same)."""
+        """The master's children (bench/harness/server.py does the same)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         with contextlib.suppress(OSError):
             return [int(pid) for pid in path.read_text().split()]
