@@ -28,7 +28,10 @@ SALE_FIELDS = (
     "external_id",
     "location",
     "price",
+    "list_price",
     "amount",
+    "voucher_code",
+    "discount",
     "status",
     "qr_string",
     "expires_at",
@@ -129,7 +132,8 @@ def poll_data(external_id: str) -> dict | None:
     row = _fetch(external_id)
     if row is None:
         return None
-    pk, external_id, location_id, price_id, amount, status, qr_string, expires_at, paid_at, created_at, code = row
+    pk, external_id, location_id, price_id, list_price, amount, voucher_code, discount = row[:8]
+    status, qr_string, expires_at, paid_at, created_at, code = row[8:]
     expires_at, paid_at = _aware(expires_at), _aware(paid_at)
     if status == SaleStatus.PENDING and expires_at <= timezone.now():
         sale = services.expire_if_overdue(
@@ -142,7 +146,10 @@ def poll_data(external_id: str) -> dict | None:
         location_id=location_id,
         machine_code=code,
         price_id=_uuid_text(price_id),
+        list_price=_decimal(list_price),
         amount=_decimal(amount),
+        voucher_code=voucher_code,
+        discount=_decimal(discount),
         status=status,
         qr_string=qr_string,
         expires_at=expires_at,
@@ -158,23 +165,29 @@ def sale_data(
     location_id: int,
     machine_code: str,
     price_id: str,
+    list_price: Decimal,
     amount: Decimal,
+    voucher_code: str,
+    discount: Decimal,
     status: str,
-    qr_string: str,
+    qr_string: str | None,
     expires_at: datetime,
     paid_at: datetime | None,
     created_at: datetime,
     with_paid_at: bool = True,
 ) -> dict:
     """The sale as kiosks see it (create and poll); key order is part of the contract, and the
-    poll adds `paid_at` before `created_at`."""
+    poll adds `paid_at` before `created_at`. `price.price` is the list price, `amount` what the
+    customer pays (after the voucher's discount)."""
     data = {
         "id": pk,
         "external_id": external_id,
         "location_id": location_id,
         "location": {"id": location_id, "machine_code": machine_code},
         "price_id": price_id,
-        "price": {"id": price_id, "price": rupiah_number(amount)},
+        "price": {"id": price_id, "price": rupiah_number(list_price)},
+        "amount": rupiah_number(amount),
+        "voucher": {"code": voucher_code, "discount": rupiah_number(discount)} if voucher_code else None,
         "status": status,
         "qr_string": qr_string,
         "expires_at": jakarta_iso(expires_at),

@@ -15,7 +15,7 @@ from locations.models import Location
 from payments import transitions
 from payments.models import PAID_STATUSES, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from payments.services import new_external_id
-from pricing.models import Price
+from pricing.models import Price, Voucher, VoucherKind
 from tests.fakes.xendit import FakeXendit, FakeXenditServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -90,6 +90,23 @@ def price(make_price) -> Price:
 
 
 @pytest.fixture
+def make_voucher(db) -> Callable[..., Voucher]:
+    """A voucher: 10% off, valid from an hour ago, one use, unless told otherwise."""
+
+    def make(code: str = "HEMAT25", **fields) -> Voucher:
+        prices, locations = fields.pop("prices", ()), fields.pop("locations", ())
+        fields.setdefault("kind", VoucherKind.PERCENT)
+        fields.setdefault("value", None if fields["kind"] == VoucherKind.FREE else Decimal(10))
+        fields.setdefault("valid_from", timezone.now() - timedelta(hours=1))
+        voucher = Voucher.objects.create(code=code, **fields)
+        voucher.prices.set(prices)
+        voucher.locations.set(locations)
+        return voucher
+
+    return make
+
+
+@pytest.fixture
 def make_sale(location, price) -> Callable[..., Sale]:
     """A sale stored directly (no gateway call), for tests about what happens after creation. Its
     history says it started, and how it reached its status when that is not PENDING (cause
@@ -108,11 +125,13 @@ def make_sale(location, price) -> Callable[..., Sale]:
         fields.setdefault("qr_string", "00020101021226...")
         if fields["status"] in PAID_STATUSES:
             fields.setdefault("paid_at", now)
+        amount = fields.pop("amount", sale_price.amount)
+        fields.setdefault("list_price", Decimal(amount) + fields.get("discount", 0))
         sale = Sale.objects.create(
             external_id=fields.pop("external_id", None) or new_external_id(location_id=sale_location.pk, now=now),
             location=sale_location,
             price=sale_price,
-            amount=fields.pop("amount", sale_price.amount),
+            amount=amount,
             **fields,
         )
         transitions.start(sale=sale)
