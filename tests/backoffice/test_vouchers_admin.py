@@ -116,7 +116,7 @@ def test_a_batch_needs_a_value_for_a_discount(staff_client):
 
 def test_the_list_action_downloads_the_ticked_codes(staff_client, make_voucher):
     chosen = make_voucher("HEMAT25")
-    make_voucher("LAIN2345")
+    make_voucher("LAGU2345")
 
     response = staff_client.post(VOUCHERS, {"action": "download_codes", "_selected_action": [chosen.pk]})
 
@@ -128,7 +128,7 @@ def test_the_list_action_downloads_the_ticked_codes(staff_client, make_voucher):
 def promotion_day(make_sale, make_voucher, make_location):
     """9 March 2025 at PB-001: a full-price sale, one with HEMAT25 (Rp 10.000 off), a free session."""
     paid_at = datetime(2025, 3, 9, 5, tzinfo=UTC)
-    hemat, gratis = make_voucher("HEMAT25", max_uses=None), make_voucher("GRATIS", kind=VoucherKind.FREE)
+    hemat, gratis = make_voucher("HEMAT25", max_uses=None), make_voucher("BEBAS", kind=VoucherKind.FREE)
     make_sale(status=SaleStatus.COMPLETED, paid_at=paid_at)
     make_sale(
         status=SaleStatus.COMPLETED,
@@ -144,7 +144,7 @@ def promotion_day(make_sale, make_voucher, make_location):
         amount=0,
         discount=40000,
         voucher=gratis,
-        voucher_code="GRATIS",
+        voucher_code="BEBAS",
         payment_channel=FREE_SESSION_CHANNEL,
         qr_string=None,
     )
@@ -163,7 +163,7 @@ def test_the_report_shows_list_price_discounts_and_net_per_day_and_machine(staff
     assert re.findall(
         r"<td>(\w+)</td><td class=\"num\"><a [^>]+>(\d+)</a></td><td class=\"num\">([^<]+)</td>", vouchers
     ) == [
-        ("GRATIS", "1", "Rp 40.000"),
+        ("BEBAS", "1", "Rp 40.000"),
         ("HEMAT25", "1", "Rp 10.000"),
     ]
 

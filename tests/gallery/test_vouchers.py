@@ -49,8 +49,8 @@ def test_a_free_session_says_gratis(make_sale, make_voucher):
         send_invoice=True,
         amount=0,
         discount=40000,
-        voucher=make_voucher("GRATIS", kind=VoucherKind.FREE),
-        voucher_code="GRATIS",
+        voucher=make_voucher("BEBAS", kind=VoucherKind.FREE),
+        voucher_code="BEBAS",
         payment_channel=FREE_SESSION_CHANNEL,
         qr_string=None,
     )
@@ -58,7 +58,7 @@ def test_a_free_session_says_gratis(make_sale, make_voucher):
     text, html = bodies(sale)
 
     assert "Jumlah: Gratis" in text.splitlines()
-    assert "Diskon (voucher GRATIS): -Rp 40.000" in text.splitlines()
+    assert "Diskon (voucher BEBAS): -Rp 40.000" in text.splitlines()
     assert "Gratis" in html
     assert "Rp 0" not in text + html
 
@@ -75,10 +75,10 @@ def test_the_kiosk_uploads_a_free_sessions_photos_as_for_a_paid_sale(
     api, sale_request, make_voucher, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
-    make_voucher("GRATIS", kind=VoucherKind.FREE)
+    make_voucher("BEBAS", kind=VoucherKind.FREE)
     created = api.post(
         "/api/v1/transactions",
-        data=json.dumps({**sale_request, "voucher_code": "GRATIS"}),
+        data=json.dumps({**sale_request, "voucher_code": "BEBAS"}),
         content_type="application/json",
     ).json()["data"]
     buffer = io.BytesIO()

@@ -253,14 +253,14 @@ def test_a_replayed_idempotency_key_uses_the_voucher_once(api, sale_request, mak
     ("kind", "value"), [(VoucherKind.FREE, None), (VoucherKind.PERCENT, 100), (VoucherKind.FIXED, 50000)]
 )
 def test_a_voucher_covering_the_price_makes_a_free_session_at_once(api, sale_request, make_voucher, kind, value):
-    make_voucher("GRATIS", kind=kind, value=None if value is None else Decimal(value))
+    make_voucher("BEBAS", kind=kind, value=None if value is None else Decimal(value))
 
-    response = create(api, {**sale_request, "voucher_code": "gratis"})
+    response = create(api, {**sale_request, "voucher_code": "bebas"})
 
     assert response.status_code == 201
     data = response.json()["data"]
     assert (data["status"], data["qr_string"], data["amount"]) == ("COMPLETED", None, 0)
-    assert data["voucher"] == {"code": "GRATIS", "discount": 40000}
+    assert data["voucher"] == {"code": "BEBAS", "discount": 40000}
     sale = Sale.objects.get()
     assert sale.payment_channel == FREE_SESSION_CHANNEL == "VOUCHER"
     assert sale.paid_at is not None
@@ -272,17 +272,17 @@ def test_a_voucher_covering_the_price_makes_a_free_session_at_once(api, sale_req
 
 
 def test_a_free_session_is_never_sent_to_xendit(api, sale_request, make_voucher, fake_xendit):
-    make_voucher("GRATIS", kind=VoucherKind.FREE)
+    make_voucher("BEBAS", kind=VoucherKind.FREE)
 
-    assert create(api, {**sale_request, "voucher_code": "GRATIS"}).status_code == 201
+    assert create(api, {**sale_request, "voucher_code": "BEBAS"}).status_code == 201
 
     assert fake_xendit.requests == []
     assert Sale.objects.get().xendit_qr_id == ""
 
 
 def test_a_free_session_polls_as_paid(api, sale_request, make_voucher):
-    make_voucher("GRATIS", kind=VoucherKind.FREE)
-    created = create(api, {**sale_request, "voucher_code": "GRATIS"}).json()["data"]
+    make_voucher("BEBAS", kind=VoucherKind.FREE)
+    created = create(api, {**sale_request, "voucher_code": "BEBAS"}).json()["data"]
 
     polled = api.get(f"{URL}/external/{created['external_id']}").json()["data"]
 
@@ -293,8 +293,8 @@ def test_a_free_session_polls_as_paid(api, sale_request, make_voucher):
 
 
 def test_a_free_session_cannot_be_cancelled_or_refunded(api, sale_request, make_voucher):
-    make_voucher("GRATIS", kind=VoucherKind.FREE)
-    external_id = create(api, {**sale_request, "voucher_code": "GRATIS"}).json()["data"]["external_id"]
+    make_voucher("BEBAS", kind=VoucherKind.FREE)
+    external_id = create(api, {**sale_request, "voucher_code": "BEBAS"}).json()["data"]["external_id"]
     sale = Sale.objects.get()
 
     assert api.post(f"{URL}/{external_id}/cancel").json()["message"] == "Transaction already paid"
