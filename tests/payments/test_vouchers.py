@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from core import errors
-from payments import services, transitions
+from payments import sale_status, services, transitions
+from payments.api.serializers import SaleWithPaymentSerializer
 from payments.models import FREE_SESSION_CHANNEL, Sale, SaleCause, SaleStatus
 from payments.refunds.services import RefundRefused, request_refund
 from payments.simulation import simulate_payment
@@ -322,3 +324,30 @@ def test_the_service_refuses_a_voucher_as_a_domain_error(location, price):
         services.create_sale(
             location_id=location.pk, price_id=price.pk, email="a@example.com", send_invoice=False, voucher_code="X"
         )
+
+
+# --- One shape, one query --------------------------------------------------------------------------
+@pytest.mark.parametrize("free", [False, True])
+def test_the_polled_serializer_writes_what_the_poll_writes_for_a_voucher_sale(make_sale, make_voucher, free):
+    voucher = make_voucher("BEBAS" if free else "HEMAT25")
+    fields = (
+        {"amount": 0, "discount": 40000, "payment_channel": FREE_SESSION_CHANNEL, "qr_string": None}
+        if free
+        else {
+            "amount": 36000,
+            "discount": 4000,
+        }
+    )
+    sale = make_sale(status=SaleStatus.COMPLETED, voucher=voucher, voucher_code=voucher.code, **fields)
+    sale = Sale.objects.select_related("location").get(pk=sale.pk)
+
+    rendered = JSONRenderer().render(SaleWithPaymentSerializer(sale).data)
+
+    assert rendered == JSONRenderer().render(sale_status.poll_data(sale.external_id))
+
+
+def test_the_poll_of_a_voucher_sale_is_one_query(api, make_sale, make_voucher, django_assert_num_queries):
+    sale = make_sale(amount=36000, discount=4000, voucher=make_voucher(), voucher_code="HEMAT25")
+
+    with django_assert_num_queries(1):
+        assert api.get(f"{URL}/external/{sale.external_id}").json()["data"]["voucher"]["discount"] == 4000
