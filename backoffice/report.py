@@ -1,5 +1,6 @@
-"""The sales report in the admin: paid sales, gross, refunded and net per Jakarta day and per
-machine, as a page (tables and server-drawn bar charts of gross) and as CSV with the same numbers."""
+"""The sales report in the admin: paid sales, list price, discounts, gross, refunded and net per
+Jakarta day and per machine, and redemptions per voucher, as a page (tables and server-drawn bar
+charts of gross) and as CSV with the same numbers."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,7 +24,17 @@ from payments.models import PAID_STATUSES
 # A year at 200 machines is 73.000 day-and-machine lines: the page shows the first ones, the CSV all.
 REPORT_MAX_CELLS = 400
 # The CSV: the page's day-and-machine table, column for column.
-CSV_HEADER = ["date (Jakarta)", "machine code", "machine", "paid sales", "gross (IDR)", "refunded (IDR)", "net (IDR)"]
+CSV_HEADER = [
+    "date (Jakarta)",
+    "machine code",
+    "machine",
+    "paid sales",
+    "list price (IDR)",
+    "discounts (IDR)",
+    "gross (IDR)",
+    "refunded (IDR)",
+    "net (IDR)",
+]
 
 
 class ReportForm(forms.Form):
@@ -111,6 +122,8 @@ class SalesReportAdminMixin:
                 cell.location.machine_code,
                 cell.location.name,
                 cell.totals.sales,
+                _csv_number(cell.totals.list_price),
+                _csv_number(cell.totals.discounts),
                 _csv_number(cell.totals.gross),
                 _csv_number(cell.totals.refunded),
                 _csv_number(cell.totals.net),
@@ -154,6 +167,8 @@ def _report_presentation(report: selectors.SalesReport) -> dict:
     def figures(totals: selectors.Totals) -> dict:
         return {
             "sales": totals.sales,
+            "list_price": rupiah(totals.list_price),
+            "discounts": rupiah(totals.discounts),
             "gross": rupiah(totals.gross),
             "refunded": rupiah(totals.refunded),
             "net": rupiah(totals.net),
@@ -218,6 +233,15 @@ def _report_presentation(report: selectors.SalesReport) -> dict:
         "day_chart": day_chart,
         "location_chart": location_chart,
         "all_sales_url": sales_link(paid_from=report.date_from, paid_to=report.date_to),
+        "vouchers": [
+            {
+                "code": line.code,
+                "redemptions": line.redemptions,
+                "discounts": rupiah(line.discounts),
+                "url": sales_link(paid_from=report.date_from, paid_to=report.date_to, q=line.code),
+            }
+            for line in report.vouchers
+        ],
     }
 
 

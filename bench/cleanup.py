@@ -22,14 +22,15 @@ TARGET_CALLS_PER_SALE = 0.2
 
 EXPIRED_SALES_SQL = """
 INSERT INTO payments_transaction (
-    external_id, amount, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
+    external_id, amount, list_price, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
     expires_at, paid_at, payment_channel, payment_receipt_id, email_sent_at, gallery_key, needs_review,
     created_at, updated_at, location_id, price_id
 )
 SELECT
     'TRX-' || loc || '-' || to_char(created AT TIME ZONE 'Asia/Jakarta', 'YYYYMMDDHH24MISS')
         || '-' || upper(lpad(to_hex(n), 8, '0')),
-    40000, 'COMPLETED', 'qr_' || md5(n::text), 'qrpy_' || md5(n::text), '000201', 'customer' || n || '@example.com',
+    40000, 40000, 'COMPLETED', 'qr_' || md5(n::text), 'qrpy_' || md5(n::text), '000201',
+    'customer' || n || '@example.com',
     true, created + interval '15 minutes', created + interval '1 minute', 'QRIS', '', created + interval '10 minutes',
     md5('gallery' || n), false, created, created, loc, %(price)s
 FROM (

@@ -64,11 +64,11 @@ def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
 
 PAID_SALE_SQL = """
 INSERT INTO payments_transaction (
-    external_id, amount, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
+    external_id, amount, list_price, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
     expires_at, paid_at, payment_channel, payment_receipt_id, gallery_key, needs_review,
     created_at, updated_at, location_id, price_id
 ) VALUES (
-    %(external_id)s::text, 40000, 'COMPLETED', 'qr_' || %(external_id)s::text, 'qrpy_' || %(external_id)s::text,
+    %(external_id)s::text, 40000, 40000, 'COMPLETED', 'qr_' || %(external_id)s::text, 'qrpy_' || %(external_id)s::text,
     '000201', 'customer@example.com', true, now() + interval '14 minutes', now(), 'QRIS', '',
     md5(%(external_id)s::text), false, now() - interval '1 minute', now(), 1, %(price)s
 )

@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "package": ("Paket", "Package"),
     "email": ("Email Anda (link galeri dikirim ke sini)", "Your email (we send the gallery link there)"),
     "send_invoice": ("Kirim juga invoice ke email saya", "Email me an invoice too"),
+    "voucher": ("Kode voucher (jika ada)", "Voucher code (if you have one)"),
     "buy": ("Bayar dengan QRIS", "Pay with QRIS"),
     "buying": ("Membuat kode QR…", "Creating your QR code…"),
     "pick_package": ("Pilih paket terlebih dahulu.", "Pick a package."),
@@ -212,6 +213,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "This kiosk may not take sales (kiosk key). Please ask the staff.",
     ),
     "error_email": ("Alamat email tidak valid.", "The email address is not valid."),
+    "error_voucher_not_found": ("Kode voucher tidak dikenal.", "This voucher code is not known."),
+    "error_voucher_expired": ("Voucher ini sudah tidak berlaku.", "This voucher is no longer valid."),
+    "error_voucher_package": (
+        "Voucher ini tidak berlaku untuk paket ini.",
+        "This voucher is not valid for this package.",
+    ),
+    "error_voucher_location": (
+        "Voucher ini tidak berlaku di kiosk ini.",
+        "This voucher is not valid at this kiosk.",
+    ),
+    "error_voucher_used": ("Voucher ini sudah dipakai.", "This voucher has already been used."),
     "error_not_found": ("Transaksi tidak ditemukan.", "Sale not found."),
     "error_not_paid": ("Pembayaran belum selesai.", "The payment is not completed yet."),
     "error_refunded": (

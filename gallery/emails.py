@@ -54,6 +54,11 @@ def _invoice(sale: Sale) -> dict:
         "location_name": sale.location.name,
         "location_address": sale.location.address,
         "package": sale.price.description,
+        # With a voucher: the list price, what it took off and its code, then what was paid.
+        "list_price": rupiah(sale.list_price),
+        "discount": rupiah(sale.discount),
+        "voucher_code": sale.voucher_code,
+        "free": sale.is_free_session,
         "amount": rupiah(sale.amount),
         "payment_channel": sale.payment_channel,
         "receipt_id": sale.payment_receipt_id,

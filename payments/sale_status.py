@@ -30,9 +30,12 @@ class PolledSale(NamedTuple):
     external_id: str
     location_id: int
     price_id: str
+    list_price: Decimal
     amount: Decimal
+    voucher_code: str
+    discount: Decimal
     status: str
-    qr_string: str
+    qr_string: str | None
     expires_at: datetime
     paid_at: datetime | None
     created_at: datetime
@@ -48,7 +51,10 @@ SALE_FIELDS = (
     "external_id",
     "location",
     "price",
+    "list_price",
     "amount",
+    "voucher_code",
+    "discount",
     "status",
     "qr_string",
     "expires_at",
@@ -101,13 +107,17 @@ def polled_sale(external_id: str) -> PolledSale | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, external_id, location_id, price_id, amount, status, qr_string, expires_at, paid_at, created_at, code = row
+    pk, external_id, location_id, price_id, list_price, amount, voucher_code, discount = row[:8]
+    status, qr_string, expires_at, paid_at, created_at, code = row[8:]
     return PolledSale(
         pk,
         external_id,
         location_id,
         _uuid_text(price_id),
+        _decimal(list_price),
         _decimal(amount),
+        voucher_code,
+        _decimal(discount),
         status,
         qr_string,
         _aware(expires_at),
@@ -125,7 +135,10 @@ def polled_data(sale: PolledSale) -> dict:
         location_id=sale.location_id,
         machine_code=sale.machine_code,
         price_id=sale.price_id,
+        list_price=sale.list_price,
         amount=sale.amount,
+        voucher_code=sale.voucher_code,
+        discount=sale.discount,
         status=sale.status,
         qr_string=sale.qr_string,
         expires_at=sale.expires_at,
@@ -141,23 +154,29 @@ def sale_data(
     location_id: int,
     machine_code: str,
     price_id: str,
+    list_price: Decimal,
     amount: Decimal,
+    voucher_code: str,
+    discount: Decimal,
     status: str,
-    qr_string: str,
+    qr_string: str | None,
     expires_at: datetime,
     paid_at: datetime | None,
     created_at: datetime,
     with_paid_at: bool = True,
 ) -> dict:
     """The sale as kiosks see it (create and poll); key order is part of the contract, and the
-    poll adds `paid_at` before `created_at`."""
+    poll adds `paid_at` before `created_at`. `price.price` is the list price, `amount` what the
+    customer pays (after the voucher's discount)."""
     data = {
         "id": pk,
         "external_id": external_id,
         "location_id": location_id,
         "location": {"id": location_id, "machine_code": machine_code},
         "price_id": price_id,
-        "price": {"id": price_id, "price": rupiah_number(amount)},
+        "price": {"id": price_id, "price": rupiah_number(list_price)},
+        "amount": rupiah_number(amount),
+        "voucher": {"code": voucher_code, "discount": rupiah_number(discount)} if voucher_code else None,
         "status": status,
         "qr_string": qr_string,
         "expires_at": jakarta_iso(expires_at),

@@ -34,6 +34,7 @@ from payments.models import (
     is_external_id,
     reviews_prefetch,
 )
+from pricing.models import Voucher, normalize_code
 
 
 # --- One sale --------------------------------------------------------------------------------
@@ -55,8 +56,8 @@ def sale_by_external_id(external_id: str, queryset: QuerySet[Sale] | None = None
 
 # --- The sale list --------------------------------------------------------------------------
 def sale_search_filter(term: str) -> Q:
-    """The search box: a sale number, a Xendit QR or payment id, a customer's email, or (part of) a
-    machine's name or its code.
+    """The search box: a sale number, a Xendit QR or payment id, a customer's email, (part of) a
+    machine's name or its code, or a voucher's code.
 
     Every alternative is an indexed equality on the sale table (matching machines are looked up
     first, one small query), so PostgreSQL can combine index scans instead of reading a million
@@ -71,6 +72,7 @@ def sale_search_filter(term: str) -> Q:
         | Q(xendit_qr_id=term)
         | Q(xendit_payment_id=term)
         | Q(email__iexact=term)
+        | Q(voucher_id__in=Voucher.objects.filter(code=normalize_code(term)).values("pk"))
     )
     if location_ids:
         condition |= Q(location_id__in=location_ids)
@@ -194,12 +196,18 @@ def _change(row: SaleHistory) -> str:
 # --- The sales report -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Totals:
-    """Paid sales and their money. Gross: what the sales paid were sold for. Refunded: refunds of
-    sales' own payments that went through. Net: what the business kept."""
+    """Paid sales and their money. List price: what the packages sold cost before vouchers.
+    Discounts: what vouchers took off. Gross: what customers paid (list price - discounts).
+    Refunded: refunds of sales' own payments that went through. Net: what the business kept."""
 
     sales: int = 0
     gross: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)
+    discounts: Decimal = Decimal(0)
+
+    @property
+    def list_price(self) -> Decimal:
+        return self.gross + self.discounts
 
     @property
     def net(self) -> Decimal:
@@ -230,6 +238,15 @@ class Cell:
     totals: Totals
 
 
+@dataclass(frozen=True)
+class VoucherLine:
+    """One voucher's paid sales in the range (free sessions included) and what it took off."""
+
+    code: str
+    redemptions: int
+    discounts: Decimal
+
+
 @dataclass
 class SalesReport:
     date_from: date
@@ -238,6 +255,7 @@ class SalesReport:
     locations: list[LocationLine] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     totals: Totals = Totals()
+    vouchers: list[VoucherLine] = field(default_factory=list)
 
 
 def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | None = None) -> SalesReport:
@@ -250,8 +268,11 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
     fall on a later day than the sale (or outside the range). A refund of a second, extra payment is
     not counted: that money was never revenue. Net = gross - refunded, and can be negative.
 
-    Three queries: the sales (from the index sale_paid_idx alone), the refunds (the index
-    refund_settled_idx, joined to their sales) and the machines.
+    List price and discounts: the sale's own, as it was sold (a free session: its whole list
+    price as discount, gross 0). Redemptions per voucher: the paid sales using each voucher.
+
+    Four queries: the sales (from the index sale_paid_idx alone), the refunds (the index
+    refund_settled_idx, joined to their sales), the machines and the vouchers' redemptions.
     """
     start, end = jakarta_day_start(date_from), jakarta_day_start(date_to + timedelta(days=1))
     paid = Sale.objects.filter(status__in=PAID_STATUSES, paid_at__gte=start, paid_at__lt=end)
@@ -265,10 +286,10 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
         paid = paid.filter(location_id__in=location_ids)
         refunds = refunds.filter(sale__location_id__in=location_ids)
     sold = {
-        (row["day"], row["location_id"]): (row["sales"], row["gross"])
+        (row["day"], row["location_id"]): (row["sales"], row["gross"], row["discounts"])
         for row in paid.annotate(day=TruncDate("paid_at", tzinfo=JAKARTA))
         .values("day", "location_id")
-        .annotate(sales=Count("*"), gross=Sum("amount"))
+        .annotate(sales=Count("*"), gross=Sum("amount"), discounts=Sum("discount"))
         .order_by()
     }
     refunded = {
@@ -284,8 +305,10 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
     by_day: dict[date, Totals] = {}
     by_location: dict[int, Totals] = {}
     for day, location_id in keys:
-        sales, gross = sold.get((day, location_id), (0, None))
-        totals = Totals(sales, gross or Decimal(0), refunded.get((day, location_id)) or Decimal(0))
+        sales, gross, discounts = sold.get((day, location_id), (0, None, None))
+        totals = Totals(
+            sales, gross or Decimal(0), refunded.get((day, location_id)) or Decimal(0), discounts or Decimal(0)
+        )
         report.cells.append(Cell(day, locations[location_id], totals))
         by_day[day] = _add(by_day.get(day, Totals()), totals)
         by_location[location_id] = _add(by_location.get(location_id, Totals()), totals)
@@ -298,8 +321,15 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
         (LocationLine(locations[pk], totals) for pk, totals in by_location.items()),
         key=lambda line: (-line.totals.gross, line.location.machine_code),
     )
+    report.vouchers = [
+        VoucherLine(row["voucher_code"], row["redemptions"], row["discounts"])
+        for row in paid.exclude(voucher_code="")
+        .values("voucher_code")
+        .annotate(redemptions=Count("*"), discounts=Sum("discount"))
+        .order_by("-redemptions", "voucher_code")
+    ]
     return report
 
 
 def _add(a: Totals, b: Totals) -> Totals:
-    return Totals(a.sales + b.sales, a.gross + b.gross, a.refunded + b.refunded)
+    return Totals(a.sales + b.sales, a.gross + b.gross, a.refunded + b.refunded, a.discounts + b.discounts)

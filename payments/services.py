@@ -10,6 +10,7 @@ import logging
 import math
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,7 @@ from payments.models import (
     SaleReview,
     SaleStatus,
 )
+from pricing import vouchers
 from pricing.services import lock_price_for_sale
 
 logger = logging.getLogger("payments")
@@ -74,11 +76,14 @@ def location_for_sale(location_id: int) -> Location:
     return location
 
 
-def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool) -> Sale:
-    """Check the machine, reserve quota, record the sale, then ask the gateway for its QRIS code.
+def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, voucher_code: str | None = None) -> Sale:
+    """Check the machine, reserve quota, redeem the voucher, record the sale, then ask the gateway
+    for its QRIS code; or, when the voucher leaves nothing to pay, complete it at once (a free
+    session: no QR code, never sent to the gateway).
 
     The checks run in this order and the first failure wins: the machine (unknown, inactive), then
-    the price (unknown, inactive, its quota used up; pricing.services.lock_price_for_sale).
+    the price (unknown, inactive, its quota used up; pricing.services.lock_price_for_sale), then
+    the voucher (pricing.vouchers.redeem), counted under its row lock like the quota.
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
     """
@@ -86,20 +91,42 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool) -
     now = timezone.now()
     with transaction.atomic():
         price = lock_price_for_sale(price_id=price_id, now=now)
+        voucher, discount = None, Decimal(0)
+        if voucher_code:
+            voucher = vouchers.lock_voucher(code=voucher_code)
+            discount = vouchers.redeem(
+                voucher=voucher,
+                price=price,
+                location_id=location.pk,
+                now=now,
+                used_by_email=voucher.one_per_email and _email_holds_voucher(email=email, voucher_id=voucher.pk),
+            )
         sale = Sale.objects.create(
             external_id=new_external_id(location_id=location.pk, now=now),
             location=location,
             price=price,
-            amount=price.amount,
+            list_price=price.amount,
+            discount=discount,
+            amount=price.amount - discount,
+            voucher=voucher,
+            voucher_code=voucher.code if voucher else "",
             email=email,
             send_invoice=send_invoice,
             created_at=now,
             expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
         )
         transitions.start(sale=sale, actor_text=location.machine_code)
+        if sale.amount == 0:
+            transitions.complete_free(sale=sale, now=now)
     logger.info(
-        "sale created external_id=%s amount=%s", sale.external_id, sale.amount, extra={"external_id": sale.external_id}
+        "sale created external_id=%s amount=%s voucher=%s",
+        sale.external_id,
+        sale.amount,
+        sale.voucher_code or "-",
+        extra={"external_id": sale.external_id},
     )
+    if sale.is_free_session:
+        return sale
 
     try:
         qr = get_gateway().create_qr_code(reference_id=sale.external_id, amount=sale.amount, expires_at=sale.expires_at)
@@ -123,6 +150,15 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool) -
     Sale.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
     sale.xendit_qr_id, sale.qr_string = qr.id, qr.qr_string
     return sale
+
+
+def _email_holds_voucher(*, email: str, voucher_id: int) -> bool:
+    """This customer email already has a sale holding the voucher (awaiting payment, or paid)."""
+    return (
+        Sale.objects.filter(voucher_id=voucher_id, email__iexact=email)
+        .exclude(status__in=transitions.ENDED_UNPAID)
+        .exists()
+    )
 
 
 def fail_sale(*, sale: Sale, reason: str) -> bool:

@@ -9,17 +9,22 @@ no longer applies (the sale left the state it starts from) changes nothing and w
 status change and its row are written together (one transaction, no savepoint: no extra queries).
 Nothing else sets `Sale.status`.
 
+A sale ending unpaid (FAILED, EXPIRED, CANCELLED) gives its voucher's use back in the same
+transaction; a late payment completing it takes the use again.
+
 Flagging for review changes no status: its row is a SaleReview (the reason, and the notice that
 raised it), and `needs_review` is the fast flag the admin's list filters on.
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from payments.models import PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
+from payments.models import FREE_SESSION_CHANNEL, PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
+from pricing import vouchers
 
 # The states a sale ends in unpaid; a payment arriving afterwards still completes it.
 ENDED_UNPAID = (SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
@@ -58,13 +63,14 @@ def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
 
 
 def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: datetime | None = None) -> bool:
-    """PENDING -> `to_status` as one conditional UPDATE: a sale a payment completed meanwhile is left
-    as it is. True when it changed."""
+    """PENDING -> `to_status` (an unpaid end) as one conditional UPDATE: a sale a payment completed
+    meanwhile is left as it is. True when it changed. `sale` as read whole (its voucher)."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
         changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(status=to_status, updated_at=now)
         if changed:
             _record(sale=sale, from_status=SaleStatus.PENDING, to_status=to_status, cause=cause, event=event, at=now)
+            vouchers.give_back(voucher_ids=[sale.voucher_id])
     if changed:
         sale.status = to_status
     return bool(changed)
@@ -87,8 +93,10 @@ def expire(*, sales: QuerySet[Sale], cause: str, now: datetime, event: PaymentEv
     the ids of the sales expired."""
     with transaction.atomic(savepoint=False):
         due = sales.filter(status=SaleStatus.PENDING).select_for_update().order_by("pk")
-        ids = list(due.values_list("pk", flat=True))
+        rows = list(due.values_list("pk", "voucher_id"))
+        ids = [pk for pk, _ in rows]
         if ids:
+            vouchers.give_back(voucher_ids=[voucher_id for _, voucher_id in rows])
             Sale.objects.filter(pk__in=ids).update(status=SaleStatus.EXPIRED, updated_at=now)
             SaleHistory.objects.bulk_create(
                 SaleHistory(
@@ -140,12 +148,35 @@ def complete(
         sale=sale, from_status=previous, to_status=SaleStatus.COMPLETED, cause=cause, event=event, at=sale.updated_at
     )
     if previous != SaleStatus.PENDING:
+        vouchers.take_again(voucher_id=sale.voucher_id)
         flag(
             sale=sale,
             reason=f"Paid after the sale was marked {previous} (late payment {payment_id or 'without id'}): "
             "keep it and let the customer take photos, or refund it",
             event=event,
         )
+
+
+def complete_free(*, sale: Sale, now: datetime) -> None:
+    """PENDING -> COMPLETED with nothing to pay: a voucher covered the whole price (a free
+    session). Paid now, at Rp 0, through the channel VOUCHER; no QR code and no Xendit payment.
+    In the transaction that creates the sale."""
+    with transaction.atomic(savepoint=False):
+        changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING, amount=0).update(
+            status=SaleStatus.COMPLETED,
+            paid_at=now,
+            paid_amount=Decimal(0),
+            payment_channel=FREE_SESSION_CHANNEL,
+            qr_string=None,
+            updated_at=now,
+        )
+        if not changed:
+            raise ValueError(f"{sale.external_id} is not a new sale with nothing to pay")
+        _record(
+            sale=sale, from_status=SaleStatus.PENDING, to_status=SaleStatus.COMPLETED, cause=SaleCause.VOUCHER, at=now
+        )
+    sale.status, sale.paid_at, sale.paid_amount = SaleStatus.COMPLETED, now, Decimal(0)
+    sale.payment_channel, sale.qr_string, sale.updated_at = FREE_SESSION_CHANNEL, None, now
 
 
 def refund(

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Round
+from django.utils import timezone
 
 from core.formats import rupiah
 
@@ -59,3 +60,100 @@ class Price(models.Model):
     def clean(self) -> None:
         if self.amount is not None and self.amount != self.amount.to_integral_value():
             raise ValidationError({"amount": WHOLE_RUPIAH_MESSAGE})
+
+
+# Voucher codes: no look-alikes (no 0/O, no 1/I), so a code read off a flyer is typed right.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_MAX_LENGTH = 32
+LOOK_ALIKES_MESSAGE = "Use only A-Z and 2-9, without the look-alikes 0, O, 1 and I (spaces and dashes are ignored)."
+
+
+def normalize_code(text: str) -> str:
+    """A code as stored and looked up: upper case, without spaces and dashes."""
+    return "".join(char for char in text.upper() if char not in " -\t")
+
+
+class VoucherKind(models.TextChoices):
+    PERCENT = "percent", "Percentage off"
+    FIXED = "fixed", "Rupiah off"
+    FREE = "free", "Free session"
+
+
+class Voucher(models.Model):
+    """A code a customer types at the kiosk for a discount, or a free session.
+
+    `uses` counts the sales holding it (awaiting payment, paid, refunded): taken under the
+    voucher's row lock when a sale is made (pricing.vouchers.redeem), given back by
+    payments.transitions when such a sale ends unpaid."""
+
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True, help_text=LOOK_ALIKES_MESSAGE)
+    description = models.CharField(max_length=255, blank=True, help_text="What the promotion is, for staff.")
+    batch = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="The batch of flyer codes this one was made in."
+    )
+    kind = models.CharField("discount", max_length=10, choices=VoucherKind.choices, default=VoucherKind.PERCENT)
+    value = models.DecimalField(
+        max_digits=15,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Percent (1-100) for a percentage, whole rupiah for a rupiah discount; empty for a free session.",
+    )
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")
+    prices = models.ManyToManyField(
+        Price, blank=True, related_name="vouchers", help_text="None chosen: valid for every package."
+    )
+    locations = models.ManyToManyField(
+        "locations.Location", blank=True, related_name="vouchers", help_text="None chosen: valid at every machine."
+    )
+    max_uses = models.PositiveIntegerField(
+        "maximum uses", null=True, blank=True, default=1, help_text="Empty: unlimited."
+    )
+    one_per_email = models.BooleanField(
+        "one use per customer email", default=False, help_text="A customer email may use it once."
+    )
+    uses = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    is_active = models.BooleanField("active", default=True, help_text="Inactive vouchers are refused as expired.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(uses__gte=0), name="voucher_uses_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(kind=VoucherKind.FREE, value__isnull=True)
+                | models.Q(kind=VoucherKind.PERCENT, value__isnull=False, value__gte=1, value__lte=100)
+                | models.Q(
+                    kind=VoucherKind.FIXED, value__isnull=False, value__gte=QRIS_MIN_AMOUNT, value=Round("value")
+                ),
+                name="voucher_value_fits_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def discount_label(self) -> str:
+        if self.kind == VoucherKind.FREE:
+            return "Free session"
+        if self.kind == VoucherKind.PERCENT:
+            return f"{self.value.normalize():f}% off"
+        return f"{rupiah(self.value)} off"
+
+    def clean(self) -> None:
+        self.code = normalize_code(self.code or "")
+        if self.code and any(char not in CODE_ALPHABET for char in self.code):
+            raise ValidationError({"code": LOOK_ALIKES_MESSAGE})
+        if self.kind == VoucherKind.FREE:
+            self.value = None
+        elif self.value is None:
+            raise ValidationError({"value": "Say how much off: a percentage or an amount in rupiah."})
+        elif self.kind == VoucherKind.PERCENT and not Decimal(1) <= self.value <= Decimal(100):
+            raise ValidationError({"value": "A percentage from 1 to 100."})
+        elif self.kind == VoucherKind.FIXED and (self.value < 1 or self.value != self.value.to_integral_value()):
+            raise ValidationError({"value": WHOLE_RUPIAH_MESSAGE})
+        if self.valid_until and self.valid_from and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "The end must come after the start."})

@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 from gallery.models import Photo
 from locations.models import Location
 from payments.models import Sale
-from pricing.models import Price
+from pricing.models import Price, Voucher
 from tests.fakes.cloudinary import FakeCloudinary
 from tests.fakes.xendit import FakeXendit
-from tests.support.factories import create_location, create_photo, create_price, create_sale
+from tests.support.factories import create_location, create_photo, create_price, create_sale, create_voucher
 from tests.support.fake_servers import running_fake_cloudinary, running_fake_xendit
 
 
@@ -72,6 +72,12 @@ def make_price(db) -> Callable[..., Price]:
 @pytest.fixture
 def price(make_price) -> Price:
     return make_price(40000)
+
+
+@pytest.fixture
+def make_voucher(db) -> Callable[..., Voucher]:
+    """A voucher: 10% off, valid from an hour ago, one use, unless told otherwise."""
+    return create_voucher
 
 
 @pytest.fixture

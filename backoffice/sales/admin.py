@@ -88,7 +88,8 @@ class SaleAdmin(
     # The search itself is get_search_results; a search field makes the admin show the box.
     search_fields = ["external_id"]
     search_help_text = (
-        "A sale number (TRX-…), a Xendit QR or payment id, a customer's email address, or a machine's name or code."
+        "A sale number (TRX-…), a Xendit QR or payment id, a customer's email address, a machine's name or code, "
+        "or a voucher code."
     )
     list_per_page = 50
     paginator = EstimatedCountPaginator
@@ -178,7 +179,10 @@ class SaleAdmin(
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, sale: Sale) -> str:
-        return rupiah(sale.amount)
+        if not sale.voucher_code:
+            return rupiah(sale.amount)
+        paid = "free" if sale.is_free_session else rupiah(sale.amount)
+        return f"{paid} ({rupiah(sale.list_price)} − {rupiah(sale.discount)}, voucher {sale.voucher_code})"
 
     @admin.display(description="status", ordering="status")
     def status_display(self, sale: Sale, *, short: bool = True):

@@ -103,14 +103,14 @@ def seed_price(conn: psycopg.Connection, *, price: str, quota: int | None = None
 # run), two are expired, one failed, six paid: what a table of a chain's history looks like.
 SEED_SALES_SQL = """
 INSERT INTO payments_transaction (
-    external_id, amount, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
+    external_id, amount, list_price, status, xendit_qr_id, xendit_payment_id, qr_string, email, send_invoice,
     expires_at, paid_at, payment_channel, payment_receipt_id, email_sent_at, photos_deleted_at,
     gallery_key, needs_review, created_at, updated_at, location_id, price_id
 )
 SELECT
     'TRX-' || loc || '-' || to_char(created AT TIME ZONE 'Asia/Jakarta', 'YYYYMMDDHH24MISS')
         || '-' || upper(lpad(to_hex(n), 8, '0')),
-    40000, st, 'qr_' || md5(n::text),
+    40000, 40000, st, 'qr_' || md5(n::text),
     CASE WHEN st = 'COMPLETED' THEN 'qrpy_' || md5(n::text) END,
     '00020101021226660014ID.CO.QRIS.WWW011893600914' || md5(n::text) || md5((n + 1)::text)
         || '5204599953033605405400005802ID5908PHOTOBOX6007JAKARTA6304ABCD',

@@ -56,7 +56,11 @@ CREATE_SALE_HEADERS = {
 
 
 CREATE_SALE_RESPONSES = {
-    201: OpenApiResponse(SaleCreatedSerializer, description="The sale, PENDING, with its QRIS string."),
+    201: OpenApiResponse(
+        SaleCreatedSerializer,
+        description="The sale, PENDING, with its QRIS string; or, when a voucher leaves nothing to pay, a free "
+        "session: COMPLETED with `paid_at` set and `qr_string` null (skip the payment, go on to the photos).",
+    ),
     400: error(
         "The price is inactive, or the Idempotency-Key header is malformed.",
         example(400, "Price is inactive", {"price_id": "8c6f1f9e-4f55-4a53-9a7e-0f1c2d3e4f50"}),
@@ -74,13 +78,27 @@ CREATE_SALE_RESPONSES = {
         example(409, "A request with this Idempotency-Key is still being processed"),
     ),
     422: error(
-        "The body does not validate (`details.errors[]`), the location is not active, or the price's "
-        "quota is used up. Checked in this order: body, location, price, quota.",
+        "The body does not validate (`details.errors[]`), the location is not active, the price's quota is used "
+        "up, or the voucher cannot be used (`details.voucher_code`). Checked in this order: body, location, price, "
+        "quota, voucher (found, within its dates, for this package, at this location, uses left).",
         validation_example("location_id", "This field is required.", "missing"),
         example(422, "Location is not active", {"location_id": 2}),
         example(
             422, "Price quota exceeded", {"price_id": "8c6f1f9e-4f55-4a53-9a7e-0f1c2d3e4f50", "quota": 3, "used": 3}
         ),
+        example(422, "Voucher not found", {"voucher_code": "HEMAT25"}),
+        example(
+            422,
+            "Voucher expired",
+            {"voucher_code": "HEMAT25", "valid_from": "2026-01-01T00:00:00+07:00", "valid_until": None},
+        ),
+        example(
+            422,
+            "Voucher not valid for this package",
+            {"voucher_code": "HEMAT25", "price_id": "8c6f1f9e-4f55-4a53-9a7e-0f1c2d3e4f50"},
+        ),
+        example(422, "Voucher not valid at this location", {"voucher_code": "HEMAT25", "location_id": 2}),
+        example(422, "Voucher already used", {"voucher_code": "HEMAT25", "max_uses": 1}),
     ),
     502: error(
         "Xendit refused to make the QR code; the sale is FAILED and its quota free.",

@@ -28,6 +28,13 @@ class CreateSaleSerializer(serializers.Serializer):
     price_id = UUIDStringField()
     email = serializers.EmailField(max_length=254)
     send_invoice = serializers.BooleanField(required=False, default=False)
+    voucher_code = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=64,
+        help_text="Optional. Case-insensitive; spaces and dashes are ignored. Empty or null: no voucher.",
+    )
 
     def validate_email(self, value: str) -> str:
         local, _, domain = value.strip().rpartition("@")
@@ -54,7 +61,26 @@ class SaleLocationSerializer(serializers.Serializer):
 
 class SalePriceSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="price_id")
-    price = RupiahField(source="amount", help_text="Rupiah, a JSON number: `40000`.")
+    price = RupiahField(source="list_price", help_text="The list price, rupiah, a JSON number: `40000`.")
+
+
+class SaleVoucherSerializer(serializers.Serializer):
+    code = serializers.CharField(source="voucher_code", help_text="As stored: upper case, no spaces or dashes.")
+    discount = RupiahField(help_text="Rupiah taken off the list price.")
+
+
+# `null` when the sale has no voucher.
+@extend_schema_field(SaleVoucherSerializer(allow_null=True))
+class SaleVoucherField(serializers.Field):
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, sale):
+        return SaleVoucherSerializer(sale).data if sale.voucher_code else None
+
+
+AMOUNT_HELP = "What the customer pays, rupiah: the list price less the voucher's discount; 0 for a free session."
+QR_STRING_HELP = "The QRIS payload to draw as a QR code; null for a free session (nothing to pay)."
 
 
 class SaleSerializer(serializers.Serializer):
@@ -64,8 +90,12 @@ class SaleSerializer(serializers.Serializer):
     location = SaleLocationSerializer(source="*")
     price_id = serializers.UUIDField()
     price = SalePriceSerializer(source="*")
-    status = serializers.ChoiceField(choices=SaleStatus.choices)
-    qr_string = serializers.CharField(help_text="The QRIS payload to draw as a QR code.")
+    amount = RupiahField(help_text=AMOUNT_HELP)
+    voucher = SaleVoucherField()
+    status = serializers.ChoiceField(
+        choices=SaleStatus.choices, help_text="PENDING (pay the QR code), or COMPLETED for a free session."
+    )
+    qr_string = serializers.CharField(allow_null=True, help_text=QR_STRING_HELP)
     expires_at = JakartaDateTimeField(help_text="Asia/Jakarta with offset: `2025-12-15T16:37:29+07:00`.")
     created_at = JakartaDateTimeField()
 
@@ -79,13 +109,15 @@ class SaleWithPaymentSerializer(serializers.Serializer):
     location = SaleLocationSerializer(source="*")
     price_id = serializers.UUIDField()
     price = SalePriceSerializer(source="*")
+    amount = RupiahField(help_text=AMOUNT_HELP)
+    voucher = SaleVoucherField()
     status = serializers.ChoiceField(
         choices=SaleStatus.choices,
         help_text="Keep polling while PENDING; every other status is final for the kiosk: COMPLETED (take the "
         "photos), FAILED, EXPIRED, REFUNDED (the whole payment was given back by staff; photos are refused with 409). "
         "A PENDING sale past `expires_at` is answered (and stored) as EXPIRED.",
     )
-    qr_string = serializers.CharField()
+    qr_string = serializers.CharField(allow_null=True, help_text=QR_STRING_HELP)
     expires_at = JakartaDateTimeField()
     paid_at = JakartaDateTimeField(allow_null=True, help_text="null until paid.")
     created_at = JakartaDateTimeField()

@@ -46,8 +46,9 @@ class SaleCreateView(APIView):
     @extend_schema(
         operation_id="create_sale",
         summary="Sell a session: create a sale and its QRIS code",
-        description="Checks in this order, the first failure wins: body, location, price, quota; then asks Xendit "
-        "for the QR code. `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
+        description="Checks in this order, the first failure wins: body, location, price, quota, voucher; then "
+        "asks Xendit for the QR code, unless the voucher leaves nothing to pay (a free session: COMPLETED at once, "
+        "`qr_string` null). `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
         "is lowercased. Never encrypted.",
         tags=["sales"],
         parameters=[schema.IDEMPOTENCY_KEY],
@@ -98,6 +99,7 @@ class SaleCreateView(APIView):
             price_id=data["price_id"],
             email=data["email"],
             send_invoice=data["send_invoice"],
+            voucher_code=(data.get("voucher_code") or "").strip() or None,
         )
         response = Response(SaleCreatedSerializer.answer(sale), status=status.HTTP_201_CREATED)
         response.sale_id = sale.pk

@@ -14,6 +14,7 @@ from payments.models.refunds import Refund, RefundOrigin, RefundStatus
 from payments.models.reviews import ReviewNote, SaleReview, reviews_prefetch
 from payments.models.sale import (
     EXTERNAL_ID_PATTERN,
+    FREE_SESSION_CHANNEL,
     GALLERY_KEY_PATTERN,
     PAID_STATUSES,
     UNASKED_STATUSES,
@@ -25,6 +26,7 @@ from payments.models.sale import (
 
 __all__ = [
     "EXTERNAL_ID_PATTERN",
+    "FREE_SESSION_CHANNEL",
     "GALLERY_KEY_PATTERN",
     "OPEN_UNMATCHED",
     "OPEN_UNMATCHED_LOOKUPS",

@@ -20,6 +20,7 @@ class SaleCause(models.TextChoices):
     RECONCILIATION = "reconciliation", "Checked with Xendit"
     SIMULATOR = "simulator", "Simulator"
     REFUND = "refund", "Refund"
+    VOUCHER = "voucher", "A voucher paid it all (free session)"
     EARLIER = "earlier", "Recorded before the history was kept"
 
 

@@ -43,6 +43,8 @@ class SaleStatus(models.TextChoices):
 
 # Sales whose money was received: paid, and paid then refunded. The report's gross counts both.
 PAID_STATUSES = (SaleStatus.COMPLETED, SaleStatus.REFUNDED)
+# The payment channel of a free session: a voucher covered the whole price, nothing went to Xendit.
+FREE_SESSION_CHANNEL = "VOUCHER"
 # Sales that ended unpaid without anyone asking Xendit (the poll expired them, or the kiosk
 # cancelled them while the QR code stayed payable): expire_sales asks about each once.
 UNASKED_STATUSES = (SaleStatus.EXPIRED, SaleStatus.CANCELLED)
@@ -55,11 +57,22 @@ class Sale(models.Model):
     location = models.ForeignKey("locations.Location", on_delete=models.PROTECT, related_name="sales")
     price = models.ForeignKey("pricing.Price", on_delete=models.PROTECT, related_name="sales")
     # Copied from the price when the sale is made, so editing a price never rewrites history.
-    amount = models.DecimalField("amount (Rp)", max_digits=15, decimal_places=2)
+    list_price = models.DecimalField("list price (Rp)", max_digits=15, decimal_places=2)
+    # What a voucher took off (pricing.vouchers.discount_for); list_price = amount + discount.
+    discount = models.DecimalField("discount (Rp)", max_digits=15, decimal_places=2, default=0, db_default=0)
+    # What the customer pays: the QR code's amount, what a payment must match, the refunds' ceiling.
+    amount = models.DecimalField("amount to pay (Rp)", max_digits=15, decimal_places=2)
+    voucher = models.ForeignKey(
+        "pricing.Voucher", on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
+    )
+    # The voucher's code, copied like the amount: the poll and the report read the sale row alone.
+    voucher_code = models.CharField(max_length=32, blank=True, default="", db_default="")
     status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.PENDING)
     xendit_qr_id = models.CharField("Xendit QR id", max_length=100, blank=True, db_index=True)
     xendit_payment_id = models.CharField("Xendit payment id", max_length=100, null=True, blank=True, unique=True)
-    qr_string = models.TextField("QRIS string", blank=True)
+    # Null for a free session (FREE_SESSION_CHANNEL), which has no QR code and never will: the API
+    # answers null there, while "" is a QR code not made yet (the gateway call still under way).
+    qr_string = models.TextField("QRIS string", null=True, blank=True)  # noqa: DJ001
     email = models.EmailField("customer email")
     send_invoice = models.BooleanField(default=False)
     expires_at = models.DateTimeField(help_text="The QR code can be paid until this time.")
@@ -118,6 +131,10 @@ class Sale(models.Model):
                 name="sale_paid_has_paid_at",
             ),
             models.CheckConstraint(condition=models.Q(refunded_amount__gte=0), name="sale_refunded_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(discount__gte=0, list_price=models.F("amount") + models.F("discount")),
+                name="sale_list_price_is_amount_plus_discount",
+            ),
         ]
         indexes = [
             # Quota check: sales of one price that are COMPLETED, or PENDING and unexpired.
@@ -142,10 +159,10 @@ class Sale(models.Model):
                 condition=models.Q(photos_deleted_at__isnull=True, email_sent_at__isnull=True),
                 name="sale_unsent_photos_idx",
             ),
-            # Admin: "paid between", and the sales report, which reads only these three columns:
-            # a year of paid sales is summed from the index alone (PostgreSQL index-only scan).
+            # Admin: "paid between", and the sales report, which reads only these columns: a year
+            # of paid sales is summed from the index alone (PostgreSQL index-only scan).
             models.Index(
-                fields=["paid_at", "location", "amount"],
+                fields=["paid_at", "location", "amount", "discount"],
                 condition=models.Q(status__in=PAID_STATUSES),
                 name="sale_paid_idx",
             ),
@@ -171,6 +188,11 @@ class Sale(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    @property
+    def is_free_session(self) -> bool:
+        """A voucher paid it all: nothing was paid, nothing went to Xendit, nothing can be refunded."""
+        return self.payment_channel == FREE_SESSION_CHANNEL
 
     @property
     def review_reason(self) -> str:

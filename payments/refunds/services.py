@@ -47,6 +47,11 @@ class RefundRefused(errors.Invalid):
 
 
 def _payment_to_refund(sale: Sale, payment_id: str | None) -> ReceivedPayment:
+    if sale.is_free_session:
+        raise RefundRefused(
+            f"{sale.external_id} was a free session (voucher {sale.voucher_code}): nothing was paid, so there is "
+            "nothing to refund."
+        )
     payments = received_payments(sale)
     if not payments:
         if sale.status in (SaleStatus.COMPLETED, SaleStatus.REFUNDED):

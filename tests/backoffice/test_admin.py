@@ -16,7 +16,7 @@ from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, Sale, SaleStatus
 from payments.services import resolve_review
 from payments.simulation import simulate_payment
-from pricing.models import Price
+from pricing.models import Price, Voucher
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +29,11 @@ def staff_client(client):
 
 
 @pytest.fixture
-def some_of_everything(staff_client, make_sale, make_photo, price, location):
+def some_of_everything(staff_client, make_sale, make_photo, price, location, make_voucher):
     """One of each kind of row the admin shows, so every page has something to render."""
+    voucher = make_voucher(prices=[price], locations=[location])
     sale = make_sale(status=SaleStatus.COMPLETED, email_sent_at=timezone.now())
+    make_sale(amount=36000, discount=4000, voucher=voucher, voucher_code=voucher.code)
     make_photo(sale)
     EmailOutbox.objects.create(sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status="sent", attempts=1)
     Refund.objects.create(sale=sale, payment_id="qrpy_x", amount=5000, reason="One strip missing")
@@ -48,6 +50,7 @@ def example_rows() -> dict[type, object]:
     return {
         Location: Location.objects.first(),
         Price: Price.objects.first(),
+        Voucher: Voucher.objects.first(),
         Sale: Sale.objects.first(),
         PaymentEvent: PaymentEvent.objects.first(),
         Refund: Refund.objects.first(),

@@ -21,7 +21,17 @@ pytestmark = pytest.mark.django_db
 
 REPORT = reverse("admin:payments_sale_report")
 REPORT_CSV = reverse("admin:payments_sale_report_csv")
-CSV_HEADER = ["date (Jakarta)", "machine code", "machine", "paid sales", "gross (IDR)", "refunded (IDR)", "net (IDR)"]
+CSV_HEADER = [
+    "date (Jakarta)",
+    "machine code",
+    "machine",
+    "paid sales",
+    "list price (IDR)",
+    "discounts (IDR)",
+    "gross (IDR)",
+    "refunded (IDR)",
+    "net (IDR)",
+]
 
 
 @pytest.fixture
@@ -71,22 +81,31 @@ def test_the_report_counts_each_paid_sale_on_its_jakarta_day(staff_client, two_d
     page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
 
     assert table(page, "report-days") == [
-        ["Day", "Paid sales", "Gross", "Refunded", "Net"],
-        ["Sun 9 Mar 2025", "2", "Rp 90.000", "Rp 0", "Rp 90.000"],
-        ["Mon 10 Mar 2025", "3", "Rp 130.000", "Rp 0", "Rp 130.000"],
-        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000"],
+        ["Day", "Paid sales", "List price", "Discounts", "Gross", "Refunded", "Net"],
+        ["Sun 9 Mar 2025", "2", "Rp 90.000", "Rp 0", "Rp 90.000", "Rp 0", "Rp 90.000"],
+        ["Mon 10 Mar 2025", "3", "Rp 130.000", "Rp 0", "Rp 130.000", "Rp 0", "Rp 130.000"],
+        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000", "Rp 0", "Rp 220.000"],
     ]
     assert table(page, "report-locations") == [
-        ["Machine", "Paid sales", "Gross", "Refunded", "Net", "Share of gross"],
-        ["PB-001 – Mall Taman Anggrek", "3", "Rp 120.000", "Rp 0", "Rp 120.000", "54.5%"],
-        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "Rp 0", "Rp 100.000", "45.5%"],
-        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000", ""],
+        ["Machine", "Paid sales", "List price", "Discounts", "Gross", "Refunded", "Net", "Share of gross"],
+        ["PB-001 – Mall Taman Anggrek", "3", "Rp 120.000", "Rp 0", "Rp 120.000", "Rp 0", "Rp 120.000", "54.5%"],
+        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "Rp 0", "Rp 100.000", "Rp 0", "Rp 100.000", "45.5%"],
+        ["Total", "5", "Rp 220.000", "Rp 0", "Rp 220.000", "Rp 0", "Rp 220.000", ""],
     ]
     assert table(page, "report-cells")[1:] == [
-        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 0", "Rp 40.000"],
-        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000"],
-        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "2", "Rp 80.000", "Rp 0", "Rp 80.000"],
-        ["Mon 10 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000"],
+        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 0", "Rp 40.000", "Rp 0", "Rp 40.000"],
+        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000", "Rp 0", "Rp 50.000"],
+        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "2", "Rp 80.000", "Rp 0", "Rp 80.000", "Rp 0", "Rp 80.000"],
+        [
+            "Mon 10 Mar 2025",
+            "PB-002 – Mall Kota Kasablanka",
+            "1",
+            "Rp 50.000",
+            "Rp 0",
+            "Rp 50.000",
+            "Rp 0",
+            "Rp 50.000",
+        ],
     ]
 
 
@@ -105,10 +124,10 @@ def test_the_csv_has_the_same_numbers_as_the_page(staff_client, two_days_of_sale
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows == [
         CSV_HEADER,
-        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000", "0", "40000"],
-        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000"],
-        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "2", "80000", "0", "80000"],
-        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000"],
+        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000", "0", "40000", "0", "40000"],
+        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000", "0", "50000"],
+        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "2", "80000", "0", "80000", "0", "80000"],
+        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000", "0", "50000"],
     ]
 
 
@@ -130,7 +149,7 @@ def test_only_the_chosen_machines_are_counted(staff_client, two_days_of_sales):
         REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10", "location": [other.pk]}
     ).content.decode()
 
-    assert table(page, "report-days")[-1] == ["Total", "2", "Rp 100.000", "Rp 0", "Rp 100.000"]
+    assert table(page, "report-days")[-1] == ["Total", "2", "Rp 100.000", "Rp 0", "Rp 100.000", "Rp 0", "Rp 100.000"]
 
 
 def test_the_chart_draws_one_bar_per_day_as_tall_as_its_revenue(staff_client, two_days_of_sales):
@@ -251,22 +270,49 @@ def test_refunds_count_on_the_jakarta_day_they_went_through(staff_client, sales_
     page = staff_client.get(REPORT, {"date_from": "2025-03-09", "date_to": "2025-03-10"}).content.decode()
 
     assert table(page, "report-days") == [
-        ["Day", "Paid sales", "Gross", "Refunded", "Net"],
-        ["Sun 9 Mar 2025", "2", "Rp 90.000", "Rp 25.000", "Rp 65.000"],
-        ["Mon 10 Mar 2025", "1", "Rp 50.000", "Rp 45.000", "Rp 5.000"],
-        ["Total", "3", "Rp 140.000", "Rp 70.000", "Rp 70.000"],
+        ["Day", "Paid sales", "List price", "Discounts", "Gross", "Refunded", "Net"],
+        ["Sun 9 Mar 2025", "2", "Rp 90.000", "Rp 0", "Rp 90.000", "Rp 25.000", "Rp 65.000"],
+        ["Mon 10 Mar 2025", "1", "Rp 50.000", "Rp 0", "Rp 50.000", "Rp 45.000", "Rp 5.000"],
+        ["Total", "3", "Rp 140.000", "Rp 0", "Rp 140.000", "Rp 70.000", "Rp 70.000"],
     ]
     assert table(page, "report-locations") == [
-        ["Machine", "Paid sales", "Gross", "Refunded", "Net", "Share of gross"],
-        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "Rp 15.000", "Rp 85.000", "71.4%"],
-        ["PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 55.000", "-Rp 15.000", "28.6%"],
-        ["Total", "3", "Rp 140.000", "Rp 70.000", "Rp 70.000", ""],
+        ["Machine", "Paid sales", "List price", "Discounts", "Gross", "Refunded", "Net", "Share of gross"],
+        ["PB-002 – Mall Kota Kasablanka", "2", "Rp 100.000", "Rp 0", "Rp 100.000", "Rp 15.000", "Rp 85.000", "71.4%"],
+        ["PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 0", "Rp 40.000", "Rp 55.000", "-Rp 15.000", "28.6%"],
+        ["Total", "3", "Rp 140.000", "Rp 0", "Rp 140.000", "Rp 70.000", "Rp 70.000", ""],
     ]
     assert table(page, "report-cells")[1:] == [
-        ["Sun 9 Mar 2025", "PB-001 – Mall Taman Anggrek", "1", "Rp 40.000", "Rp 10.000", "Rp 30.000"],
-        ["Sun 9 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 15.000", "Rp 35.000"],
-        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
-        ["Mon 10 Mar 2025", "PB-002 – Mall Kota Kasablanka", "1", "Rp 50.000", "Rp 0", "Rp 50.000"],
+        [
+            "Sun 9 Mar 2025",
+            "PB-001 – Mall Taman Anggrek",
+            "1",
+            "Rp 40.000",
+            "Rp 0",
+            "Rp 40.000",
+            "Rp 10.000",
+            "Rp 30.000",
+        ],
+        [
+            "Sun 9 Mar 2025",
+            "PB-002 – Mall Kota Kasablanka",
+            "1",
+            "Rp 50.000",
+            "Rp 0",
+            "Rp 50.000",
+            "Rp 15.000",
+            "Rp 35.000",
+        ],
+        ["Mon 10 Mar 2025", "PB-001 – Mall Taman Anggrek", "0", "Rp 0", "Rp 0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
+        [
+            "Mon 10 Mar 2025",
+            "PB-002 – Mall Kota Kasablanka",
+            "1",
+            "Rp 50.000",
+            "Rp 0",
+            "Rp 50.000",
+            "Rp 0",
+            "Rp 50.000",
+        ],
     ]
     assert 'id="report-total-revenue">Rp 140.000<' in page
     assert 'id="report-total-refunded">Rp 70.000<' in page
@@ -323,10 +369,10 @@ def test_the_csv_has_gross_refunded_and_net(staff_client, sales_with_refunds):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows == [
         CSV_HEADER,
-        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000", "10000", "30000"],
-        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000", "15000", "35000"],
-        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "0", "0", "45000", "-45000"],
-        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000"],
+        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "1", "40000", "0", "40000", "10000", "30000"],
+        ["2025-03-09", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000", "15000", "35000"],
+        ["2025-03-10", "PB-001", "Mall Taman Anggrek", "0", "0", "0", "0", "45000", "-45000"],
+        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "50000", "0", "50000", "0", "50000"],
     ]
 
 
@@ -353,13 +399,15 @@ def test_a_machine_with_only_refunds_in_the_range_is_shown(staff_client, sales_w
 
     assert "No paid sales or refunds" not in page
     assert table(page, "report-days") == [
-        ["Day", "Paid sales", "Gross", "Refunded", "Net"],
-        ["Mon 10 Mar 2025", "0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
-        ["Total", "0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
+        ["Day", "Paid sales", "List price", "Discounts", "Gross", "Refunded", "Net"],
+        ["Mon 10 Mar 2025", "0", "Rp 0", "Rp 0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
+        ["Total", "0", "Rp 0", "Rp 0", "Rp 0", "Rp 45.000", "-Rp 45.000"],
     ]
     assert table(page, "report-locations")[1] == [
         "PB-001 – Mall Taman Anggrek",
         "0",
+        "Rp 0",
+        "Rp 0",
         "Rp 0",
         "Rp 45.000",
         "-Rp 45.000",

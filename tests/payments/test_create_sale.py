@@ -38,6 +38,8 @@ def test_created_sale_answers_exactly_as_the_contract_shows(api, sale_request, l
         "location",
         "price_id",
         "price",
+        "amount",
+        "voucher",
         "status",
         "qr_string",
         "expires_at",
@@ -49,10 +51,11 @@ def test_created_sale_answers_exactly_as_the_contract_shows(api, sale_request, l
     assert data["location"] == {"id": location.pk, "machine_code": "PB-001"}
     assert data["price_id"] == str(price.pk)
     assert data["price"] == {"id": str(price.pk), "price": 40000}
+    assert (data["amount"], data["voucher"]) == (40000, None)
     assert data["status"] == "PENDING"
     assert data["qr_string"] == sale.qr_string
     # Compact UTF-8 JSON, as the earlier kiosks parse it.
-    assert b'"price":40000}' in response.content
+    assert b'"price":40000},"amount":40000,"voucher":null,' in response.content
 
 
 def test_external_id_carries_location_jakarta_time_and_random_hex(api, sale_request, location):

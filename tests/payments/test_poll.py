@@ -32,6 +32,8 @@ def test_poll_answers_the_sale_as_the_contract_shows(api, make_sale, location, p
         "location",
         "price_id",
         "price",
+        "amount",
+        "voucher",
         "status",
         "qr_string",
         "expires_at",
@@ -41,6 +43,7 @@ def test_poll_answers_the_sale_as_the_contract_shows(api, make_sale, location, p
     assert body["data"]["paid_at"] is None
     assert body["data"]["location"] == {"id": location.pk, "machine_code": location.machine_code}
     assert body["data"]["price"] == {"id": str(price.pk), "price": 40000}
+    assert (body["data"]["amount"], body["data"]["voucher"]) == (40000, None)
 
 
 def test_poll_after_payment_shows_completed_with_paid_at_in_jakarta_time(api, make_sale):

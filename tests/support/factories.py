@@ -12,7 +12,7 @@ from locations.models import Location
 from payments import transitions
 from payments.models import PAID_STATUSES, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from payments.services import new_external_id
-from pricing.models import Price
+from pricing.models import Price, Voucher, VoucherKind
 
 
 def create_location(*, number: int, **fields) -> Location:
@@ -41,11 +41,13 @@ def create_sale(*, location: Location, price: Price, **fields) -> Sale:
     fields.setdefault("qr_string", "00020101021226...")
     if fields["status"] in PAID_STATUSES:
         fields.setdefault("paid_at", now)
+    amount = fields.pop("amount", price.amount)
+    fields.setdefault("list_price", Decimal(amount) + fields.get("discount", 0))
     sale = Sale.objects.create(
         external_id=fields.pop("external_id", None) or new_external_id(location_id=location.pk, now=now),
         location=location,
         price=price,
-        amount=fields.pop("amount", price.amount),
+        amount=amount,
         **fields,
     )
     transitions.start(sale=sale)
@@ -72,3 +74,15 @@ def create_photo(sale: Sale, position: int = 1, *, stored: bool = True, **fields
     fields.setdefault("format", "JPEG")
     fields.setdefault("checksum", f"{sale.pk:032x}{position:032x}")
     return Photo.objects.create(sale=sale, position=position, storage_key=storage_key, **fields)
+
+
+def create_voucher(code: str = "HEMAT25", **fields) -> Voucher:
+    """A voucher: 10% off, valid from an hour ago, one use, unless told otherwise."""
+    prices, locations = fields.pop("prices", ()), fields.pop("locations", ())
+    fields.setdefault("kind", VoucherKind.PERCENT)
+    fields.setdefault("value", None if fields["kind"] == VoucherKind.FREE else Decimal(10))
+    fields.setdefault("valid_from", timezone.now() - timedelta(hours=1))
+    voucher = Voucher.objects.create(code=code, **fields)
+    voucher.prices.set(prices)
+    voucher.locations.set(locations)
+    return voucher

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from locations.models import Location
-from pricing.models import Price
+from pricing.models import Price, Voucher, VoucherKind
 
 DEMO_USERNAME = "staff"
 DEMO_PASSWORD = "photobox-demo"  # noqa: S105 - the demo login the README states
@@ -13,6 +13,12 @@ DEMO_PASSWORD = "photobox-demo"  # noqa: S105 - the demo login the README states
 DEMO_PRICES = (
     (Decimal("35000"), "2 strip foto", None),
     (Decimal("50000"), "4 strip foto + 1 cetak besar", 100),
+)
+# Two promotions to try at the demo kiosk: 25% off (many uses), and a free session. Codes avoid
+# the look-alikes 0/O and 1/I, like every code.
+DEMO_VOUCHERS = (
+    ("HEMAT25", VoucherKind.PERCENT, Decimal(25), 1000, "Demo: 25% off every package"),
+    ("BEBAS", VoucherKind.FREE, None, 1000, "Demo: a free session"),
 )
 # What earlier versions called them: a demo database made before is renamed, not doubled.
 EARLIER_NAMES = {
@@ -22,7 +28,10 @@ EARLIER_NAMES = {
 
 
 class Command(BaseCommand):
-    help = "Create demo data: one kiosk, two prices and a staff user (staff / photobox-demo). Safe to rerun."
+    help = (
+        "Create demo data: one kiosk, two prices, two vouchers (HEMAT25: 25% off; BEBAS: a free session) and a "
+        "staff user (staff / photobox-demo). Safe to rerun."
+    )
 
     def handle(self, *args, **options):
         location, _ = Location.objects.get_or_create(
@@ -35,6 +44,10 @@ class Command(BaseCommand):
                     description=description, updated_at=timezone.now()
                 )
             Price.objects.get_or_create(amount=amount, description=description, defaults={"quota": quota})
+        for code, kind, value, max_uses, description in DEMO_VOUCHERS:
+            Voucher.objects.get_or_create(
+                code=code, defaults={"kind": kind, "value": value, "max_uses": max_uses, "description": description}
+            )
         User = get_user_model()
         user = User.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
@@ -42,4 +55,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo kiosk {location.machine_code} (location_id {location.pk}) with prices:")
         for price in Price.objects.order_by("amount"):
             self.stdout.write(f"  {price.pk}  {price}")
+        self.stdout.write("Vouchers to type at the kiosk:")
+        for code, *_, description in DEMO_VOUCHERS:
+            self.stdout.write(f"  {code}  {description}")
         self.stdout.write(f"Admin login: {DEMO_USERNAME} / {DEMO_PASSWORD}")

@@ -189,6 +189,12 @@
     if (message === "Price not found" || message === "Price is inactive") return msg("error_package_gone");
     if (message === "Location not found" || message === "Location is not active") return msg("error_kiosk_off");
     if (message.indexOf("Payment gateway") === 0) return msg("error_gateway");
+    if (message === "Voucher not found") return msg("error_voucher_not_found");
+    if (message === "Voucher expired") return msg("error_voucher_expired");
+    if (message === "Voucher not valid for this package") return msg("error_voucher_package");
+    if (message === "Voucher not valid at this location") return msg("error_voucher_location");
+    if (message === "Voucher already used") return msg("error_voucher_used");
+    if (fieldErrors.some(function (e) { return e.field === "voucher_code"; })) return msg("error_voucher_not_found");
     if (fieldErrors.some(function (e) { return e.field === "email"; })) return msg("error_email");
     if (name !== undefined) {
       if (details.max_size) return msg("error_photo_size", { name: name, max: Math.round(details.max_size / 1048576) });
@@ -229,6 +235,7 @@
         price_id: price.value,
         email: email.value.trim(),
         send_invoice: form.querySelector("#send-invoice").checked,
+        voucher_code: form.querySelector("#voucher-code").value.trim() || null,
       };
       call("POST", config.createUrl, request, { "Idempotency-Key": randomKey() }).then(function (answer) {
         buyButton.disabled = false;
@@ -260,8 +267,10 @@
       rejected: [],
       checking: 0,
     };
+    // A voucher that covered the whole price: a free session, already COMPLETED, nothing to pay.
+    if (sale.status === "COMPLETED") return outcome(session, "COMPLETED");
     qrImage.src = url(config.qrUrl, sale.external_id);
-    $("pay", "[data-amount]").textContent = rupiah(sale.price.price);
+    $("pay", "[data-amount]").textContent = rupiah(sale.amount);
     $("pay", "[data-sale-id]").textContent = sale.external_id;
     $("pay", "[data-qris]").textContent = sale.qr_string;
     setStatus(msg("waiting"));
