@@ -44,7 +44,8 @@ class SaleCreateView(APIView):
     @extend_schema(
         operation_id="create_sale",
         summary="Sell a session: create a sale and its QRIS code",
-        description="Checks in this order, the first failure wins: body, location, price, quota; then asks Xendit "
+        description="Checks in this order, the first failure wins: body, location, price, the price's locations, "
+        "quota; then asks Xendit "
         "for the QR code. `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
         "is lowercased. Never encrypted.",
         tags=["sales"],
