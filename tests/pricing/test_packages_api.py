@@ -139,13 +139,13 @@ def test_a_sold_out_price_stays_on_the_menu_with_nothing_remaining(api, location
 
 
 def test_remaining_is_what_sale_creation_then_allows(api, location, make_price, sale_request):
-    two_left = make_price(40000, quota=2)
+    two_left = make_price(45000, quota=2)
     body = {**sale_request, "price_id": str(two_left.pk)}
 
     sold = [api.post("/api/v1/transactions", body, format="json").status_code for _ in range(3)]
 
     assert sold == [201, 201, 422]
-    assert menu(api, location.pk).json()["data"][0]["remaining"] == 0
+    assert entry_of(menu(api, location.pk), two_left)["remaining"] == 0
 
 
 # --- Which kiosk is asking ------------------------------------------------------------------------
