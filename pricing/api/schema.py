@@ -15,11 +15,11 @@ MAX_AGE = 30
 
 LOCATION_ID = OpenApiParameter(
     "location_id",
-    int,
+    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     OpenApiParameter.QUERY,
     required=False,
     description="The kiosk's location. Required without a kiosk key (KIOSK_AUTH=optional); with a key it may be "
-    "left out (the key names the location), and must be the key's own location when sent (else 403).",
+    "left out (the key names the location), and must be the key's own location when sent (else 403). Once.",
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",

@@ -7,6 +7,7 @@ import json
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +18,15 @@ from locations.services import active_location
 from pricing import selectors
 from pricing.api import schema
 from pricing.api.serializers import PackagesQuerySerializer, PackagesSerializer
+
+
+def _plain_query(request) -> dict:
+    """The query string as one value per name. A name given twice is refused rather than one of its
+    values picked; and as a plain dict, an empty `location_id=` is an invalid number, not a missing one."""
+    repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationError({name: ErrorDetail("Give this parameter once.", code="invalid") for name in repeated})
+    return request.query_params.dict()
 
 
 def _etag(answer: dict) -> str:
@@ -46,7 +56,7 @@ class PackagesView(MissLimitedMixin, APIView):
     )
     def get(self, request):
         key = kiosk_key(request)
-        query = PackagesQuerySerializer(data=request.query_params, location_required=key is None)
+        query = PackagesQuerySerializer(data=_plain_query(request), location_required=key is None)
         query.is_valid(raise_exception=True)
         location_id = query.validated_data.get("location_id", key.location_id if key else None)
         check_kiosk_location(request, location_id)

@@ -199,6 +199,24 @@ def test_a_location_id_that_is_no_positive_whole_number_is_a_validation_error(ap
     assert details["errors"][0]["field"] == "location_id"
 
 
+def test_a_location_id_given_twice_is_refused_rather_than_one_picked(api, location, elsewhere, price, key):
+    for headers in ({}, bearer(key)):
+        response = api.get(f"{URL}?location_id={location.pk}&location_id={elsewhere.pk}", **headers)
+        status, message, details = error_of(response)
+
+        assert (status, message) == (422, "Validation error")
+        assert details["errors"] == [
+            {"field": "location_id", "message": "Give this parameter once.", "type": "value_error"}
+        ]
+
+
+def test_an_empty_location_id_is_refused_even_with_a_key(api, location, price, key):
+    status, message, details = error_of(api.get(f"{URL}?location_id=", **bearer(key)))
+
+    assert (status, message) == (422, "Validation error")
+    assert [(e["field"], e["type"]) for e in details["errors"]] == [("location_id", "value_error")]
+
+
 def test_an_unknown_or_inactive_location_gets_what_sale_creation_answers(api, make_location, sale_request):
     closed = make_location(is_active=False)
 
