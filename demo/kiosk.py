@@ -1,8 +1,8 @@
 """/kiosk/: a demo kiosk in the browser, walking the customer's journey through the public API.
 
-The page's own script does what a kiosk does (create the sale, show its QR image, poll every 3 s,
-upload the photos, cancel a sale the customer walks away from) with the same requests a kiosk
-sends; these views only render the page and draw the gallery link as a QR code. On with DEBUG or
+The page's own script does what a kiosk does (ask for its menu, create the sale, show its QR image,
+poll every 3 s, upload the photos, cancel a sale the customer walks away from) with the same
+requests a kiosk sends; these views only render the page and draw the gallery link as a QR code. On with DEBUG or
 DEMO_KIOSK=true; a 404 otherwise.
 
 The page is for customers, so it speaks Indonesian (LANGUAGE_CODE), with a switch to English that
@@ -19,7 +19,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from core.formats import rupiah
 from core.views import kiosk_enabled
 from locations.models import Location
 from payments.gateways import simulator_on, simulator_pay_available
@@ -57,6 +56,18 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "kiosk": ("Kiosk", "Kiosk"),
     "package": ("Paket", "Package"),
+    "loading_packages": ("Memuat paket…", "Loading the packages…"),
+    "no_packages": (
+        "Kiosk ini belum menjual paket apa pun. Silakan hubungi petugas.",
+        "This kiosk sells no package yet. Please ask the staff.",
+    ),
+    "packages_unavailable": (
+        "Daftar paket tidak dapat dimuat. Silakan coba lagi.",
+        "The packages could not be loaded. Please try again.",
+    ),
+    "reload_packages": ("Muat ulang paket", "Reload the packages"),
+    "remaining": ("Sisa {count}", "{count} left"),
+    "sold_out": ("Habis", "Sold out"),
     "email": ("Email Anda (link galeri dikirim ke sini)", "Your email (we send the gallery link there)"),
     "send_invoice": ("Kirim juga invoice ke email saya", "Email me an invoice too"),
     "voucher": ("Kode voucher (jika ada)", "Voucher code (if you have one)"),
@@ -200,6 +211,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Paket ini sudah habis. Silakan pilih paket lain.",
         "This package is sold out. Please pick another one.",
     ),
+    "error_not_offered": (
+        "Paket ini tidak dijual di kiosk ini. Silakan pilih paket lain.",
+        "This package is not sold at this kiosk. Please pick another one.",
+    ),
     "error_package_gone": (
         "Paket ini sudah tidak tersedia. Muat ulang halaman untuk melihat paket terbaru.",
         "This package is no longer available. Reload the page to see the current packages.",
@@ -296,14 +311,14 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
         "t": texts(language),
         "text": {code: texts(code) for code in LANGUAGES},
         "locations": Location.objects.filter(is_active=True),
-        "prices": [
-            {"id": price.pk, "amount": rupiah(price.amount), "description": price.description}
-            for price in Price.objects.filter(is_active=True)
-        ],
+        # Which packages each kiosk sells is the script's question to the API; here only whether
+        # there is anything to sell at all.
+        "prices_exist": Price.objects.filter(is_active=True).exists(),
         "simulator": simulator_pay_available(),
         "simulator_on": simulator_on(),
         "photo_max_count": settings.PHOTO_MAX_COUNT,
         "urls": {
+            "packages": reverse("kiosk-packages"),
             "create": reverse("sale-create"),
             "status": reverse("sale-status", args=[SALE]),
             "qr": reverse("sale-qr-svg", args=[SALE]),

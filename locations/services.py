@@ -1,5 +1,5 @@
-"""Machines and their kiosk keys: switch machines on and off; issue, revoke, and find the key a
-request carries."""
+"""Machines and their kiosk keys: the machine a kiosk sells at; switch machines on and off; issue,
+revoke, and find the key a request carries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core import errors
 from locations.models import KioskKey, Location
 
 KEY_PREFIX = "pbk_"
@@ -21,6 +22,27 @@ SHOWN_PREFIX_LENGTH = len(KEY_PREFIX) + 8
 MAX_ACTIVE_KEYS = 2
 # last_used_at is written at most this often per key: not a database write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class LocationNotFound(errors.NotFound):
+    def __init__(self, location_id: int):
+        super().__init__("Location not found", details={"location_id": location_id})
+
+
+class LocationInactive(errors.Invalid):
+    def __init__(self, location: Location):
+        super().__init__("Location is not active", details={"location_id": location.pk})
+
+
+def active_location(location_id: int) -> Location:
+    """The machine a kiosk sells at (a new sale, its menu): it must exist and be active (staff
+    switch a machine off)."""
+    location = Location.objects.filter(pk=location_id).first()
+    if location is None:
+        raise LocationNotFound(location_id)
+    if not location.is_active:
+        raise LocationInactive(location)
+    return location
 
 
 class KioskKeyLimitReached(Exception):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core import errors
 from core.formats import JAKARTA
-from locations.models import Location
+from locations.services import active_location
 from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
 from payments.models import (
@@ -56,41 +56,22 @@ def new_external_id(*, location_id: int, now: datetime) -> str:
     return f"TRX-{location_id}-{stamp}-{secrets.token_hex(4).upper()}"
 
 
-class LocationNotFound(errors.NotFound):
-    def __init__(self, location_id: int):
-        super().__init__("Location not found", details={"location_id": location_id})
-
-
-class LocationInactive(errors.Invalid):
-    def __init__(self, location: Location):
-        super().__init__("Location is not active", details={"location_id": location.pk})
-
-
-def location_for_sale(location_id: int) -> Location:
-    """The machine a new sale is made at: it must exist and be active (staff switch a machine off)."""
-    location = Location.objects.filter(pk=location_id).first()
-    if location is None:
-        raise LocationNotFound(location_id)
-    if not location.is_active:
-        raise LocationInactive(location)
-    return location
-
-
 def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, voucher_code: str | None = None) -> Sale:
     """Check the machine, reserve quota, redeem the voucher, record the sale, then ask the gateway
     for its QRIS code; or, when the voucher leaves nothing to pay, complete it at once (a free
     session: no QR code, never sent to the gateway).
 
-    The checks run in this order and the first failure wins: the machine (unknown, inactive), then
-    the price (unknown, inactive, its quota used up; pricing.services.lock_price_for_sale), then
+    The checks run in this order and the first failure wins: the machine (unknown, inactive;
+    locations.services.active_location), then the price (unknown, inactive, not offered at this
+    machine, its quota used up; pricing.services.lock_price_for_sale), then
     the voucher (pricing.vouchers.redeem), counted under its row lock like the quota.
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
     """
-    location = location_for_sale(location_id)
+    location = active_location(location_id)
     now = timezone.now()
     with transaction.atomic():
-        price = lock_price_for_sale(price_id=price_id, now=now)
+        price = lock_price_for_sale(price_id=price_id, location_id=location.pk, now=now)
         voucher, discount = None, Decimal(0)
         if voucher_code:
             voucher = vouchers.lock_voucher(code=voucher_code)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/", include("payments.urls")),
+    path("api/v1/", include("pricing.urls")),
     path("api/v1/", include("gallery.urls")),
     # The OpenAPI schema (YAML; ?format=json for JSON) and its readers, from our own static files.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,6 +8,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from core.formats import rupiah
+from locations.models import Location
 
 # QRIS accepts IDR 1 to 10,000,000 per payment (Xendit's rules and limitations).
 QRIS_MIN_AMOUNT = Decimal("1")
@@ -33,6 +34,8 @@ class Price(models.Model):
         help_text="How many sales this price may have (paid, or awaiting payment). Empty = unlimited.",
     )
     is_active = models.BooleanField("active", default=True, help_text="Inactive prices cannot be sold.")
+    # Where it is sold (pricing.selectors.offered_at): no location chosen = every location.
+    locations = models.ManyToManyField(Location, through="PriceLocation", blank=True, related_name="prices")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +63,24 @@ class Price(models.Model):
     def clean(self) -> None:
         if self.amount is not None and self.amount != self.amount.to_integral_value():
             raise ValidationError({"amount": WHOLE_RUPIAH_MESSAGE})
+
+
+class PriceLocation(models.Model):
+    """One machine a price is limited to; a price with none is sold at every machine.
+
+    PROTECT on the machine: deleting the only machine a price was limited to must not quietly
+    put that price on sale everywhere. Staff take the machine out of the price's limit first.
+    """
+
+    price = models.ForeignKey(Price, on_delete=models.CASCADE, related_name="location_limits")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="price_limits")
+
+    class Meta:
+        verbose_name = "machine the price is limited to"
+        constraints = [models.UniqueConstraint(fields=["price", "location"], name="price_location_once")]
+
+    def __str__(self) -> str:
+        return f"{self.price} is sold at {self.location.machine_code}"
 
 
 # Voucher codes: no look-alikes (no 0/O, no 1/I), so a code read off a flyer is typed right.

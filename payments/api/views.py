@@ -46,9 +46,10 @@ class SaleCreateView(APIView):
     @extend_schema(
         operation_id="create_sale",
         summary="Sell a session: create a sale and its QRIS code",
-        description="Checks in this order, the first failure wins: body, location, price, quota, voucher; then "
-        "asks Xendit for the QR code, unless the voucher leaves nothing to pay (a free session: COMPLETED at once, "
-        "`qr_string` null). `send_invoice` is optional (default false), unknown keys are ignored, the email's domain "
+        description="Checks in this order, the first failure wins: body, location, price, the price's locations, "
+        "quota, voucher; then asks Xendit for the QR code, unless the voucher leaves nothing to pay (a free "
+        "session: COMPLETED at once, `qr_string` null). `send_invoice` is optional (default false), unknown keys "
+        "are ignored, the email's domain "
         "is lowercased. Never encrypted.",
         tags=["sales"],
         parameters=[schema.IDEMPOTENCY_KEY],

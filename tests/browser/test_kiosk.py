@@ -363,18 +363,21 @@ def test_a_sale_that_ended_elsewhere_says_how(open_page, site, demo, status, tit
     assert tab.problems == []
 
 
-def test_a_refused_sale_shows_the_reason_on_the_form(open_page, site, demo, make_price):
-    make_price(75000, description="Sold out package", quota=0)
+def test_a_refused_sale_shows_the_reason_on_the_form(open_page, site, demo, make_price, make_sale):
+    last_one = make_price(75000, description="Last one package", quota=1)
     tab = open_page()
     tab.expect_status(r"/api/v1/transactions$", 422)
     page = tab.page
     page.goto(f"{site.url}/kiosk/")
+    expect(page.get_by_label("Rp 75.000")).to_be_enabled()
+    make_sale(price=last_one)  # another customer took it while the menu was on the screen
 
     buy(page, package="Rp 75.000")
 
     expect(page.get_by_role("alert")).to_have_text("Paket ini sudah habis. Silakan pilih paket lain.")
     expect(page.get_by_role("heading", name="Siap berfoto?")).to_be_visible()
-    assert not Sale.objects.exists()
+    expect(page.get_by_label("Rp 75.000")).to_be_disabled()  # the menu was asked again
+    assert Sale.objects.count() == 1
     tab.screenshot("refused")
     # The customer's language, the same refusal.
     page.get_by_role("link", name="English").click()

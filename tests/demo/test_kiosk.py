@@ -59,19 +59,18 @@ def test_the_page_is_there_with_debug_or_demo_kiosk_only(client, settings, locat
     assert client.get("/kiosk/gallery-qr.svg", {"url": GALLERY}).status_code == status
 
 
-def test_it_offers_the_active_kiosks_and_prices_only(client, kiosk_on, make_location, make_price):
+def test_it_offers_the_active_kiosks_and_asks_the_api_for_their_menu(client, kiosk_on, make_location, make_price):
     make_location(machine_code="PB-777", name="Closed mall", is_active=False)
-    make_price(99000, description="Retired package", is_active=False)
     make_price(1250000, description="Wedding package")
 
     page = client.get("/kiosk/").content.decode()
 
     assert "PB-001 – Mall Taman Anggrek" in page
-    assert "Rp 40.000" in page
-    assert "Rp 1.250.000" in page
-    assert "Wedding package" in page
     assert "PB-777" not in page
-    assert "Retired package" not in page
+    # The packages are the kiosk API's answer (GET /api/v1/kiosk/packages), drawn by the script.
+    assert 'data-packages-url="/api/v1/kiosk/packages"' in page
+    assert "Wedding package" not in page
+    assert "Memuat paket…" in page
 
 
 def test_without_kiosks_or_prices_it_says_how_to_make_them(client, settings):
@@ -117,6 +116,7 @@ def test_the_page_hands_its_script_the_public_api_addresses(client, kiosk_on):
     addresses = dict(re.findall(r'data-([a-z-]+-url)="([^"]+)"', page))
 
     assert addresses == {
+        "packages-url": "/api/v1/kiosk/packages",
         "create-url": "/api/v1/transactions",
         "status-url": "/api/v1/transactions/external/EXTERNAL_ID",
         "qr-url": "/api/v1/transactions/external/EXTERNAL_ID/qr.svg",

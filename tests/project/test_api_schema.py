@@ -30,6 +30,7 @@ PHOTOS = "/api/v1/transactions/{external_id}/photos"
 # Every kiosk-facing operation and the statuses the contract gives it (docs/kiosk-contract.md), besides
 # 414 (a request line too long for the HTTP server), which every operation documents.
 DOCUMENTED = {
+    ("get", "/api/v1/kiosk/packages"): {200, 304, 401, 403, 404, 422, 429},
     ("post", "/api/v1/transactions"): {201, 400, 401, 403, 404, 409, 422, 429, 502, 503},
     ("get", SALE): {200, 404},
     ("post", PHOTOS): {200, 400, 401, 403, 404, 409, 413, 422, 429, 502},
@@ -158,6 +159,7 @@ def test_create_documents_the_body_the_idempotency_key_and_every_contract_error(
         422: {
             "Validation error",
             "Location is not active",
+            "Price is not offered at this location",
             "Price quota exceeded",
             "Voucher not found",
             "Voucher expired",
@@ -616,3 +618,18 @@ def test_qr_image_answers_match_the_schema(schema, api, make_sale):
         assert [unknown.status_code, gone.status_code] == [404, 410]
         for response in (unknown, gone):
             assert_documented(schema, "get", path, response)
+
+
+def test_menu_answers_match_the_schema(schema, api, location, make_price, make_location):
+    make_price(40000, quota=3)
+    path = "/api/v1/kiosk/packages"
+    menu = api.get(path, {"location_id": location.pk})
+    not_modified = api.get(path, {"location_id": location.pk}, HTTP_IF_NONE_MATCH=menu["ETag"])
+    invalid = api.get(path)
+    unknown = api.get(path, {"location_id": 999_999})
+    inactive = api.get(path, {"location_id": make_location(is_active=False).pk})
+
+    assert [r.status_code for r in (menu, not_modified, invalid, unknown, inactive)] == [200, 304, 422, 404, 422]
+    for response in (menu, invalid, unknown, inactive):
+        assert_documented(schema, "get", path, response)
+    assert set(schema["paths"][path]["get"]["responses"]["304"]["headers"]) >= {"ETag", "Cache-Control"}

@@ -1,4 +1,5 @@
 // The demo kiosk: the customer's journey through the public kiosk API, as a real kiosk walks it.
+//   0. GET  /api/v1/kiosk/packages?location_id=…         -> the menu (again for each customer)
 //   1. POST /api/v1/transactions                         -> QR image (qr.svg) and a countdown
 //   2. GET  /api/v1/transactions/external/{id} every 3 s -> COMPLETED, EXPIRED, FAILED, CANCELLED or REFUNDED
 //      "Batal" (Cancel): POST /api/v1/transactions/{id}/cancel, then an empty form
@@ -155,8 +156,9 @@
   }
 
   // The API's answer as {ok, status, body}; a network failure is status 0.
-  function call(method, path, body, headers) {
+  function call(method, path, body, headers, cache) {
     var options = { method: method, headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+    if (cache) options.cache = cache;
     if (body instanceof FormData) {
       options.body = body;
     } else if (body !== undefined) {
@@ -186,6 +188,7 @@
     if (answer.status === 429) return msg("error_busy");
     if (answer.status === 401 || message.indexOf("Kiosk key") === 0) return msg("error_kiosk_key");
     if (message === "Price quota exceeded") return msg("error_sold_out");
+    if (message === "Price is not offered at this location") return msg("error_not_offered");
     if (message === "Price not found" || message === "Price is inactive") return msg("error_package_gone");
     if (message === "Location not found" || message === "Location is not active") return msg("error_kiosk_off");
     if (message.indexOf("Payment gateway") === 0) return msg("error_gateway");
@@ -214,9 +217,105 @@
     return msg("error_http", { status: answer.status, detail: message || "–" });
   }
 
-  // --- 1. Choose --------------------------------------------------------------------------------
+  // --- 0. The menu -------------------------------------------------------------------------------
+  // What this kiosk sells is the API's answer, asked again whenever the kiosk changes, for each new
+  // customer, and after a refused package. "no-cache": the browser revalidates with the answer's
+  // ETag (a 304 when nothing changed) rather than showing a quota up to max-age seconds old.
   var form = document.getElementById("choose-form");
   var buyButton = form && form.querySelector("[data-buy]");
+  var packages = form && form.querySelector("[data-packages]");
+  var menuAsked = 0;
+
+  function chosenPackage() {
+    var checked = form.querySelector("input[name=price_id]:checked");
+    return checked ? checked.value : null;
+  }
+
+  function loadMenu() {
+    var asked = ++menuAsked;
+    var location = form.querySelector("#location").value;
+    var path = config.packagesUrl + "?location_id=" + encodeURIComponent(location);
+    packages.setAttribute("aria-busy", "true");
+    return call("GET", path, undefined, undefined, "no-cache").then(function (answer) {
+      if (asked !== menuAsked) return; // the kiosk changed meanwhile: a later answer is coming
+      packages.removeAttribute("aria-busy");
+      if (answer.status !== 200 || !answer.body) return showMenuProblem(answer);
+      renderMenu(answer.body.data);
+    });
+  }
+
+  function clearMenu() {
+    each(packages.querySelectorAll(".price, [data-packages-note], [data-reload-packages]"), function (element) {
+      element.remove();
+    });
+  }
+
+  function note(message) {
+    var p = document.createElement("p");
+    p.className = "muted packages-note";
+    p.setAttribute("data-packages-note", "");
+    say(p, message);
+    packages.appendChild(p);
+  }
+
+  // Keeps the customer's choice when it is still on sale, else the first package on sale.
+  function renderMenu(entries) {
+    var keep = chosenPackage();
+    var onSale = entries.filter(function (entry) { return entry.remaining !== 0; });
+    if (!onSale.some(function (entry) { return entry.id === keep; })) keep = onSale.length ? onSale[0].id : null;
+    var first = onSale.length ? onSale[0].id : null;
+    clearMenu();
+    if (!entries.length) note(msg("no_packages"));
+    entries.forEach(function (entry) {
+      var label = document.createElement("label");
+      label.className = "price";
+      var input = document.createElement("input");
+      input.type = "radio";
+      input.name = "price_id";
+      input.value = entry.id;
+      input.disabled = entry.remaining === 0;
+      // The default a new customer gets back (form.reset()), and the current choice.
+      input.defaultChecked = entry.id === first;
+      input.checked = entry.id === keep;
+      label.appendChild(input);
+      [["price-amount", rupiah(entry.price)], ["price-description", entry.description]].forEach(function (part) {
+        var span = document.createElement("span");
+        span.className = part[0];
+        span.textContent = part[1];
+        label.appendChild(span);
+      });
+      if (entry.remaining !== null) {
+        var left = document.createElement("span");
+        left.className = "price-left";
+        say(left, entry.remaining === 0 ? msg("sold_out") : msg("remaining", { count: entry.remaining }));
+        label.appendChild(left);
+        if (entry.remaining === 0) label.classList.add("sold-out");
+      }
+      packages.appendChild(label);
+    });
+    buyButton.disabled = !onSale.length;
+  }
+
+  function showMenuProblem(answer) {
+    clearMenu();
+    note([msg("packages_unavailable"), problem(answer)]);
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button button-ghost";
+    retry.setAttribute("data-reload-packages", "");
+    retry.setAttribute("data-t", "reload_packages");
+    retry.textContent = t("reload_packages");
+    retry.addEventListener("click", loadMenu);
+    packages.appendChild(retry);
+    buyButton.disabled = true;
+  }
+
+  if (form) {
+    form.querySelector("#location").addEventListener("change", loadMenu);
+    loadMenu();
+  }
+
+  // --- 1. Choose --------------------------------------------------------------------------------
   if (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -240,7 +339,12 @@
       call("POST", config.createUrl, request, { "Idempotency-Key": randomKey() }).then(function (answer) {
         buyButton.disabled = false;
         say(buyButton, msg("buy"));
-        if (answer.status !== 201) return showError("choose", problem(answer));
+        if (answer.status !== 201) {
+          showError("choose", problem(answer));
+          // Sold out, or no longer sold here: the menu shows it now.
+          if (answer.body && /^Price /.test(answer.body.message || "")) loadMenu();
+          return;
+        }
         startPayment(answer.body.data, request.email);
       });
     });
@@ -594,6 +698,7 @@
       buyButton.disabled = false;
       say(buyButton, msg("buy"));
       showError("choose", null);
+      loadMenu();
     }
     qrImage.removeAttribute("src");
     $("pay", "[data-amount]").textContent = "";

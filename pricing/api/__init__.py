@@ -1,0 +1,1 @@
+"""The kiosk's menu: GET /api/v1/kiosk/packages (docs/kiosk-contract.md)."""
