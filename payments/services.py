@@ -18,6 +18,7 @@ from django.utils import timezone
 from core import errors
 from core.formats import JAKARTA
 from locations.models import Location
+from locations.selectors import is_out_of_service
 from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
 from payments.models import (
@@ -64,13 +65,21 @@ class LocationInactive(errors.Invalid):
         super().__init__("Location is not active", details={"location_id": location.pk})
 
 
+class LocationOutOfService(errors.Invalid):
+    def __init__(self, location: Location):
+        super().__init__("Location is out of service", details={"location_id": location.pk})
+
+
 def location_for_sale(location_id: int) -> Location:
-    """The machine a new sale is made at: it must exist and be active (staff switch a machine off)."""
-    location = Location.objects.filter(pk=location_id).first()
+    """The machine a new sale is made at: it must exist, be active (staff switch a machine off) and
+    in service (locations.selectors.is_out_of_service). One query: its last heartbeat comes along."""
+    location = Location.objects.select_related("machine_status").filter(pk=location_id).first()
     if location is None:
         raise LocationNotFound(location_id)
     if not location.is_active:
         raise LocationInactive(location)
+    if is_out_of_service(location):
+        raise LocationOutOfService(location)
     return location
 
 
