@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils import timezone
 from backoffice.machines import out_of_service_text
 from backoffice.tools import jakarta_time
 from core.formats import JAKARTA, jakarta_day_start
-from locations.models import Location
+from locations.models import Location, MachineIncident
 from locations.selectors import MachineState, open_incidents_by_location, status_of, with_state
 from payments.models import SaleStatus
 from payments.selectors import last_sale, paid_sales_per_location
@@ -90,7 +90,9 @@ def board(*, form: FleetFilterForm, now: datetime) -> tuple[list[Row], dict[str,
     if data.get("active"):
         machines = machines.filter(is_active=data["active"] == "yes")
     if data.get("incidents"):
-        machines = machines.filter(incidents__ended_at__isnull=True).distinct()
+        machines = machines.filter(
+            Exists(MachineIncident.objects.filter(location=OuterRef("pk"), ended_at__isnull=True))
+        )
     if data.get("q"):
         machines = machines.filter(Q(machine_code__icontains=data["q"]) | Q(name__icontains=data["q"]))
     incidents = open_incidents_by_location()

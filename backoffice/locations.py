@@ -15,7 +15,7 @@ from backoffice.fleet import FleetBoardAdminMixin
 from backoffice.machines import MachineActionsAdminMixin, out_of_service_text
 from backoffice.pages import ActionPageAdminMixin
 from backoffice.tools import ActiveSwitch, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin
-from locations.models import KioskKey, Location
+from locations.models import DEFAULT_CLOSES_AT, DEFAULT_OPENS_AT, KioskKey, Location
 from locations.services import (
     MAX_ACTIVE_KEYS,
     KioskKeyLimitReached,
@@ -24,6 +24,26 @@ from locations.services import (
     set_locations_active,
 )
 from payments.models import Sale
+
+
+class LocationForm(forms.ModelForm):
+    """Opening hours left empty are the default ones (10:00-22:00 WIB)."""
+
+    class Meta:
+        model = Location
+        fields = ["machine_code", "name", "address", "city", "is_active", "needs_printer", "opens_at", "closes_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("opens_at", "closes_at"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_opens_at(self):
+        return self.cleaned_data.get("opens_at") or DEFAULT_OPENS_AT
+
+    def clean_closes_at(self):
+        return self.cleaned_data.get("closes_at") or DEFAULT_CLOSES_AT
 
 
 class GenerateKioskKeyForm(forms.Form):
@@ -42,6 +62,7 @@ class LocationAdmin(
     KeepIfSoldAdminMixin,
     admin.ModelAdmin,
 ):
+    form = LocationForm
     list_display = ["machine_code", "name", "city", "address", "is_active", "last_sale_at", "created_at"]
     list_filter = ["is_active", "city"]
     search_fields = ["machine_code", "name", "address", "city"]

@@ -74,10 +74,12 @@ CREATE_SALE_RESPONSES = {
         example(409, "A request with this Idempotency-Key is still being processed"),
     ),
     422: error(
-        "The body does not validate (`details.errors[]`), the location is not active, or the price's "
-        "quota is used up. Checked in this order: body, location, price, quota.",
+        "The body does not validate (`details.errors[]`), the location is not active or out of service (taken out "
+        "by staff, or reported so by its kiosk's heartbeat), or the price's quota is used up. Checked in this "
+        "order: body, location (active, then in service), price, quota.",
         validation_example("location_id", "This field is required.", "missing"),
         example(422, "Location is not active", {"location_id": 2}),
+        example(422, "Location is out of service", {"location_id": 2}),
         example(
             422, "Price quota exceeded", {"price_id": "8c6f1f9e-4f55-4a53-9a7e-0f1c2d3e4f50", "quota": 3, "used": 3}
         ),
