@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.template.response import TemplateResponse
@@ -20,7 +21,7 @@ from django.utils import timezone
 from backoffice.machines import out_of_service_text
 from backoffice.tools import jakarta_time
 from core.formats import JAKARTA, jakarta_day_start
-from locations.models import Location, MachineIncident
+from locations.models import Location, MachineIncident, ReportedStatus
 from locations.selectors import MachineState, open_incidents_by_location, status_of, with_state
 from payments.models import SaleStatus
 from payments.selectors import last_sale, paid_sales_per_location
@@ -50,6 +51,7 @@ class Row:
     location: Location
     state: str
     state_label: str
+    degraded: bool
     beat_at: str
     beat_age: str
     app_version: str
@@ -116,6 +118,7 @@ def _row(location: Location, *, sold: dict, incidents: dict, now: datetime) -> R
         location=location,
         state=location.state,
         state_label=MachineState(location.state).label,
+        degraded=status is not None and status.status == ReportedStatus.DEGRADED,
         beat_at=jakarta_time(status.beat_at) if status else "never",
         beat_age=age(status.beat_at if status else None, now=now),
         app_version=status.app_version if status else "",
@@ -131,6 +134,10 @@ def _row(location: Location, *, sold: dict, incidents: dict, now: datetime) -> R
         note=out_of_service_text(location) or (status.message if status else ""),
         change_url=reverse("admin:locations_location_change", args=[location.pk]),
     )
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
 
 
 class FleetBoardAdminMixin:
@@ -156,5 +163,7 @@ class FleetBoardAdminMixin:
             "total": sum(counts.values()),
             "refresh_seconds": REFRESH_SECONDS,
             "updated_at": jakarta_time(now),
+            "stale_after": _duration(settings.FLEET_STALE_AFTER_SECONDS),
+            "offline_after": _duration(settings.FLEET_OFFLINE_AFTER_SECONDS),
         }
         return TemplateResponse(request, "admin/locations/location/fleet.html", context)

@@ -155,7 +155,7 @@ def test_create_documents_the_body_the_idempotency_key_and_every_contract_error(
             "Idempotency key reused with a different request",
             "A request with this Idempotency-Key is still being processed",
         },
-        422: {"Validation error", "Location is not active", "Price quota exceeded"},
+        422: {"Validation error", "Location is not active", "Location is out of service", "Price quota exceeded"},
         429: {"Too many requests"},
         502: {"Payment gateway rejected the request"},
         503: {"Payment gateway unavailable"},

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from demo.fleet import DEMO_FLEET, load_demo_fleet
 from locations.models import Location
 from pricing.models import Price
 
@@ -22,7 +23,10 @@ EARLIER_NAMES = {
 
 
 class Command(BaseCommand):
-    help = "Create demo data: one kiosk, two prices and a staff user (staff / photobox-demo). Safe to rerun."
+    help = (
+        "Create demo data: one kiosk, two prices, a staff user (staff / photobox-demo) and a few more machines in "
+        "every state for the fleet board. Safe to rerun (it brings the machines' states back)."
+    )
 
     def handle(self, *args, **options):
         location, _ = Location.objects.get_or_create(
@@ -38,8 +42,13 @@ class Command(BaseCommand):
         User = get_user_model()
         user = User.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
-            User.objects.create_superuser(DEMO_USERNAME, "staff@photobox.example", DEMO_PASSWORD)
+            user = User.objects.create_superuser(DEMO_USERNAME, "staff@photobox.example", DEMO_PASSWORD)
+        load_demo_fleet(user=user)
         self.stdout.write(f"Demo kiosk {location.machine_code} (location_id {location.pk}) with prices:")
         for price in Price.objects.order_by("amount"):
             self.stdout.write(f"  {price.pk}  {price}")
+        self.stdout.write(
+            f"Fleet board: {len(DEMO_FLEET)} more machines (PB-101 to PB-108) online, stale, offline and out of "
+            "service: /admin/locations/location/fleet/"
+        )
         self.stdout.write(f"Admin login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
