@@ -8,6 +8,23 @@ from core.openapi import JakartaDateTimeField, SuccessSerializer
 from locations.activation import CODE_DIGITS
 from locations.models import CameraStatus, PrinterStatus, ReportedStatus
 
+
+class TextField(serializers.CharField):
+    """A JSON string, and only that: DRF's CharField would also take 0 or true and store "0"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DigitsField(serializers.RegexField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 # --- The heartbeat ----------------------------------------------------------------------------------
 # Lengths are capped: a beat overwrites one row, and nothing a kiosk sends makes it grow.
 APP_VERSION_MAX = 50
@@ -33,10 +50,10 @@ class HeartbeatSerializer(serializers.Serializer):
         help_text="`paper_out` stops the machine's sales when staff set it to need a printer.",
     )
     camera = serializers.ChoiceField(choices=CameraStatus.choices, required=False, allow_null=True)
-    app_version = serializers.CharField(
+    app_version = TextField(
         max_length=APP_VERSION_MAX, required=False, allow_blank=True, allow_null=True, help_text="e.g. `2.3.1`"
     )
-    message = serializers.CharField(
+    message = TextField(
         max_length=MESSAGE_MAX,
         required=False,
         allow_blank=True,
@@ -65,12 +82,12 @@ class HeartbeatAnswerSerializer(SuccessSerializer):
 
 
 class ActivateSerializer(serializers.Serializer):
-    code = serializers.RegexField(
+    code = DigitsField(
         rf"^[0-9]{{{CODE_DIGITS}}}$",
         help_text="The 6 digits staff created in the admin (a string: leading zeros count).",
         error_messages={"invalid": f"{CODE_DIGITS} digits."},
     )
-    device_name = serializers.CharField(
+    device_name = TextField(
         max_length=100, help_text="Which device this is, shown to staff beside its key (e.g. `Tablet 2, lobby`)."
     )
 

@@ -127,6 +127,8 @@ def test_a_wrong_code_is_refused(api, location, code):
         ({"code": "12345", "device_name": "Tablet"}, "code"),
         ({"code": "1234567", "device_name": "Tablet"}, "code"),
         ({"code": "12a456", "device_name": "Tablet"}, "code"),
+        ({"code": 123456, "device_name": "Tablet"}, "code"),
+        ({"code": "123456", "device_name": 7}, "device_name"),
         ({"code": "123456"}, "device_name"),
         ({"code": "123456", "device_name": "x" * 101}, "device_name"),
     ],

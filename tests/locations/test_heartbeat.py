@@ -139,6 +139,8 @@ def test_a_beat_is_one_upsert_after_the_key(api, location, key, django_assert_nu
         ({"status": "ok", "camera": "blurry"}, "camera", "invalid_choice"),
         ({"status": "ok", "app_version": "1" * 51}, "app_version", "string_too_long"),
         ({"status": "ok", "message": "x" * 501}, "message", "string_too_long"),
+        ({"status": "ok", "message": 0}, "message", "value_error"),
+        ({"status": "ok", "app_version": 2.3}, "app_version", "value_error"),
         ([{"status": "ok"}], "body", "value_error"),
     ],
 )
