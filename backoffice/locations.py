@@ -1,5 +1,6 @@
 """Machines (locations) in the admin: the list with each one's last sale, switching them on and off,
-never deleting one that has sales, and its kiosk keys (generate, shown once; revoke)."""
+never deleting one that has sales, and its kiosk keys (generate, shown once; revoke). Its activation
+code and out-of-service buttons are backoffice.machines; the fleet board is backoffice.fleet."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,9 +11,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from backoffice.fleet import FleetBoardAdminMixin
+from backoffice.machines import MachineActionsAdminMixin, out_of_service_text
 from backoffice.pages import ActionPageAdminMixin
 from backoffice.tools import ActiveSwitch, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin
-from locations.models import KioskKey, Location
+from locations.models import DEFAULT_CLOSES_AT, DEFAULT_OPENS_AT, KioskKey, Location
 from locations.services import (
     MAX_ACTIVE_KEYS,
     KioskKeyLimitReached,
@@ -23,6 +26,26 @@ from locations.services import (
 from payments.models import Sale
 
 
+class LocationForm(forms.ModelForm):
+    """Opening hours left empty are the default ones (10:00-22:00 WIB)."""
+
+    class Meta:
+        model = Location
+        fields = ["machine_code", "name", "address", "city", "is_active", "needs_printer", "opens_at", "closes_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("opens_at", "closes_at"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_opens_at(self):
+        return self.cleaned_data.get("opens_at") or DEFAULT_OPENS_AT
+
+    def clean_closes_at(self):
+        return self.cleaned_data.get("closes_at") or DEFAULT_CLOSES_AT
+
+
 class GenerateKioskKeyForm(forms.Form):
     label = forms.CharField(
         max_length=100,
@@ -31,12 +54,33 @@ class GenerateKioskKeyForm(forms.Form):
 
 
 @admin.register(Location)
-class LocationAdmin(ActionPageAdminMixin, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin):
-    list_display = ["machine_code", "name", "address", "is_active", "last_sale_at", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["machine_code", "name", "address"]
-    readonly_fields = ["last_sale_at", "created_at", "updated_at"]
-    fields = ["machine_code", "name", "address", "is_active", "last_sale_at", "created_at", "updated_at"]
+class LocationAdmin(
+    FleetBoardAdminMixin,
+    MachineActionsAdminMixin,
+    ActionPageAdminMixin,
+    ActiveSwitchAdminMixin,
+    KeepIfSoldAdminMixin,
+    admin.ModelAdmin,
+):
+    form = LocationForm
+    list_display = ["machine_code", "name", "city", "address", "is_active", "last_sale_at", "created_at"]
+    list_filter = ["is_active", "city"]
+    search_fields = ["machine_code", "name", "address", "city"]
+    readonly_fields = ["out_of_service", "last_sale_at", "created_at", "updated_at"]
+    fields = [
+        "machine_code",
+        "name",
+        "address",
+        "city",
+        "is_active",
+        "out_of_service",
+        "needs_printer",
+        "opens_at",
+        "closes_at",
+        "last_sale_at",
+        "created_at",
+        "updated_at",
+    ]
     change_list_template = "admin/backoffice/change_list.html"
     change_form_template = "admin/locations/location/change_form.html"
     active_switch = ActiveSwitch(
@@ -61,6 +105,8 @@ class LocationAdmin(ActionPageAdminMixin, ActiveSwitchAdminMixin, KeepIfSoldAdmi
                 view(self.revoke_kiosk_key_view),
                 name="locations_location_revoke_kiosk_key",
             ),
+            *self.get_fleet_urls(),
+            *self.get_machine_urls(),
             *super().get_urls(),
         ]
 
@@ -70,6 +116,7 @@ class LocationAdmin(ActionPageAdminMixin, ActiveSwitchAdminMixin, KeepIfSoldAdmi
         extra = {
             "can_generate_kiosk_key": request.user.has_perm("locations.add_kioskkey"),
             "can_revoke_kiosk_key": request.user.has_perm("locations.change_kioskkey"),
+            "can_switch_service": request.user.has_perm("locations.change_location"),
             "kiosk_keys": None,
         }
         if request.user.has_perm("locations.view_kioskkey") and str(object_id).isdigit():
@@ -158,6 +205,11 @@ class LocationAdmin(ActionPageAdminMixin, ActiveSwitchAdminMixin, KeepIfSoldAdmi
     def sales_counts(self, objs) -> dict:
         rows = Sale.objects.filter(location__in=objs).values("location").annotate(count=Count("pk"))
         return {row["location"]: row["count"] for row in rows}
+
+    @admin.display(description="out of service")
+    def out_of_service(self, location: Location) -> str:
+        # Staff's switch; a kiosk reporting itself out of service shows on the fleet board.
+        return out_of_service_text(location) or "No (in service)"
 
     @admin.display(description="last sale started", ordering="last_sale")
     def last_sale_at(self, location: Location):

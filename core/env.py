@@ -80,10 +80,14 @@ def parse_rate(text: str) -> Rate | None:
     if value in ("off", "none", "unlimited"):
         return None
     count, slash, period = (part.strip() for part in value.partition("/"))
-    seconds = RATE_PERIODS.get(period) or RATE_PERIODS.get(period.removesuffix("s"))
-    if not slash or not count.isdigit() or int(count) < 1 or seconds is None:
+    # A period may be counted too: `5/15minutes` is five per quarter of an hour.
+    match = re.fullmatch(r"(\d*)\s*([a-z]+)", period)
+    units = int(match[1]) if match and match[1] else 1
+    unit = match[2] if match else ""
+    seconds = RATE_PERIODS.get(unit) or RATE_PERIODS.get(unit.removesuffix("s"))
+    if not slash or not count.isdigit() or int(count) < 1 or seconds is None or units < 1:
         raise ValueError(value)
-    return Rate(int(count), seconds)
+    return Rate(int(count), seconds * units)
 
 
 def is_help_request(argv: list[str]) -> bool:
@@ -234,7 +238,7 @@ class StrictEnv:
         return lowered
 
     def rate(self, name: builtins.str, default: builtins.str) -> Rate | None:
-        """A rate limit as `count/period` (`30/minute`, `10/m`, `1000/hour`), or `off`."""
+        """A rate limit as `count/period` (`30/minute`, `10/m`, `1000/hour`, `5/15minutes`), or `off`."""
         value = self.raw(name) or default
         try:
             return parse_rate(value)

@@ -143,6 +143,7 @@ DOMAIN_ERROR_STATUSES: dict[type[errors.DomainError], int] = {
     errors.Conflict: status.HTTP_409_CONFLICT,
     errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     errors.Invalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    errors.TooMany: status.HTTP_429_TOO_MANY_REQUESTS,
     errors.Refused: status.HTTP_502_BAD_GATEWAY,
     errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }

@@ -48,6 +48,15 @@ class TooLarge(DomainError):
     """What was sent is larger than anything that could be accepted."""
 
 
+class TooMany(DomainError):
+    """The caller tried too often (wrong activation codes); `retry_after` seconds is when it may try again.
+    Said the way every rate limit says it: `Too many requests`, with `retry_after` in the details."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__("Too many requests", details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class Refused(DomainError):
     """An outside service (Xendit, the photo storage) answered and did not do it: asking again the
     same way will not help."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 
 from core import errors
 from locations import services
@@ -65,6 +66,16 @@ class KioskKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return CHALLENGE
+
+
+class HasKioskKey(BasePermission):
+    """For endpoints where the key is how the request says which machine it is about (the heartbeat):
+    401 `Kiosk key required` without one, whatever KIOSK_AUTH says."""
+
+    def has_permission(self, request, view) -> bool:
+        if kiosk_key(request) is None:
+            raise errors.Unauthenticated(KEY_REQUIRED, challenge=CHALLENGE)
+        return True
 
 
 def kiosk_key(request) -> KioskKey | None:

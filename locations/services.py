@@ -1,5 +1,5 @@
-"""Machines and their kiosk keys: the machine a kiosk sells at; switch machines on and off; issue,
-revoke, and find the key a request carries."""
+"""Machines and their kiosk keys: the machine a kiosk sells at; switch machines on and off, take
+them out of service and back; issue, revoke, and find the key a request carries."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core import errors
 from locations.models import KioskKey, Location
+from locations.selectors import is_out_of_service
 
 KEY_PREFIX = "pbk_"
 # 32 random bytes, URL-safe Base64 without padding: 43 characters after the prefix.
@@ -34,14 +35,22 @@ class LocationInactive(errors.Invalid):
         super().__init__("Location is not active", details={"location_id": location.pk})
 
 
-def active_location(location_id: int) -> Location:
-    """The machine a kiosk sells at (a new sale, its menu): it must exist and be active (staff
-    switch a machine off)."""
-    location = Location.objects.filter(pk=location_id).first()
+class LocationOutOfService(errors.Invalid):
+    def __init__(self, location: Location):
+        super().__init__("Location is out of service", details={"location_id": location.pk})
+
+
+def active_location(location_id: int, *, selling: bool = False) -> Location:
+    """The machine a kiosk sells at (its menu; with `selling`, a new sale): it must exist and be
+    active (staff switch a machine off); a sale also needs it in service
+    (locations.selectors.is_out_of_service). One query: its last heartbeat comes along."""
+    location = Location.objects.select_related("machine_status").filter(pk=location_id).first()
     if location is None:
         raise LocationNotFound(location_id)
     if not location.is_active:
         raise LocationInactive(location)
+    if selling and is_out_of_service(location):
+        raise LocationOutOfService(location)
     return location
 
 
@@ -53,7 +62,7 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def issue_kiosk_key(*, location: Location, label: str, user=None) -> tuple[KioskKey, str]:
+def issue_kiosk_key(*, location: Location, label: str, user=None, device_name: str = "") -> tuple[KioskKey, str]:
     """Make a new key for `location`; returns the row and the plaintext, which is never stored
     and cannot be shown again. Refused when the location has MAX_ACTIVE_KEYS active keys already
     (checked under a row lock on the location, so two staff clicking at once cannot make three)."""
@@ -71,6 +80,7 @@ def issue_kiosk_key(*, location: Location, label: str, user=None) -> tuple[Kiosk
             label=label[:100],
             prefix=plaintext[:SHOWN_PREFIX_LENGTH],
             key_hash=hash_key(plaintext),
+            device_name=device_name[:100],
             created_by=user if getattr(user, "pk", None) else None,
         )
     return key, plaintext
@@ -112,3 +122,35 @@ def touch_last_used(key: KioskKey) -> None:
 def set_locations_active(*, locations: QuerySet[Location], active: bool) -> int:
     """Let machines start sales again, or stop them; their sales stay. One UPDATE; the count changed."""
     return Location.objects.filter(pk__in=locations.values("pk")).update(is_active=active, updated_at=timezone.now())
+
+
+class NoteRequired(errors.Invalid):
+    def __init__(self):
+        super().__init__("A note is required: say why the machine is out of service.")
+
+
+def take_out_of_service(*, location: Location, note: str, user=None) -> bool:
+    """Staff stop a machine's sales (a jam, a move, a repair), with a note of why; recorded with who and
+    when on the machine. False when it was out of service already (the first note stays)."""
+    note = note.strip()
+    if not note:
+        raise NoteRequired()
+    now = timezone.now()
+    return bool(
+        Location.objects.filter(pk=location.pk, out_of_service_since__isnull=True).update(
+            out_of_service_since=now,
+            out_of_service_note=note[:500],
+            out_of_service_by=user if getattr(user, "pk", None) else None,
+            updated_at=now,
+        )
+    )
+
+
+def put_back_in_service(*, location: Location) -> bool:
+    """Staff let the machine sell again. False when staff had not taken it out of service (a kiosk
+    reporting out of service stays so until its heartbeat says otherwise)."""
+    return bool(
+        Location.objects.filter(pk=location.pk, out_of_service_since__isnull=False).update(
+            out_of_service_since=None, out_of_service_note="", out_of_service_by=None, updated_at=timezone.now()
+        )
+    )

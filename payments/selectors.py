@@ -11,8 +11,10 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     prefetch_related_objects,
 )
@@ -333,3 +335,17 @@ def sales_report(*, date_from: date, date_to: date, location_ids: list[int] | No
 
 def _add(a: Totals, b: Totals) -> Totals:
     return Totals(a.sales + b.sales, a.gross + b.gross, a.refunded + b.refunded, a.discounts + b.discounts)
+
+
+# --- The fleet board -----------------------------------------------------------------------------
+def paid_sales_per_location(*, since: datetime) -> dict[int, int]:
+    """How many sales each machine was paid for since `since` (one query, from the paid-sales index)."""
+    rows = Sale.objects.filter(status__in=PAID_STATUSES, paid_at__gte=since).values("location_id")
+    return {row["location_id"]: row["count"] for row in rows.annotate(count=Count("pk")).order_by()}
+
+
+def last_sale(column: str) -> Subquery:
+    """`column` of the newest sale started at the location being queried (index location, -created_at):
+    `Location.objects.annotate(last_sale_at=last_sale("created_at"))`."""
+    newest = Sale.objects.filter(location=OuterRef("pk")).order_by("-created_at")
+    return Subquery(newest.values(column)[:1])

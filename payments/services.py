@@ -61,14 +61,14 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     for its QRIS code; or, when the voucher leaves nothing to pay, complete it at once (a free
     session: no QR code, never sent to the gateway).
 
-    The checks run in this order and the first failure wins: the machine (unknown, inactive;
-    locations.services.active_location), then the price (unknown, inactive, not offered at this
+    The checks run in this order and the first failure wins: the machine (unknown, inactive, out of
+    service; locations.services.active_location), then the price (unknown, inactive, not offered at this
     machine, its quota used up; pricing.services.lock_price_for_sale), then
     the voucher (pricing.vouchers.redeem), counted under its row lock like the quota.
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
     """
-    location = active_location(location_id)
+    location = active_location(location_id, selling=True)
     now = timezone.now()
     with transaction.atomic():
         price = lock_price_for_sale(price_id=price_id, location_id=location.pk, now=now)

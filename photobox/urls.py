@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("payments.urls")),
     path("api/v1/", include("pricing.urls")),
     path("api/v1/", include("gallery.urls")),
+    path("api/v1/", include("locations.urls")),
     # The OpenAPI schema (YAML; ?format=json for JSON) and its readers, from our own static files.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -78,12 +78,14 @@ CREATE_SALE_RESPONSES = {
         example(409, "A request with this Idempotency-Key is still being processed"),
     ),
     422: error(
-        "The body does not validate (`details.errors[]`), the location is not active, the price is limited to "
-        "other locations (it is not on this kiosk's menu), the price's quota is used up, or the voucher cannot be "
-        "used (`details.voucher_code`). Checked in this order: body, location, price, the price's locations, quota, "
+        "The body does not validate (`details.errors[]`), the location is not active or out of service (taken out "
+        "by staff, or reported so by its kiosk's heartbeat), the price is limited to other locations (it is not on "
+        "this kiosk's menu), the price's quota is used up, or the voucher cannot be used (`details.voucher_code`). "
+        "Checked in this order: body, location (active, then in service), price, the price's locations, quota, "
         "voucher (found, within its dates, for this package, at this location, uses left).",
         validation_example("location_id", "This field is required.", "missing"),
         example(422, "Location is not active", {"location_id": 2}),
+        example(422, "Location is out of service", {"location_id": 2}),
         example(
             422,
             "Price is not offered at this location",

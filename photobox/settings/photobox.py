@@ -1,5 +1,7 @@
 """The product's own knobs: kiosk keys, rate limits, sales, photos, the cleanup token, the demo kiosk."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from photobox.settings.base import DEBUG, HELP_ONLY, env
 
 # --- Kiosk keys and rate limits -------------------------------------------------------------
@@ -13,6 +15,22 @@ RATE_LIMIT_SALE_CREATE = env.rate("RATE_LIMIT_SALE_CREATE", "30/minute")  # per 
 RATE_LIMIT_PHOTO_MISSES = env.rate("RATE_LIMIT_PHOTO_MISSES", "20/minute")  # photo list/upload 404s, per key or IP
 RATE_LIMIT_GALLERY_MISSES = env.rate("RATE_LIMIT_GALLERY_MISSES", "20/minute")  # gallery page 404s, per IP
 RATE_LIMIT_WEBHOOK_BAD_TOKEN = env.rate("RATE_LIMIT_WEBHOOK_BAD_TOKEN", "10/minute")  # webhook 401/403s, per IP
+
+# --- The fleet: heartbeats and activation (locations/) --------------------------------------
+# A machine is online while its last heartbeat is younger than FLEET_STALE_AFTER_SECONDS, stale
+# until FLEET_OFFLINE_AFTER_SECONDS, offline after that (or never heard from): locations.selectors.
+FLEET_STALE_AFTER_SECONDS = env.int("FLEET_STALE_AFTER_SECONDS", 120, minimum=10)
+FLEET_OFFLINE_AFTER_SECONDS = env.int("FLEET_OFFLINE_AFTER_SECONDS", 600, minimum=20)
+if FLEET_OFFLINE_AFTER_SECONDS <= FLEET_STALE_AFTER_SECONDS:
+    raise ImproperlyConfigured(
+        f"FLEET_OFFLINE_AFTER_SECONDS ({FLEET_OFFLINE_AFTER_SECONDS}) must be more than FLEET_STALE_AFTER_SECONDS "
+        f"({FLEET_STALE_AFTER_SECONDS})."
+    )
+# How long an activation code staff create stays usable (it is used once).
+ACTIVATION_CODE_MINUTES = env.int("ACTIVATION_CODE_MINUTES", 30, minimum=1)
+# Wrong activation codes, per client network and per machine with an open code: over it, 429 until
+# the window ends (locations/activation.py).
+RATE_LIMIT_ACTIVATION_WRONG = env.rate("RATE_LIMIT_ACTIVATION_WRONG", "5/15minutes")
 
 # --- Sales ----------------------------------------------------------------------------------
 SALE_EXPIRY_MINUTES = env.int("SALE_EXPIRY_MINUTES", 15, minimum=1)

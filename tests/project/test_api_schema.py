@@ -159,6 +159,7 @@ def test_create_documents_the_body_the_idempotency_key_and_every_contract_error(
         422: {
             "Validation error",
             "Location is not active",
+            "Location is out of service",
             "Price is not offered at this location",
             "Price quota exceeded",
             "Voucher not found",

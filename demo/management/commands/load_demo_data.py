@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from demo.fleet import DEMO_FLEET, load_demo_fleet
 from locations.models import Location
 from pricing.models import Price, Voucher, VoucherKind
 
@@ -29,8 +30,9 @@ EARLIER_NAMES = {
 
 class Command(BaseCommand):
     help = (
-        "Create demo data: one kiosk, two prices, two vouchers (HEMAT25: 25% off; BEBAS: a free session) and a "
-        "staff user (staff / photobox-demo). Safe to rerun."
+        "Create demo data: one kiosk, two prices, two vouchers (HEMAT25: 25% off; BEBAS: a free session), a "
+        "staff user (staff / photobox-demo) and a few more machines in every state for the fleet board. Safe to "
+        "rerun (it brings the machines' states back)."
     )
 
     def handle(self, *args, **options):
@@ -51,11 +53,16 @@ class Command(BaseCommand):
         User = get_user_model()
         user = User.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
-            User.objects.create_superuser(DEMO_USERNAME, "staff@photobox.example", DEMO_PASSWORD)
+            user = User.objects.create_superuser(DEMO_USERNAME, "staff@photobox.example", DEMO_PASSWORD)
+        load_demo_fleet(user=user)
         self.stdout.write(f"Demo kiosk {location.machine_code} (location_id {location.pk}) with prices:")
         for price in Price.objects.order_by("amount"):
             self.stdout.write(f"  {price.pk}  {price}")
         self.stdout.write("Vouchers to type at the kiosk:")
         for code, *_, description in DEMO_VOUCHERS:
             self.stdout.write(f"  {code}  {description}")
+        self.stdout.write(
+            f"Fleet board: {len(DEMO_FLEET)} more machines (PB-101 to PB-108) online, stale, offline and out of "
+            "service: /admin/locations/location/fleet/"
+        )
         self.stdout.write(f"Admin login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
