@@ -96,24 +96,28 @@ def funnel(*, date_from: date, date_to: date, location_ids: list[int] | None = N
         )
         .order_by()
     )
-    counted = {(row["day"], row["location_id"]): Counts(*(row[key] for key in STEP_KEYS)) for row in rows}
-    locations = Location.objects.in_bulk({location_id for _, location_id in counted})
-    result = Funnel(date_from=date_from, date_to=date_to)
-    by_day: dict[date, Counts] = {}
-    by_location: dict[int, Counts] = {}
-    for (day, location_id), counts in sorted(
-        counted.items(), key=lambda item: (item[0][0], locations[item[0][1]].machine_code)
-    ):
-        result.cells.append(FunnelCell(day, locations[location_id], counts))
-        by_day[day] = by_day.get(day, Counts()) + counts
-        by_location[location_id] = by_location.get(location_id, Counts()) + counts
-        result.totals += counts
+    # A year at 200 machines is 73,000 rows: summed as plain lists, not dataclasses, to stay quick.
+    counted = sorted(rows.values_list("day", "location_id", *STEP_KEYS))
+    locations = Location.objects.in_bulk({row[1] for row in counted})
+    by_day: dict[date, list[int]] = {}
+    by_location: dict[int, list[int]] = {}
+    totals = [0] * len(STEP_KEYS)
+    cells = []
+    for day, location_id, *values in counted:
+        cells.append(FunnelCell(day, locations[location_id], Counts(*values)))
+        for sums in (by_day.setdefault(day, [0] * len(values)), by_location.setdefault(location_id, [0] * len(values))):
+            for index, value in enumerate(values):
+                sums[index] += value
+        for index, value in enumerate(values):
+            totals[index] += value
+    cells.sort(key=lambda cell: (cell.day, cell.location.machine_code))
+    result = Funnel(date_from=date_from, date_to=date_to, totals=Counts(*totals), cells=cells)
     day = date_from
     while day <= date_to:
-        result.days.append((day, by_day.get(day, Counts())))
+        result.days.append((day, Counts(*by_day.get(day, ()))))
         day += timedelta(days=1)
     result.locations = sorted(
-        ((locations[pk], counts) for pk, counts in by_location.items()),
+        ((locations[pk], Counts(*sums)) for pk, sums in by_location.items()),
         key=lambda line: (-line[1].started, line[0].machine_code),
     )
     return result
