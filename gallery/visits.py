@@ -8,6 +8,7 @@ adds one short write per request and never a read-then-write race: concurrent co
 from enum import StrEnum
 
 from django.db import connection
+from django.utils import timezone
 
 
 class Visit(StrEnum):
@@ -16,19 +17,20 @@ class Visit(StrEnum):
     PHOTO_DOWNLOAD = "photo_downloads"
 
 
-# The first visit makes the row (first_opened_at = now()); later ones add to it under the row lock
-# PostgreSQL takes for the update. The table name is fixed by the model (gallery_galleryvisits).
+# The first visit makes the row; later ones add to it under the row lock PostgreSQL takes for the
+# update. Plain SQL both PostgreSQL and SQLite (the demo) run; the table name is the model's.
 _UPSERT = """
-INSERT INTO gallery_galleryvisits AS v (sale_id, first_opened_at, opens, zip_downloads, photo_downloads)
-VALUES (%(sale_id)s, now(), %(opens)s, %(zip_downloads)s, %(photo_downloads)s)
+INSERT INTO gallery_galleryvisits (sale_id, first_opened_at, opens, zip_downloads, photo_downloads)
+VALUES (%(sale_id)s, %(now)s, %(opens)s, %(zip_downloads)s, %(photo_downloads)s)
 ON CONFLICT (sale_id) DO UPDATE SET
-    opens = v.opens + EXCLUDED.opens,
-    zip_downloads = v.zip_downloads + EXCLUDED.zip_downloads,
-    photo_downloads = v.photo_downloads + EXCLUDED.photo_downloads
+    opens = gallery_galleryvisits.opens + excluded.opens,
+    zip_downloads = gallery_galleryvisits.zip_downloads + excluded.zip_downloads,
+    photo_downloads = gallery_galleryvisits.photo_downloads + excluded.photo_downloads
 """
 
 
 def count_visit(*, sale_id: int, visit: Visit) -> None:
     """Add one page open, ZIP download or single photo download to the sale's counters."""
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, {"sale_id": sale_id} | {kind.value: int(kind is visit) for kind in Visit})
+        params = {"sale_id": sale_id, "now": timezone.now()} | {kind.value: int(kind is visit) for kind in Visit}
+        cursor.execute(_UPSERT, params)
