@@ -96,7 +96,7 @@ class SalesReportAdminMixin:
             "title": "Sales report",
             "form": form,
             "report": report,
-            "quick_ranges": _quick_ranges(
+            "quick_ranges": quick_ranges(
                 timezone.localdate(timezone=JAKARTA), locations=request.GET.getlist("location")
             ),
             "csv_query": request.GET.urlencode(),
@@ -122,11 +122,11 @@ class SalesReportAdminMixin:
                 cell.location.machine_code,
                 cell.location.name,
                 cell.totals.sales,
-                _csv_number(cell.totals.list_price),
-                _csv_number(cell.totals.discounts),
-                _csv_number(cell.totals.gross),
-                _csv_number(cell.totals.refunded),
-                _csv_number(cell.totals.net),
+                csv_number(cell.totals.list_price),
+                csv_number(cell.totals.discounts),
+                csv_number(cell.totals.gross),
+                csv_number(cell.totals.refunded),
+                csv_number(cell.totals.net),
             ]
             for cell in report.cells
         )
@@ -134,13 +134,13 @@ class SalesReportAdminMixin:
         return csv_response(name, CSV_HEADER, rows)
 
 
-def _csv_number(amount: Decimal) -> Decimal:
+def csv_number(amount: Decimal) -> Decimal:
     """csv_amount's 40000, kept a number: csv_response guards text starting with "-" against
     spreadsheet formulas, which would turn a negative net into the text '-45000."""
     return Decimal(csv_amount(amount))
 
 
-def _quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]:
+def quick_ranges(today: date, *, locations: list[str]) -> list[tuple[str, str]]:
     """Links for the usual ranges, keeping the machines chosen."""
     first_of_month = today.replace(day=1)
     last_month_end = first_of_month - timedelta(days=1)

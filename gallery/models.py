@@ -80,3 +80,23 @@ class EmailOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.sale_id} ({self.status})"
+
+
+class GalleryVisits(models.Model):
+    """How a sale's customer used their gallery link: counters only, never who (no address, no
+    user agent). One row per sale, made by the first visit; every visit adds to it with one upsert
+    (gallery/visits.py), so a refresh storm costs one short statement a request."""
+
+    sale = models.OneToOneField("payments.Sale", on_delete=models.PROTECT, primary_key=True, related_name="visits")
+    # The first use of the link: the page, or a download link followed straight from a saved page.
+    first_opened_at = models.DateTimeField(db_default=Now())
+    opens = models.PositiveIntegerField("page opens", db_default=0)
+    zip_downloads = models.PositiveIntegerField("ZIP downloads", db_default=0)
+    photo_downloads = models.PositiveIntegerField("single photo downloads", db_default=0)
+
+    class Meta:
+        verbose_name = "gallery visits"
+        verbose_name_plural = "gallery visits"
+
+    def __str__(self) -> str:
+        return f"visits of {self.sale_id}"

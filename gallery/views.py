@@ -1,4 +1,5 @@
-"""The customer's gallery: a server-rendered page of a sale's photos, and all of them as one ZIP.
+"""The customer's gallery: a server-rendered page of a sale's photos, all of them as one ZIP, and
+each photo's download link (counted here, then sent on to the storage).
 
 Only the link from the customer's email opens a gallery: an unknown sale and a wrong key get the
 same 404 page, so the page never tells whether a sale number exists. Everything is rendered from
@@ -15,8 +16,16 @@ from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 
@@ -26,6 +35,7 @@ from gallery import selectors
 from gallery.models import Photo
 from gallery.storage import PhotoStorage, StorageError, get_photo_storage
 from gallery.validation import ALLOWED_FORMATS
+from gallery.visits import Visit, count_visit
 from payments.models import Sale, SaleStatus, new_gallery_key
 
 logger = logging.getLogger("gallery")
@@ -139,12 +149,20 @@ def _too_many_misses(request: HttpRequest, wait: int) -> HttpResponse:
     return _page("gallery/too_many_requests.html", {"minutes": max(1, -(-wait // 60))}, status=429)
 
 
+def _count(request: HttpRequest, sale: Sale, visit: Visit) -> None:
+    # HEAD is what link checkers and previews send; a person's browser GETs.
+    if request.method == "GET":
+        count_visit(sale_id=sale.pk, visit=visit)
+
+
 @gallery_response
 @miss_limited(GALLERY_MISSES, _too_many_misses)
 def gallery_page(request: HttpRequest, external_id: str, key: str = "") -> HttpResponse:
     sale = _find_sale(external_id, key)
     if sale is None:
         return _not_found()
+    # Every answer to a real link is an open, the waiting and expired pages too: the customer came.
+    _count(request, sale, Visit.OPEN)
     if sale.photos_deleted_at is not None:
         return _expired(sale)
     context = _sale_context(sale)
@@ -159,7 +177,7 @@ def gallery_page(request: HttpRequest, external_id: str, key: str = "") -> HttpR
             filename=_photo_filename(sale, number, photo),
             thumbnail_url=storage.thumbnail_url(photo.url),
             full_url=photo.url,
-            download_url=storage.download_url(photo.url, _photo_filename(sale, number, photo)),
+            download_url=reverse("gallery-photo-download", args=[sale.external_id, sale.gallery_key, number]),
             bytes=photo.bytes,
             width=photo.width,
             height=photo.height,
@@ -183,11 +201,30 @@ def gallery_download(request: HttpRequest, external_id: str, key: str = "") -> H
     photos = list(selectors.stored_photos(sale))
     if not photos:
         return _page("gallery/pending.html", _sale_context(sale))
+    _count(request, sale, Visit.ZIP_DOWNLOAD)
     entries = [(_photo_filename(sale, number, photo), photo) for number, photo in enumerate(photos, start=1)]
     content = () if request.method == "HEAD" else _zip_stream(get_photo_storage(), entries, sale=sale)
     response = StreamingHttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, f"{_file_stem(sale)}.zip")
     return response
+
+
+@gallery_response
+@miss_limited(GALLERY_MISSES, _too_many_misses)
+def gallery_photo_download(request: HttpRequest, external_id: str, key: str, number: int) -> HttpResponseBase:
+    """One photo's download button: counted, then sent on to the storage's attachment link (a
+    Cloudinary URL asking for an attachment, or the local media view's ?download=)."""
+    sale = _find_sale(external_id, key)
+    if sale is None:
+        return _not_found()
+    if sale.photos_deleted_at is not None:
+        return _expired(sale)
+    # The number from the page (1, 2, ...); a made-up one never reaches the database as an offset.
+    photo = next(iter(selectors.stored_photos(sale)[number - 1 : number]), None) if 1 <= number <= 1000 else None
+    if photo is None:
+        return _not_found()
+    _count(request, sale, Visit.PHOTO_DOWNLOAD)
+    return HttpResponseRedirect(get_photo_storage().download_url(photo.url, _photo_filename(sale, number, photo)))
 
 
 class _Pipe:

@@ -34,6 +34,11 @@ urlpatterns = [
     path("gallery/<str:external_id>/", gallery_views.gallery_page),
     path("gallery/<str:external_id>/<str:key>", gallery_views.gallery_page, name="gallery"),
     path("gallery/<str:external_id>/<str:key>/download", gallery_views.gallery_download, name="gallery-download"),
+    path(
+        "gallery/<str:external_id>/<str:key>/photos/<int:number>/download",
+        gallery_views.gallery_photo_download,
+        name="gallery-photo-download",
+    ),
     # The demo kiosk page (DEBUG or DEMO_KIOSK only; 404 otherwise).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/gallery-qr.svg", kiosk.gallery_qr, name="kiosk-gallery-qr"),

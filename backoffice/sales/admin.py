@@ -1,12 +1,14 @@
 """Sales in the admin: the list staff watch (its columns, filters and search) and each sale's page.
 The page's fields are in sales/page.py, its actions in sales/actions.py, refunds in sales/refunds.py,
-the CSV export in sales/export.py and the sales report in backoffice/report.py."""
+the CSV export in sales/export.py, the sales report in backoffice/report.py and the customer funnel
+in backoffice/funnel.py."""
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.utils import timezone
 from django.utils.html import format_html
 
+from backoffice.funnel import FunnelAdminMixin
 from backoffice.pages import ActionPageAdminMixin
 from backoffice.report import SalesReportAdminMixin
 from backoffice.sales.actions import SaleActionsAdminMixin
@@ -61,6 +63,7 @@ class SaleAdmin(
     SalePageAdminMixin,
     SaleExportAdminMixin,
     SalesReportAdminMixin,
+    FunnelAdminMixin,
     ActionPageAdminMixin,
     ReadOnlyAdminMixin,
     admin.ModelAdmin,
@@ -154,6 +157,7 @@ class SaleAdmin(
     def get_urls(self):
         return [
             *self.get_report_urls(),
+            *self.get_funnel_urls(),
             *self.get_refund_urls(),
             *self.get_export_urls(),
             *self.get_action_urls(),

@@ -1,0 +1,216 @@
+"""The customer funnel staff read in the admin: per Jakarta day and machine, from the QR code to the
+downloaded photos, with paid sales by weekday and hour, the payment channels and the time to pay;
+each as a table, an SVG chart and a CSV, in a fixed number of queries."""
+
+import csv
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from gallery.funnel import Counts, funnel
+from gallery.models import EmailKind, EmailOutbox, GalleryVisits
+from payments import insights
+from payments.models import SaleStatus
+
+pytestmark = pytest.mark.django_db
+
+FUNNEL = reverse("admin:payments_sale_funnel")
+PERIOD = {"date_from": "2025-03-09", "date_to": "2025-03-10"}
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def customers(make_sale, make_location, location):
+    """On 9 March 2025 (Jakarta) at PB-001: five sales started; four paid, three got their photos,
+    two their email, both opened the gallery, one downloaded. One sale on 10 March at PB-002."""
+    other = make_location(machine_code="PB-002", name="Mall Kota Kasablanka")
+
+    def sale(created, *, paid=None, photos=False, emailed=False, visits=None, where=location, channel="DANA"):
+        status = SaleStatus.COMPLETED if paid else SaleStatus.EXPIRED
+        made = make_sale(
+            status=status, location=where, created_at=created, paid_at=paid,
+            payment_channel=channel if paid else "", email_sent_at=paid + timedelta(minutes=5) if emailed else None,
+        )  # fmt: skip
+        if photos:
+            EmailOutbox.objects.create(sale=made, kind=EmailKind.CUSTOMER_PHOTOS)
+        if visits:
+            GalleryVisits.objects.create(sale=made, opens=visits[0], zip_downloads=visits[1], photo_downloads=visits[2])
+        return made
+
+    # 00:00 on 9 March in Jakarta is 17:00 on 8 March UTC.
+    sale(utc(2025, 3, 8, 16, 59))  # 23:59 on 8 March: outside
+    sale(utc(2025, 3, 8, 17, 0), paid=utc(2025, 3, 8, 17, 1), photos=True, emailed=True, visits=(3, 1, 0))
+    sale(utc(2025, 3, 9, 1, 0), paid=utc(2025, 3, 9, 1, 3), photos=True, emailed=True, visits=(1, 0, 0))
+    sale(utc(2025, 3, 9, 2, 0), paid=utc(2025, 3, 9, 2, 2), photos=True, channel="OVO")
+    # Started at 23:58 on 9 March, paid at 00:02 on 10 March: the funnel's 9 March, the payment's 10 March.
+    sale(utc(2025, 3, 9, 16, 58), paid=utc(2025, 3, 9, 17, 2), channel="OVO")
+    sale(utc(2025, 3, 9, 5, 0))  # started, never paid
+    sale(utc(2025, 3, 10, 3, 0), paid=utc(2025, 3, 10, 3, 1), where=other, channel="")
+    return location, other
+
+
+def test_each_step_counts_the_customers_started_that_jakarta_day(customers):
+    location, other = customers
+
+    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
+
+    assert result.days == [(date(2025, 3, 9), Counts(5, 4, 3, 2, 2, 1)), (date(2025, 3, 10), Counts(1, 1, 0, 0, 0, 0))]
+    assert [(line[0], line[1]) for line in result.locations] == [
+        (location, Counts(5, 4, 3, 2, 2, 1)),
+        (other, Counts(1, 1, 0, 0, 0, 0)),
+    ]
+    assert result.totals == Counts(6, 5, 3, 2, 2, 1)
+
+
+def test_the_machine_filter_narrows_every_chart(customers):
+    _, other = customers
+
+    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), location_ids=[other.pk])
+    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), location_ids=[other.pk])
+
+    assert result.totals == Counts(1, 1, 0, 0, 0, 0)
+    assert [line.sales for line in insights.channel_mix(paid)] == [1]
+
+
+def test_paid_sales_count_on_the_jakarta_weekday_and_hour_the_money_came(customers):
+    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
+
+    # 9 March 2025 is a Sunday (ISO 7); 10 March a Monday.
+    assert insights.paid_by_weekday_and_hour(paid) == {(7, 0): 1, (7, 8): 1, (7, 9): 1, (1, 0): 1, (1, 10): 1}
+
+
+def test_channels_and_the_median_time_from_qr_to_paid(customers):
+    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
+
+    mix = insights.channel_mix(paid)
+
+    assert [(line.channel, line.sales, line.amount) for line in mix] == [
+        ("DANA", 2, 80000),
+        ("OVO", 2, 80000),
+        ("", 1, 40000),
+    ]
+    assert [line.median_time_to_pay for line in mix] == [
+        timedelta(minutes=2), timedelta(minutes=3), timedelta(minutes=1),
+    ]  # fmt: skip
+    # 1, 2, 3, 4 and 1 minute(s): the middle one.
+    assert insights.median_time_to_pay(paid) == timedelta(minutes=2)
+
+
+def cells(html: str, table_id: str) -> list[list[str]]:
+    body = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [
+        [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        for row in rows
+    ]
+
+
+def test_the_page_shows_the_funnel_with_its_rates_and_the_charts(staff_client, customers):
+    html = staff_client.get(FUNNEL, PERIOD).content.decode()
+
+    assert 'id="funnel-started">6<' in html
+    assert 'id="funnel-paid-rate">83.3%<' in html  # 5 of 6
+    assert 'id="funnel-median">2 min 00 s<' in html
+    steps = cells(html, "funnel-steps")[1:]
+    assert [row[1:] for row in steps] == [
+        [["6"], [], []],
+        [["5"], ["83.3%"], ["83.3%"]],
+        [["3"], ["50.0%"], ["60.0%"]],
+        [["2"], ["33.3%"], ["66.7%"]],
+        [["2"], ["33.3%"], ["100.0%"]],
+        [["1"], ["16.7%"], ["50.0%"]],
+    ]
+    assert cells(html, "funnel-days")[1][1:] == [
+        ["5"],
+        ["4", "80.0%"],
+        ["3", "60.0%"],
+        ["2", "40.0%"],
+        ["2", "40.0%"],
+        ["1", "20.0%"],
+    ]
+    assert html.count('role="img"') == 3  # the funnel, the heat map, the channels
+    assert "<title>Sun 08:00–08:59: 1 paid sale(s)</title>" in html
+    assert "Not reported" in html  # a payment Xendit named no channel for
+
+
+def test_each_csv_holds_the_numbers_of_its_table(staff_client, customers):
+    def rows(table: str) -> list[list[str]]:
+        response = staff_client.get(reverse("admin:payments_sale_funnel_csv", args=[table]), PERIOD)
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+    assert rows("funnel") == [
+        ["date (Jakarta)", "machine code", "machine", "Sales started (QR shown)", "Paid", "Photos uploaded",
+         "Email delivered", "Gallery opened", "Photos downloaded"],
+        ["2025-03-09", "PB-001", "Mall Taman Anggrek", "5", "4", "3", "2", "2", "1"],
+        ["2025-03-10", "PB-002", "Mall Kota Kasablanka", "1", "1", "0", "0", "0", "0"],
+    ]  # fmt: skip
+    hours = rows("hours")
+    assert len(hours) == 1 + 7 * 24
+    assert ["Sun", "08:00", "1"] in hours
+    assert ["Mon", "10:00", "1"] in hours
+    assert ["Mon", "11:00", "0"] in hours
+    assert rows("channels")[1:] == [
+        ["DANA", "2", "40.0", "80000", "120"],
+        ["OVO", "2", "40.0", "80000", "180"],
+        ["Not reported", "1", "20.0", "40000", "60"],
+    ]
+
+
+def test_the_page_costs_the_same_queries_for_a_day_or_a_year_of_sales(
+    staff_client, customers, make_sale, make_location
+):
+    def queries(params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(FUNNEL, params).status_code == 200
+        return len(captured)
+
+    few = queries({"date_from": "2025-03-10", "date_to": "2025-03-10"})
+    for number in range(5):
+        make_sale(status=SaleStatus.COMPLETED, location=make_location(), created_at=utc(2025, 1, 1 + number))
+    many = queries({"date_from": "2025-01-01", "date_to": "2025-12-31"})
+
+    # session, user, the machines of the form, the funnel and its machines, hours, channels, median
+    assert few == many == 8
+
+
+def test_bad_input_gets_the_form_back_not_an_error(staff_client):
+    response = staff_client.get(FUNNEL, {"date_from": "2025-03-10", "date_to": "2025-03-01"})
+    assert response.status_code == 200
+    assert "must be on or before" in response.content.decode()
+
+    assert staff_client.get(FUNNEL, {"date_from": "yesterday"}).status_code == 200
+    assert staff_client.get(FUNNEL, {"location": "abc"}).status_code == 200
+    bad_csv = staff_client.get(reverse("admin:payments_sale_funnel_csv", args=["funnel"]), {"date_from": "x"})
+    assert bad_csv.status_code == 302
+    assert staff_client.get(reverse("admin:payments_sale_funnel_csv", args=["secrets"]), PERIOD).status_code == 404
+
+
+def test_only_staff_who_may_see_sales_see_the_funnel(client):
+    clerk = get_user_model().objects.create_user("clerk", "clerk@example.com", "pw", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(FUNNEL).status_code == 403
+
+    clerk.user_permissions.add(Permission.objects.get(codename="view_sale"))
+    assert client.get(FUNNEL).status_code == 200
+
+
+def test_the_admin_index_the_sale_list_and_the_report_link_to_the_funnel(staff_client):
+    for page in ("/admin/", reverse("admin:payments_sale_changelist"), reverse("admin:payments_sale_report")):
+        assert f'href="{FUNNEL}' in staff_client.get(page).content.decode()
