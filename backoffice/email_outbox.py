@@ -1,5 +1,6 @@
-"""The photo emails in the admin: every email queued for a customer, what became of each attempt, and
-resending them. (A sale's own emails are also on its page: backoffice/sales/inlines.py.)"""
+"""The email outbox in the admin: every email queued for a customer (and every staff alert, which has
+no sale), what became of each attempt, and resending photo emails. (A sale's own emails are also on
+its page: backoffice/sales/inlines.py.)"""
 
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -20,7 +21,19 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["sale__external_id"]  # the search itself is get_search_results
     search_help_text = "A sale number (TRX-…) or the customer's email address."
-    readonly_fields = ["sale", "kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at"]
+    readonly_fields = [
+        "sale",
+        "kind",
+        "recipients",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+    ]
     fields = readonly_fields
     list_per_page = 50
     paginator = EstimatedCountPaginator
@@ -40,12 +53,14 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="sale", ordering="sale__external_id")
     def sale_link(self, outbox: EmailOutbox):
+        if outbox.sale_id is None:
+            return f"Staff alert: {outbox.subject}"
         url = reverse("admin:payments_sale_change", args=[outbox.sale_id])
         return format_html('<a href="{}">{}</a>', url, outbox.sale.external_id)
 
     @admin.display(description="to")
     def customer(self, outbox: EmailOutbox) -> str:
-        return outbox.sale.email
+        return outbox.recipients if outbox.sale_id is None else outbox.sale.email
 
     @admin.display(description="status", ordering="status")
     def status_display(self, outbox: EmailOutbox) -> str:
@@ -63,6 +78,9 @@ class EmailOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"Only the first {RESEND_LIMIT} were resent: select fewer.", messages.WARNING)
         for outbox in rows[:RESEND_LIMIT]:
             sale = outbox.sale
+            if sale is None:
+                self.message_user(request, f"{outbox.subject}: a staff alert is not a photo email.", messages.ERROR)
+                continue
             try:
                 result = services.resend_customer_email(sale=sale)
             except services.EmailCannotBeResent as exc:

@@ -41,6 +41,7 @@ class Photo(models.Model):
 
 class EmailKind(models.TextChoices):
     CUSTOMER_PHOTOS = "customer_photos", "Photos (and invoice) to the customer"
+    STAFF_ALERT = "staff_alert", "Alert to staff"
 
 
 class EmailStatus(models.TextChoices):
@@ -51,10 +52,18 @@ class EmailStatus(models.TextChoices):
 
 
 class EmailOutbox(models.Model):
-    """An email to send, created with the state change that calls for it; retried until sent."""
+    """An email to send, created with the state change that calls for it; retried until sent.
 
-    sale = models.ForeignKey("payments.Sale", on_delete=models.PROTECT, related_name="emails")
+    A customer's email belongs to its sale and is written when sent. A staff alert has no sale: it
+    carries its recipients, subject and text, and an `alert_key` naming what it is about (unique: the
+    same alert is queued once, whoever queues it)."""
+
+    sale = models.ForeignKey("payments.Sale", on_delete=models.PROTECT, related_name="emails", null=True, blank=True)
     kind = models.CharField(max_length=30, choices=EmailKind.choices)
+    alert_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    recipients = models.TextField(blank=True, help_text="Staff alerts: the addresses, comma-separated.")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -69,6 +78,11 @@ class EmailOutbox(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sale", "kind"], name="email_once_per_sale_and_kind"),
             models.CheckConstraint(condition=models.Q(status__in=EmailStatus.values), name="email_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind="staff_alert", sale__isnull=True, alert_key__isnull=False)
+                | (~models.Q(kind="staff_alert") & models.Q(sale__isnull=False)),
+                name="email_sale_or_staff_alert",
+            ),
         ]
         indexes = [
             models.Index(
@@ -79,6 +93,8 @@ class EmailOutbox(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.sale_id is None:
+            return f"{self.get_kind_display()}: {self.subject} ({self.status})"
         return f"{self.get_kind_display()} for {self.sale_id} ({self.status})"
 
 

@@ -78,6 +78,8 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
         outbox.refresh_from_db()
         return outbox.status == EmailStatus.SENT
     outbox.refresh_from_db()
+    if outbox.sale_id is None:
+        return _send_staff_alert(outbox)
     sale = Sale.objects.select_related("location", "price").get(pk=outbox.sale_id)
     attempts = outbox.attempts + 1
     try:
@@ -102,6 +104,48 @@ def send_email(*, outbox: EmailOutbox, now: datetime | None = None) -> bool:
     return True
 
 
+def queue_staff_alerts(*, alerts: list[tuple[str, str, str]], recipients: list[str], now: datetime) -> None:
+    """Queue one email to `recipients` per (alert_key, subject, body); a key already queued (by
+    this run, an earlier one or one running at the same time) is skipped by its unique constraint."""
+    if not alerts or not recipients:
+        return
+    EmailOutbox.objects.bulk_create(
+        [
+            EmailOutbox(
+                kind=EmailKind.STAFF_ALERT,
+                alert_key=key,
+                recipients=", ".join(recipients),
+                subject=subject[:200],
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for key, subject, body in alerts
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _send_staff_alert(outbox: EmailOutbox) -> bool:
+    """Send a claimed staff alert as it was written when queued."""
+    from django.core.mail import EmailMessage
+
+    attempts = outbox.attempts + 1
+    to = [address.strip() for address in outbox.recipients.split(",") if address.strip()]
+    try:
+        EmailMessage(subject=f"[{settings.APP_NAME}] {outbox.subject}", body=outbox.body, to=to).send()
+    except Exception as exc:  # retried like a customer's email
+        give_up = _is_permanent(exc) or attempts >= settings.EMAIL_MAX_ATTEMPTS
+        _record_email_failure(outbox, attempts=attempts, error=exc, give_up=give_up)
+        return False
+    sent_at = timezone.now()
+    EmailOutbox.objects.filter(pk=outbox.pk).update(
+        status=EmailStatus.SENT, attempts=attempts, sent_at=sent_at, last_error="", updated_at=sent_at
+    )
+    logger.info("staff alert sent alert_key=%s attempts=%d", outbox.alert_key, attempts)
+    return True
+
+
 def _record_email_failure(outbox: EmailOutbox, *, attempts: int, error: Exception, give_up: bool) -> None:
     now = timezone.now()
     reason = f"{type(error).__name__}: {error}"[:2000]
@@ -112,6 +156,15 @@ def _record_email_failure(outbox: EmailOutbox, *, attempts: int, error: Exceptio
         next_attempt_at=now + retry_delay(attempts),
         updated_at=now,
     )
+    if outbox.sale_id is None:
+        logger.warning(
+            "staff alert %s alert_key=%s attempt=%d: %s",
+            "abandoned" if give_up else "failed, will retry",
+            outbox.alert_key,
+            attempts,
+            type(error).__name__,
+        )
+        return
     logger.warning(
         "customer email %s sale_id=%s attempt=%d: %s",
         "abandoned" if give_up else "failed, will retry",

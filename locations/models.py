@@ -140,6 +140,10 @@ class MachineIncident(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    # When staff were alerted that it started, and that it ended (backoffice/alerts.py: each set
+    # once, by a conditional UPDATE, so two `watch_fleet` runs at once alert once).
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    resolved_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -63,6 +63,10 @@ PHOTO_UPLOAD_CONCURRENCY = env.int("PHOTO_UPLOAD_CONCURRENCY", 4, minimum=1)
 # `send_emails` sends the email with those it did. A running upload shows it is alive every fifth of this time.
 PHOTO_UPLOAD_STALE_SECONDS = env.int("PHOTO_UPLOAD_STALE_SECONDS", 300, minimum=30)
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+# Staff alerts (`watch_fleet`, every minute): machines offline in opening hours, their incidents, sales
+# needing review, customer emails that gave up, emailed to these addresses (comma-separated) through
+# the same outbox as customer emails. Empty: no alerts (backoffice/alerts.py).
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", [])
 
 # --- The demo -------------------------------------------------------------------------------
 DEMO_KIOSK = env.bool("DEMO_KIOSK", False)  # the demo kiosk page at /kiosk/ (demo/kiosk.py; always on with DEBUG)

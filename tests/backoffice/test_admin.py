@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import EmailKind, EmailOutbox
-from locations.models import Location
+from locations.models import Location, MachineIncident
 from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, Sale, SaleStatus
 from payments.services import resolve_review
@@ -36,6 +36,8 @@ def some_of_everything(staff_client, make_sale, make_photo, price, location, mak
     make_sale(amount=36000, discount=4000, voucher=voucher, voucher_code=voucher.code)
     make_photo(sale)
     EmailOutbox.objects.create(sale=sale, kind=EmailKind.CUSTOMER_PHOTOS, status="sent", attempts=1)
+    EmailOutbox.objects.create(kind=EmailKind.STAFF_ALERT, alert_key="incident:1", recipients="ops@example.com")
+    MachineIncident.objects.create(location=location, kind="paper_low", started_at=timezone.now())
     Refund.objects.create(sale=sale, payment_id="qrpy_x", amount=5000, reason="One strip missing")
     flagged = make_sale(status=SaleStatus.EXPIRED)
     simulate_payment(sale=flagged)
@@ -55,13 +57,14 @@ def example_rows() -> dict[type, object]:
         PaymentEvent: PaymentEvent.objects.first(),
         Refund: Refund.objects.first(),
         EmailOutbox: EmailOutbox.objects.first(),
+        MachineIncident: MachineIncident.objects.first(),
         Group: Group.objects.get(name="Kiosk operator"),
         get_user_model(): get_user_model().objects.first(),
     }
 
 
 # Written only by the payment flow: staff read them, never add them.
-READ_ONLY_MODELS = {Sale, PaymentEvent, EmailOutbox, Refund}
+READ_ONLY_MODELS = {Sale, PaymentEvent, EmailOutbox, Refund, MachineIncident}
 
 
 def admin_url(model, page: str, *args) -> str:
