@@ -46,6 +46,7 @@ def test_the_kiosk_operator_group_can_view_and_resend_but_change_nothing():
 
     assert permissions == {
         ("locations", "view_location"),
+        ("locations", "view_machineincident"),
         ("pricing", "view_price"),
         ("payments", "view_sale"),
         ("payments", "view_paymentevent"),
@@ -175,3 +176,10 @@ def test_superusers_get_every_action(admin_client, make_sale):
     assert names == ["resend_customer_email", "check_with_gateway", "simulate_payment", "resolve_reviews"]
     assert Location.objects.count() == 1
     assert Price.objects.count() == 1
+
+
+def test_an_operator_sees_the_machines_incidents_but_changes_none(operator_client):
+    incidents = operator_client.get(reverse("admin:locations_machineincident_changelist"))
+
+    assert incidents.status_code == 200
+    assert operator_client.get(reverse("admin:locations_machineincident_add")).status_code == 403
