@@ -21,7 +21,8 @@ from gallery import funnel as funnel_selectors
 from gallery.funnel import STEPS, Counts
 from payments import insights
 
-# As the sales report: a year at 200 machines is 73.000 lines; the page shows the first ones.
+# As the sales report: a year at 200 machines is 73.000 lines; the page shows (and reads) the first
+# ones, the CSV has them all.
 FUNNEL_MAX_CELLS = 400
 STEP_HEADER = [words for _, words in STEPS]
 CSV_TABLES = {
@@ -111,8 +112,8 @@ def _period(form: ReportForm) -> dict:
 
 def _csv_rows(table: str, **period):
     if table == "funnel":
-        for cell in funnel_selectors.funnel(**period).cells:
-            yield [cell.day.isoformat(), cell.location.machine_code, cell.location.name, *cell.counts.values()]
+        for day, machine_code, machine_name, counts in funnel_selectors.funnel_lines(**period):
+            yield [day.isoformat(), machine_code, machine_name, *counts.values()]
     elif table == "hours":
         counts = insights.paid_by_weekday_and_hour(insights.paid_sales(**period))
         for weekday, name in enumerate(WEEKDAYS, start=1):
@@ -147,10 +148,12 @@ def _steps(counts: Counts) -> list[dict]:
 
 
 def _presentation(*, date_from, date_to, location_ids) -> dict:
-    result = funnel_selectors.funnel(date_from=date_from, date_to=date_to, location_ids=location_ids)
+    result = funnel_selectors.funnel(
+        date_from=date_from, date_to=date_to, location_ids=location_ids, max_cells=FUNNEL_MAX_CELLS
+    )
     paid = insights.paid_sales(date_from=date_from, date_to=date_to, location_ids=location_ids)
     hours = insights.paid_by_weekday_and_hour(paid)
-    channels = insights.channel_mix(paid)
+    channels, median_time_to_pay = insights.channel_mix_and_median(paid)
     paid_total = sum(line.sales for line in channels)
     started = result.totals.started
     steps = _steps(result.totals)
@@ -173,11 +176,8 @@ def _presentation(*, date_from, date_to, location_ids) -> dict:
         ),
         "days": [{"day": day, "steps": _steps(counts)} for day, counts in result.days],
         "locations": [{"location": location, "steps": _steps(counts)} for location, counts in result.locations],
-        "cells": [
-            {"day": cell.day, "location": cell.location, "steps": _steps(cell.counts)}
-            for cell in result.cells[:FUNNEL_MAX_CELLS]
-        ],
-        "cells_not_shown": max(len(result.cells) - FUNNEL_MAX_CELLS, 0),
+        "cells": [{"day": cell.day, "location": cell.location, "steps": _steps(cell.counts)} for cell in result.cells],
+        "cells_not_shown": result.cells_total - len(result.cells),
         "has_sales": bool(started or paid_total),
         "heat_map": heat_map(hours),
         "hour_rows": [
@@ -186,7 +186,7 @@ def _presentation(*, date_from, date_to, location_ids) -> dict:
         ],
         "paid_total": paid_total,
         "paid_total_text": thousands(paid_total),
-        "median_time_to_pay": duration(insights.median_time_to_pay(paid)),
+        "median_time_to_pay": duration(median_time_to_pay),
         "channel_chart": row_chart(
             [
                 (

@@ -110,6 +110,9 @@ def test_channels_and_the_median_time_from_qr_to_paid(customers):
     ]  # fmt: skip
     # 1, 2, 3, 4 and 1 minute(s): the middle one.
     assert insights.median_time_to_pay(paid) == timedelta(minutes=2)
+    # The page reads both in one pass.
+    assert insights.channel_mix_and_median(paid) == (mix, timedelta(minutes=2))
+    assert insights.channel_mix_and_median(paid.none()) == ([], None)
 
 
 def cells(html: str, table_id: str) -> list[list[str]]:
@@ -186,8 +189,8 @@ def test_the_page_costs_the_same_queries_for_a_day_or_a_year_of_sales(
         make_sale(status=SaleStatus.COMPLETED, location=make_location(), created_at=utc(2025, 1, 1 + number))
     many = queries({"date_from": "2025-01-01", "date_to": "2025-12-31"})
 
-    # session, user, the machines of the form, the funnel and its machines, hours, channels, median
-    assert few == many == 8
+    # session, user, the machines of the form, the funnel and its machines, hours, channels with the median
+    assert few == many == 7
 
 
 def test_bad_input_gets_the_form_back_not_an_error(staff_client):
@@ -214,3 +217,28 @@ def test_only_staff_who_may_see_sales_see_the_funnel(client):
 def test_the_admin_index_the_sale_list_and_the_report_link_to_the_funnel(staff_client):
     for page in ("/admin/", reverse("admin:payments_sale_changelist"), reverse("admin:payments_sale_report")):
         assert f'href="{FUNNEL}' in staff_client.get(page).content.decode()
+
+
+def test_the_page_reads_only_the_lines_it_shows_and_the_csv_has_them_all(staff_client, customers, monkeypatch):
+    monkeypatch.setattr("backoffice.funnel.FUNNEL_MAX_CELLS", 1)
+
+    html = staff_client.get(FUNNEL, PERIOD).content.decode()
+
+    assert [row[:2] for row in cells(html, "funnel-cells")[1:]] == [
+        [["Sun", "9", "Mar", "2025"], ["PB-001", "–", "Mall", "Taman", "Anggrek"]]
+    ]
+    assert "The first 1 lines are shown here; 1 more are in the CSV download." in html
+    assert cells(html, "funnel-days")[2][1] == ["1"]  # the day and machine sums still count every line
+    csv_lines = staff_client.get(reverse("admin:payments_sale_funnel_csv", args=["funnel"]), PERIOD)
+    assert len(b"".join(csv_lines.streaming_content).decode("utf-8-sig").splitlines()) == 3
+
+
+def test_the_funnel_sums_every_line_even_when_it_returns_the_first_ones(customers):
+    location, other = customers
+
+    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), max_cells=1)
+
+    assert [(cell.day, cell.location) for cell in result.cells] == [(date(2025, 3, 9), location)]
+    assert result.cells_total == 2
+    assert result.totals == Counts(6, 5, 3, 2, 2, 1)
+    assert [line[0] for line in result.locations] == [location, other]
