@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -52,6 +53,14 @@ def channel_name(channel: str) -> str:
     return channel or "Not reported"
 
 
+# Its counts are PostgreSQL's (GROUPING SETS, percentile_cont): the SQLite demo says so instead.
+FUNNEL_NEEDS_POSTGRESQL = "The funnel is counted by PostgreSQL: run Photobox on PostgreSQL (DATABASE_URL) to see it."
+
+
+def funnel_supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
 class FunnelAdminMixin:
     """The funnel page and its three CSVs, for the sales' ModelAdmin, for anyone who may view sales."""
 
@@ -83,7 +92,9 @@ class FunnelAdminMixin:
             ),
             "csv_query": request.GET.urlencode(),
         }
-        if form.is_valid():
+        if not funnel_supported():
+            context["needs_postgresql"] = True
+        elif form.is_valid():
             context.update(_presentation(**_period(form)))
         return TemplateResponse(request, "admin/payments/sale/funnel.html", context)
 
@@ -93,6 +104,9 @@ class FunnelAdminMixin:
         if table not in CSV_TABLES:
             raise Http404
         form = self._funnel_form(request)
+        if not funnel_supported():
+            self.message_user(request, FUNNEL_NEEDS_POSTGRESQL, messages.ERROR)
+            return redirect(reverse("admin:payments_sale_funnel") + "?" + request.GET.urlencode())
         if not form.is_valid():
             self.message_user(request, "Choose a valid date range first.", messages.ERROR)
             return redirect(reverse("admin:payments_sale_funnel") + "?" + request.GET.urlencode())

@@ -19,7 +19,9 @@ from gallery.models import EmailKind, EmailOutbox, GalleryVisits
 from payments import insights
 from payments.models import SaleStatus
 
-pytestmark = pytest.mark.django_db
+# The counts are PostgreSQL's (GROUPING SETS, percentile_cont); on SQLite the page says so
+# (test_the_page_says_when_its_database_cannot_count_it, below, runs on both).
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 
 FUNNEL = reverse("admin:payments_sale_funnel")
 PERIOD = {"date_from": "2025-03-09", "date_to": "2025-03-10"}

@@ -37,6 +37,7 @@ def customers(make_sale, make_location, location):
             GalleryVisits.objects.create(sale=sale, opens=2, zip_downloads=int(number < 2))
 
 
+@pytest.mark.postgresql  # the funnel is counted by PostgreSQL
 def test_staff_read_where_customers_drop_out(open_page, site, staff_user, customers):
     tab = open_page()
     page = tab.page

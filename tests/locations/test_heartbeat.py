@@ -116,6 +116,7 @@ def test_every_beat_updates_the_one_row_of_the_machine(api, location, key):
     assert not MachineIncident.objects.exists()
 
 
+@pytest.mark.postgresql  # one INSERT ... ON CONFLICT ... RETURNING; SQLite takes two statements
 def test_a_beat_is_one_upsert_after_the_key(api, location, key, django_assert_num_queries):
     send(api, FULL, key)  # the key's last use is written at most once a minute: not counted below
 
