@@ -1,10 +1,13 @@
-from django.db import connection
+from contextlib import ExitStack
+
+from django.db import connections
 
 QUERY_COUNT_HEADER = "X-Bench-Queries"
 
 
 class QueryCountMiddleware:
-    """Counts the SQL queries Django runs for a request (as `django_assert_num_queries` does) and
+    """Counts the SQL queries Django runs for a request (as `django_assert_num_queries` does), on
+    every database alias (the poll reads through its own, photobox/settings/database.py), and
     reports them in a response header. Benchmarks only: see bench/settings.py."""
 
     def __init__(self, get_response):
@@ -18,7 +21,9 @@ class QueryCountMiddleware:
             count += 1
             return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(counter):
+        with ExitStack() as wrappers:
+            for connection in connections.all():
+                wrappers.enter_context(connection.execute_wrapper(counter))
             response = self.get_response(request)
         response[QUERY_COUNT_HEADER] = str(count)
         return response

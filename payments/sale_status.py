@@ -4,7 +4,8 @@ Kiosks poll every 3 seconds while a customer pays: 3,000 kiosks make 1,000 polls
 this one read the ORM's work (compiling the query, building a model with deferred fields) cost
 more than PostgreSQL's (bench/README.md), so the SELECT is written out once, from the models'
 own table and column names, and run through Django's ordinary cursor: it is counted, logged and
-wrapped like any ORM query (`django_assert_num_queries` sees it). This module only reads: the
+wrapped like any ORM query (`django_assert_num_queries` sees it), on the poll's own database
+connection when it has one (settings.POLL_DATABASE). This module only reads: the
 view expires a sale it finds overdue (payments.services.expire_if_overdue).
 """
 
@@ -14,7 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -78,6 +80,30 @@ def _select() -> str:
     )
 
 
+def _polled_row(alias: str, external_id: str) -> tuple | None:
+    """The poll's row, read through `alias`: `default`, or the poll's own connection
+    (photobox/settings/database.py), which binds on the server, so psycopg prepares this SELECT,
+    and skips CONN_HEALTH_CHECKS' `SELECT 1` round trip before it. On that connection a database
+    restart shows up here instead, as an OperationalError or InterfaceError: the SELECT changes
+    nothing and runs outside any transaction, so it runs once more on a new connection, and a
+    restart fails no poll. On `default` Django's own check does that before the request's first
+    query, and a retry could break a transaction the caller holds."""
+    connection = connections[alias]
+    try:
+        return _fetch_row(connection, external_id)
+    except (OperationalError, InterfaceError):
+        if alias == DEFAULT_DB_ALIAS:
+            raise
+        connection.close()
+    return _fetch_row(connection, external_id)
+
+
+def _fetch_row(connection, external_id: str) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_select(), [external_id])
+        return cursor.fetchone()
+
+
 def _aware(value) -> datetime | None:
     """A stored datetime as an aware one: PostgreSQL gives it so; SQLite gives naive UTC."""
     if value is None:
@@ -96,15 +122,8 @@ def _decimal(value) -> Decimal:
 
 
 def polled_sale(external_id: str) -> PolledSale | None:
-    """The sale with this external id as the poll shows it, or None: one SELECT, no writes.
-
-    No connection check of its own: with CONN_HEALTH_CHECKS (DB_POOL_PRE_PING) Django checks a
-    reused connection before a request's first query, this one's too, so a database restart
-    fails no poll. Skipping that `SELECT 1` saved a round trip, but only by setting Django's
-    private state, which an upgrade may change silently (bench/README.md, "Optimisations")."""
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_select(), [external_id])
-        row = cursor.fetchone()
+    """The sale with this external id as the poll shows it, or None: one SELECT, no writes."""
+    row = _polled_row(settings.POLL_DATABASE, external_id)
     if row is None:
         return None
     pk, external_id, location_id, price_id, list_price, amount, voucher_code, discount = row[:8]

@@ -39,3 +39,8 @@ WHITENOISE_AUTOREFRESH = True
 # Each test process counts rate limits in its own memory (cleared before every test, tests/conftest.py);
 # the tests about the shared cache (tests/project/test_scaling_out.py) start servers with the real one.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The poll reads `default` here, so a test's uncommitted rows (TestCase's transaction) are what it
+# sees and `django_assert_num_queries` counts its SELECT. On PostgreSQL its own connection ("poll",
+# a test mirror of default) is still configured: the tests that cover it
+# (tests/payments/test_poll_connection.py) commit their rows and set POLL_DATABASE = "poll".
+POLL_DATABASE = "default"

@@ -7,6 +7,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from photobox.settings.base import BASE_DIR, env
 
+# The alias the kiosk poll reads through: its own connection (below) when it has one.
+POLL_DB_ALIAS = "poll"
+POLL_DATABASE = "default"
+
 DATABASES = {"default": env.db_url("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -35,12 +39,31 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_HEALTH_CHECKS"] = DB_POOL_PRE_PING
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
     # psycopg prepares a statement run this often on a connection, but only on server-binding
-    # cursors: Django's cursors bind on the client (its default, kept: the poll no longer swaps
-    # its cursor class), so this takes effect only with OPTIONS["server_side_binding"]
+    # cursors: Django's cursors bind on the client (its default, kept for `default`), so this
+    # takes effect only on the poll's connection below, which sets OPTIONS["server_side_binding"]
     # (bench/README.md, "Optimisations"). 0 turns it off, as pgbouncer in transaction mode needs.
     DB_PREPARE_THRESHOLD = env.int("DB_PREPARE_THRESHOLD", 5, minimum=0)
     if DB_PREPARE_THRESHOLD:
         _db["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD
+    # The kiosk poll (~1,000 a second) reads through a connection of its own: the same database
+    # and credentials, binding on the server so psycopg prepares its one SELECT (after
+    # DB_PREPARE_THRESHOLD runs), and without CONN_HEALTH_CHECKS' `SELECT 1` before each
+    # request's first query: the read is a plain SELECT, so it retries once on a dropped
+    # connection instead (payments/sale_status.py). Every other query stays on `default`,
+    # unchanged. It costs one more connection per gunicorn thread (README, "Connection budget"):
+    # DB_POLL_CONNECTION=false reads the poll on `default`. Not with a pool (DB_POOL_SIZE > 0),
+    # whose connections Django checks out per request and returns: a second pool would double it.
+    DB_POLL_CONNECTION = env.bool("DB_POLL_CONNECTION", True)
+    if DB_POLL_CONNECTION and not DB_POOL_SIZE:
+        DATABASES[POLL_DB_ALIAS] = {
+            **_db,
+            "OPTIONS": {**_db["OPTIONS"], "server_side_binding": True},
+            "CONN_HEALTH_CHECKS": False,
+            "ATOMIC_REQUESTS": False,
+            # The test runner points it at default's test database (tests/settings.py).
+            "TEST": {"MIRROR": "default"},
+        }
+        POLL_DATABASE = POLL_DB_ALIAS
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # The demo runs on SQLite with a threaded dev server: take the write lock up front so two
     # requests never deadlock upgrading read locks, and wait for it instead of failing.

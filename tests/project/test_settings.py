@@ -296,3 +296,34 @@ def test_a_connection_pool_starts_and_answers_queries(pre_ping):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "42"
+
+
+# --- The kiosk poll's own connection ---------------------------------------------------------------
+
+POSTGRES_URL = "postgres://photobox@127.0.0.1:5432/photobox"
+
+
+@pytest.mark.parametrize(
+    ("env", "poll_database"),
+    [
+        ({"DATABASE_URL": POSTGRES_URL}, "poll"),
+        ({"DATABASE_URL": POSTGRES_URL, "DB_POLL_CONNECTION": "false"}, "default"),
+        ({"DATABASE_URL": POSTGRES_URL, "DB_POOL_SIZE": "2"}, "default"),  # a pool: Django checks out per request
+        ({"DATABASE_URL": "sqlite:///:memory:"}, "default"),
+    ],
+)
+def test_the_poll_has_its_own_connection_only_on_postgresql_without_a_pool(env, poll_database):
+    values = started({"DEBUG": "true", **env}, "DATABASES", "POLL_DATABASE")
+
+    assert values["POLL_DATABASE"] == poll_database
+    assert sorted(values["DATABASES"]) == sorted({"default", poll_database})
+    if poll_database == "poll":
+        default, poll = values["DATABASES"]["default"], values["DATABASES"]["poll"]
+        # The same database and credentials; only how the poll's SELECT binds and is checked differ.
+        assert {key: poll[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")} == {
+            key: default[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")
+        }
+        assert poll["OPTIONS"] == {**default["OPTIONS"], "server_side_binding": True}
+        assert (poll["CONN_HEALTH_CHECKS"], default["CONN_HEALTH_CHECKS"]) == (False, True)
+        assert "server_side_binding" not in default["OPTIONS"]
+        assert poll["OPTIONS"]["prepare_threshold"] == 5
