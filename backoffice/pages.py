@@ -5,12 +5,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django import forms
+from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+
+from backoffice.forms import NoteForm
 
 ACTION_PAGE = "admin/backoffice/action_page.html"
 
@@ -110,4 +113,33 @@ class ActionPageAdminMixin:
             form=form,
             submit_label=submit_label,
             cancel_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+        )
+
+    def bulk_note_action(
+        self,
+        request,
+        rows: Sequence,
+        *,
+        nothing_selected: str,
+        resolve: Callable[..., bool],
+        done: str,
+        action: str,
+        title: str,
+        intro: str,
+        table: Table,
+        submit_label: str,
+    ) -> TemplateResponse | None:
+        """A list action that resolves the ticked rows with one note from staff: warns when none of
+        them applies, asks for the note on its page, then runs `resolve(row, note=...)` for each and
+        says how many it did (`done` with `{}` for the number)."""
+        if not rows:
+            self.message_user(request, nothing_selected, messages.WARNING)
+            return None
+        form = NoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = sum(resolve(row, note=form.cleaned_data["note"]) for row in rows)
+            self.message_user(request, done.format(count), messages.SUCCESS)
+            return None
+        return self.bulk_action_page(
+            request, rows, action=action, title=title, intro=intro, table=table, form=form, submit_label=submit_label
         )

@@ -215,19 +215,12 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     @admin.action(description="Record what was done (unmatched payments)", permissions=["resolve_review"])
     def resolve_unmatched(self, request, queryset):
         unmatched = limited(request, selectors.open_unmatched_payments().filter(pk__in=queryset.values("pk")), "events")
-        if not unmatched:
-            self.message_user(
-                request, "None of the selected notifications is an open unmatched payment.", messages.WARNING
-            )
-            return None
-        form = NoteForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            done = sum(self._resolve_unmatched(request, event, note=form.cleaned_data["note"]) for event in unmatched)
-            self.message_user(request, f"{done} payment(s) recorded as dealt with.", messages.SUCCESS)
-            return None
-        return self.bulk_action_page(
+        return self.bulk_note_action(
             request,
             unmatched,
+            nothing_selected="None of the selected notifications is an open unmatched payment.",
+            resolve=lambda event, note: self._resolve_unmatched(request, event, note=note),
+            done="{} payment(s) recorded as dealt with.",
             action="resolve_unmatched",
             title="Record what was done about these payments",
             intro="These payments matched no sale. Once you record what was done, they leave the problem list; the "
@@ -236,7 +229,6 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
                 headings=["Received", "Sale number in the payment", "Amount", "Why unmatched"],
                 rows=[_unmatched_row(event, self.change_url(event)) for event in unmatched],
             ),
-            form=form,
             submit_label=f"Save the note for {len(unmatched)}",
         )
 

@@ -233,17 +233,12 @@ class SaleActionsAdminMixin:
     def resolve_reviews(self, request, queryset):
         # Each row shows its problem: the reasons are read for all rows in one query.
         sales = limited(request, queryset.filter(needs_review=True).prefetch_related(reviews_prefetch()), "sales")
-        if not sales:
-            self.message_user(request, "None of the selected sales needs review.", messages.WARNING)
-            return None
-        form = NoteForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            resolved = sum(self._resolve(request, sale, note=form.cleaned_data["note"]) for sale in sales)
-            self.message_user(request, f"{resolved} sale(s) marked resolved.", messages.SUCCESS)
-            return None
-        return self.bulk_action_page(
+        return self.bulk_note_action(
             request,
             sales,
+            nothing_selected="None of the selected sales needs review.",
+            resolve=lambda sale, note: self._resolve(request, sale, note=note),
+            done="{} sale(s) marked resolved.",
             action="resolve_reviews",
             title="Mark payment problems resolved",
             intro="These sales leave the “needs review” list. Each keeps its problem and your note in its history.",
@@ -257,6 +252,5 @@ class SaleActionsAdminMixin:
                     for sale in sales
                 ],
             ),
-            form=form,
             submit_label=f"Mark {len(sales)} resolved",
         )
