@@ -443,6 +443,7 @@ def test_the_english_switch_shows_english_and_keeps_the_sale(open_page, site, de
     tab = open_page()
     page = tab.page
     page.goto(f"{site.url}/kiosk/")
+    page.get_by_label("Rp 35.000").check()  # waits for the menu, which the page asks the API for
     page.get_by_role("button", name="Bayar dengan QRIS").click()  # no email yet
     expect(page.get_by_role("alert")).to_have_text("Masukkan alamat email yang valid: link galeri dikirim ke sana.")
 
