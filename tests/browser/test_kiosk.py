@@ -455,6 +455,7 @@ def test_the_english_switch_shows_english_and_keeps_the_sale(open_page, site, de
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.url == f"{site.url}/kiosk/?lang=en"
     tab.screenshot("english")
+    expect(page.locator("input[name=price_id]:checked")).to_have_count(1)  # the menu is back, its choice kept
     page.get_by_label("Your email").fill(EMAIL)
     page.get_by_role("button", name="Pay with QRIS").click()
     expect(page.get_by_role("heading", name="Scan to pay")).to_be_visible()
