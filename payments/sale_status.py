@@ -182,12 +182,11 @@ def sale_data(
     expires_at: datetime,
     paid_at: datetime | None,
     created_at: datetime,
-    with_paid_at: bool = True,
 ) -> dict:
-    """The sale as kiosks see it (create and poll); key order is part of the contract, and the
-    poll adds `paid_at` before `created_at`. `price.price` is the list price, `amount` what the
-    customer pays (after the voucher's discount)."""
-    data = {
+    """The polled sale as kiosks see it; key order is part of the contract (the create answer is
+    payments.api.serializers.SaleSerializer's, without `paid_at`). `price.price` is the list price,
+    `amount` what the customer pays (after the voucher's discount)."""
+    return {
         "id": pk,
         "external_id": external_id,
         "location_id": location_id,
@@ -199,8 +198,6 @@ def sale_data(
         "status": status,
         "qr_string": qr_string,
         "expires_at": jakarta_iso(expires_at),
+        "paid_at": jakarta_iso(paid_at),
+        "created_at": jakarta_iso(created_at),
     }
-    if with_paid_at:
-        data["paid_at"] = jakarta_iso(paid_at)
-    data["created_at"] = jakarta_iso(created_at)
-    return data
