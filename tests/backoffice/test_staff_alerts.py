@@ -172,6 +172,7 @@ def test_an_alert_the_mail_server_refused_is_retried_by_send_emails_like_a_custo
     assert len(mailoutbox) == 1
 
 
+@pytest.mark.postgresql  # real threads at once: PostgreSQL's row locks, not SQLite's table lock
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_each_alert_once(alerts_on, make_location, make_sale, mailoutbox):
     machines = [make_location(opens_at=time(0, 0), closes_at=time(0, 0)) for _ in range(4)]
