@@ -138,6 +138,15 @@ def test_a_sold_out_price_stays_on_the_menu_with_nothing_remaining(api, location
     assert (entry["quota"], entry["remaining"]) == (1, 0)
 
 
+def test_a_quota_of_zero_is_on_the_menu_as_sold_out_not_unlimited(api, location, make_price):
+    # null would mean unlimited: the kiosk would offer a package nobody may buy.
+    never_sold = make_price(20000, description="Promo not yet open", quota=0)
+
+    entry = entry_of(menu(api, location.pk), never_sold)
+
+    assert (entry["quota"], entry["remaining"]) == (0, 0)
+
+
 def test_remaining_is_what_sale_creation_then_allows(api, location, make_price, sale_request):
     two_left = make_price(45000, quota=2)
     body = {**sale_request, "price_id": str(two_left.pk)}
