@@ -25,8 +25,8 @@ FUNNEL = "/admin/payments/sale/funnel/"
 
 GALLERY_SQL = """
 INSERT INTO gallery_emailoutbox (sale_id, kind, status, attempts, next_attempt_at, last_error, sent_at,
-    created_at, updated_at)
-SELECT id, 'customer_photos', 'sent', 1, email_sent_at, '', email_sent_at, email_sent_at, email_sent_at
+    created_at, updated_at, recipients, subject, body)
+SELECT id, 'customer_photos', 'sent', 1, email_sent_at, '', email_sent_at, email_sent_at, email_sent_at, '', '', ''
 FROM payments_transaction WHERE status = 'COMPLETED';
 INSERT INTO gallery_galleryvisits (sale_id, first_opened_at, opens, zip_downloads, photo_downloads)
 SELECT id, email_sent_at + interval '1 hour', 1 + id % 4, (id % 3 = 0)::int, (id % 6 = 0)::int * 2
