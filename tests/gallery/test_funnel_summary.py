@@ -103,7 +103,8 @@ def test_closed_days_from_the_summary_plus_today_live_equal_counting_every_sale(
     at_one_machine = period(location_ids=[location.pk])
     assert everything(at_one_machine) == counted_from_the_sales(at_one_machine)
     assert before["totals"].started == 5 * 5 + 2
-    # 21 paid sales: 45 s ×5, 61 to 65 s, 95.6 s ×5 (whole seconds: 96), 200 s ×5, 240 s: the middle one.
+    # 21 paid sales: 45 s five times, 61 to 65 s, 95.6 s five times (whole seconds: 96), 200 s five times,
+    # 240 s: the middle one.
     assert before["channels"][1] == timedelta(seconds=96)
 
 
