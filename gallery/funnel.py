@@ -64,9 +64,10 @@ class Funnel:
 
 
 # The period's (day, machine) lines: the summary's for the days it has, counted from the sales for
-# the others (gallery/funnel_sources.py).
+# the others (gallery/funnel_sources.py). A summary row with no sale started holds only the sales
+# paid that day (a sale started the evening before): no funnel line, as counted live.
 _LINES = """
-SELECT t.day, t.location_id, {steps} FROM {funnel_day} t WHERE {summary_filter}
+SELECT t.day, t.location_id, {steps} FROM {funnel_day} t WHERE {summary_filter} AND t.started > 0
 UNION ALL {started_lines}
 """
 _SUMS = ", ".join(f"COALESCE(SUM({step}), 0)::int AS {step}" for step in STEP_COLUMNS)

@@ -62,8 +62,10 @@ def sales(make_sale, make_location, location):
         sale(start + timedelta(hours=13), paid_after=timedelta(seconds=95, microseconds=600_000), channel="")
         sale(start + timedelta(hours=14))  # never paid
         late[day] = sale(start + timedelta(hours=5), paid_after=timedelta(seconds=45), photos=True)  # no email yet
-    # Started at 23:58 on 9 March, paid at 00:02 on 10 March: started on the 9th, paid on the 10th.
-    sale(utc(2025, 3, 9, 16, 58), paid_after=timedelta(minutes=4), channel="OVO")
+    # Started at 23:58 on 9 March, paid at 00:02 on 10 March: started on the 9th, paid on the 10th
+    # (at a machine that sold nothing else: on the 10th it has a payment and no funnel line).
+    night = make_location(machine_code="PB-003", name="Stasiun Gambir")
+    sale(utc(2025, 3, 9, 16, 58), paid_after=timedelta(minutes=4), where=night, channel="OVO")
     late["expired"] = sale(utc(2025, 3, 9, 6, 0))
     return late
 
@@ -218,7 +220,7 @@ def test_two_runs_rewriting_the_same_day_at_once_leave_it_right(sales):
 
     rows = summary_rows()
     assert rows != expected  # the visit counts
-    assert FunnelDay.objects.filter(day=day).count() == 2  # one row per machine, never twice
+    assert FunnelDay.objects.filter(day=day).count() == 3  # one row per machine, never twice
     split = sources(date_from=day, date_to=day)
     assert split.summarised_days == [day]
     assert everything(split) == counted_from_the_sales(split)
