@@ -97,11 +97,11 @@ ORDER BY lines.day, l.{machine_code}
 """
 
 
-def _sql(template: str, location_ids: list[int]) -> str:
+def _sql(template: str, location_ids: list[int], ranges: list[tuple[date, date]]) -> str:
     lines = _LINES.format(
         steps=", ".join(STEP_COLUMNS),
         summary_filter=summary_filter(location_ids),
-        started_lines=started_lines(location_ids),
+        started_lines=started_lines(location_ids, ranges),
         **names(),
     )
     return template.format(lines=lines, sums=_SUMS, steps=", ".join(STEP_COLUMNS), **names())
@@ -122,7 +122,7 @@ def funnel(*, sources: Sources, max_cells: int | None = None) -> Funnel:
     """
     date_from, date_to = sources.date_from, sources.date_to
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_GROUPED, sources.location_ids), sources.params(max_cells=max_cells))
+        cursor.execute(_sql(_GROUPED, sources.location_ids, sources.live_ranges), sources.params(max_cells=max_cells))
         rows = cursor.fetchall()
     locations = Location.objects.in_bulk({row[2] for row in rows if row[2] is not None})
     result = Funnel(date_from=date_from, date_to=date_to)
@@ -152,7 +152,7 @@ def funnel_lines(*, sources: Sources) -> Iterator[tuple[date, str, str, Counts]]
     """Every (day, machine) line of the funnel, by day and machine code: (day, machine code, machine
     name, counts), read from PostgreSQL in chunks as they are used (the CSV of a year is 73,000)."""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(_sql(_ORDERED, sources.location_ids), sources.params())
+        cursor.execute(_sql(_ORDERED, sources.location_ids, sources.live_ranges), sources.params())
         while chunk := cursor.fetchmany(2000):
             for day, machine_code, name, *values in chunk:
                 yield day, machine_code, name, Counts(*values)

@@ -28,7 +28,7 @@ def paid_by_weekday_and_hour(*, sources: Sources) -> dict[tuple[int, int], int]:
         sums=", ".join(f"SUM({name})" for name in PAID_HOUR_FIELDS),
         hours=", ".join(PAID_HOUR_FIELDS),
         summary_filter=summary_filter(sources.location_ids),
-        hour_lines=hour_lines(sources.location_ids),
+        hour_lines=hour_lines(sources.location_ids, sources.live_ranges),
         **names(),
     )
     with connection.cursor() as cursor:
@@ -70,8 +70,9 @@ def median(histogram: dict[int, int]) -> timedelta | None:
 def channel_mix_and_median(*, sources: Sources) -> tuple[list[ChannelLine], timedelta | None]:
     """Paid sales, their amount and the median time to pay (whole seconds from the QR code to the
     payment) per payment channel, most sales first; and the median of them all (None without)."""
-    machines = sources.location_ids
-    sql = _PAYMENTS.format(summary_filter=summary_filter(machines), payment_lines=payment_lines(machines), **names())
+    machines, ranges = sources.location_ids, sources.live_ranges
+    live = payment_lines(machines, ranges)
+    sql = _PAYMENTS.format(summary_filter=summary_filter(machines), payment_lines=live, **names())
     with connection.cursor() as cursor:
         cursor.execute(sql, sources.params())
         rows = cursor.fetchall()

@@ -94,9 +94,9 @@ def summarise_day(*, day: date, now: datetime | None = None) -> None:
         "hour_sums": ", ".join(f"SUM({hour})" for hour in PAID_HOUR_FIELDS),
         "no_steps": ", ".join(f"0 AS {step}" for step in STEP_COLUMNS),
         "no_hours": ", ".join(f"0 AS {hour}" for hour in PAID_HOUR_FIELDS),
-        "started_lines": started_lines(),
-        "hour_lines": hour_lines(),
-        "payment_lines": payment_lines(),
+        "started_lines": started_lines(None, [(day, day)]),
+        "hour_lines": hour_lines(None, [(day, day)]),
+        "payment_lines": payment_lines(None, [(day, day)]),
     }
     params = {**ranges_params([(day, day)]), "day": day, "now": now}
     with transaction.atomic(), connection.cursor() as cursor:
