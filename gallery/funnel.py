@@ -4,7 +4,9 @@ got their photos, their email, opened their gallery and downloaded photos.
 Every step counts the same customers, the sales that *started* that day: a sale started at 23:58
 and paid at 00:01 counts on the day it started (the sales report counts it on the day it was paid).
 It reads the sale row (payments) and the gallery's side of it (the photo email, the visit counters),
-which is why it lives here: gallery reads payments, never the reverse.
+which is why it lives here: gallery reads payments, never the reverse. Closed days come from the
+summary summarise_funnel keeps (gallery/funnel_summary.py), the others from the sales
+(gallery/funnel_sources.py says which is which, and how a sale counts).
 """
 
 from collections.abc import Iterator
@@ -72,21 +74,20 @@ UNION ALL {started_lines}
 """
 _SUMS = ", ".join(f"COALESCE(SUM({step}), 0)::int AS {step}" for step in STEP_COLUMNS)
 
-# Every total in one pass, with GROUPING SETS: per (day, machine) line (level 0), per day (1), per
-# machine (2) and for the period (3). Of the lines, only the first `max_cells` by day and machine
-# code come back (all when it is NULL), each with how many there are.
+# Every total in one statement: per day (level 1), per machine (2) and for the period (3), with
+# GROUPING SETS; then the first `max_cells` (day, machine) lines by day and machine code (level 0;
+# all when it is NULL), each with how many lines there are. The lines are one per (day, machine)
+# already (a day is either summarised or counted live), so only the sums need grouping.
 _GROUPED = """
-WITH counted AS (
-    SELECT day, location_id, GROUPING(day, location_id) AS level, {sums}
-    FROM ({lines}) lines
-    GROUP BY GROUPING SETS ((day, location_id), (day), (location_id), ())
-), ranked AS (
-    SELECT counted.*, COUNT(*) OVER (PARTITION BY level) AS lines,
-        ROW_NUMBER() OVER (PARTITION BY level ORDER BY day, l.{machine_code}) AS line
-    FROM counted LEFT OUTER JOIN {location} l ON l.{location_pk} = counted.location_id
+WITH lines AS MATERIALIZED ({lines}),
+first_lines AS (
+    SELECT lines.* FROM lines INNER JOIN {location} l ON l.{location_pk} = lines.location_id
+    ORDER BY lines.day, l.{machine_code} LIMIT %(max_cells)s
 )
-SELECT level, day, location_id, started, paid, uploaded, emailed, opened, downloaded, lines
-FROM ranked WHERE level <> 0 OR line <= %(max_cells)s OR %(max_cells)s IS NULL
+SELECT GROUPING(day, location_id) AS level, day, location_id, {sums}, NULL
+FROM lines GROUP BY GROUPING SETS ((day), (location_id), ())
+UNION ALL
+SELECT 0, day, location_id, {steps}, (SELECT COUNT(*) FROM lines) FROM first_lines
 """
 
 # Every (day, machine) line in order, with the machine's code and name: the CSV's rows.

@@ -136,8 +136,11 @@ def payment_lines(location_ids: list[int] | None, ranges: list[tuple[date, date]
 
 
 def summary_filter(location_ids: list[int] | None) -> str:
-    """SQL: a summary table's rows (alias t) of the days %(summarised_days)s (at the chosen machines)."""
-    return "t.day = ANY(%(summarised_days)s)" + (" AND t.location_id = ANY(%(location_ids)s)" if location_ids else "")
+    """SQL: a summary table's rows (alias t) of the period's days that are not counted live (at the
+    chosen machines). Not "the days summarised": a day summarised since `sources` read the list is
+    counted live by this page, and must not be read from the summary too."""
+    where = "t.day BETWEEN %(date_from)s AND %(date_to)s AND t.day <> ALL(%(live_days)s)"
+    return where + (" AND t.location_id = ANY(%(location_ids)s)" if location_ids else "")
 
 
 def ranges_params(days: list[tuple[date, date]]) -> dict:
@@ -166,7 +169,11 @@ class Sources:
     def params(self, **more) -> dict:
         return {
             **ranges_params(self.live_ranges),
-            "summarised_days": self.summarised_days,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "live_days": [
+                first + timedelta(days=n) for first, last in self.live_ranges for n in range((last - first).days + 1)
+            ],
             "location_ids": self.location_ids,
             **more,
         }
