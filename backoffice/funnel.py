@@ -128,8 +128,8 @@ def _period(form: ReportForm) -> dict:
 
 def _csv_rows(table: str, period: Sources):
     if table == "funnel":
-        for day, machine_code, machine_name, counts in funnel_selectors.funnel_lines(sources=period):
-            yield [day.isoformat(), machine_code, machine_name, *counts.values()]
+        for day, *line in funnel_selectors.funnel_lines(sources=period):
+            yield [day.isoformat(), *line]
     elif table == "hours":
         counts = funnel_payments.paid_by_weekday_and_hour(sources=period)
         for weekday, name in enumerate(WEEKDAYS, start=1):
