@@ -14,10 +14,11 @@ from django.db import connection
 from gallery.funnel_sources import Sources, hour_lines, names, payment_lines, summary_filter
 from gallery.models import PAID_HOUR_FIELDS
 
+# Summed per day first (grouping by the day column is quick), then per weekday (at most 367 rows).
 _HOURS = """
 SELECT EXTRACT(ISODOW FROM day)::int AS weekday, {sums}
-FROM (SELECT t.day, {hours} FROM {funnel_day} t WHERE {summary_filter} UNION ALL
-      SELECT day, {hours} FROM ({hour_lines}) live) lines
+FROM (SELECT t.day, {sums} FROM {funnel_day} t WHERE {summary_filter} GROUP BY t.day UNION ALL
+      SELECT day, {sums} FROM ({hour_lines}) live GROUP BY day) days
 GROUP BY 1
 """
 
@@ -25,8 +26,7 @@ GROUP BY 1
 def paid_by_weekday_and_hour(*, sources: Sources) -> dict[tuple[int, int], int]:
     """{(ISO weekday 1 = Monday .. 7, Jakarta hour 0..23): paid sales}; empty cells left out."""
     sql = _HOURS.format(
-        sums=", ".join(f"SUM({name})" for name in PAID_HOUR_FIELDS),
-        hours=", ".join(PAID_HOUR_FIELDS),
+        sums=", ".join(f"SUM({name}) AS {name}" for name in PAID_HOUR_FIELDS),
         summary_filter=summary_filter(sources.location_ids),
         hour_lines=hour_lines(sources.location_ids, sources.live_ranges),
         **names(),
@@ -47,7 +47,8 @@ class ChannelLine:
 
 _PAYMENTS = """
 SELECT channel, seconds_to_pay, SUM(sales)::int, SUM(amount)
-FROM (SELECT t.channel, t.seconds_to_pay, t.sales, t.amount FROM {funnel_payments} t WHERE {summary_filter}
+FROM (SELECT t.channel, t.seconds_to_pay, SUM(t.sales) AS sales, SUM(t.amount) AS amount
+      FROM {funnel_payments} t WHERE {summary_filter} GROUP BY t.channel, t.seconds_to_pay
       UNION ALL SELECT channel, seconds_to_pay, sales, amount FROM ({payment_lines}) live) lines
 GROUP BY channel, seconds_to_pay
 """
