@@ -20,7 +20,6 @@ from django.utils import timezone
 from core.formats import JAKARTA
 from gallery.funnel_sources import STEP_COLUMNS, hour_lines, names, payment_lines, ranges_params, started_lines
 from gallery.models import PAID_HOUR_FIELDS, FunnelDay, FunnelPayments
-from payments.models import PAID_STATUSES
 
 # A sale's updated_at is set before its transaction commits: a change committed just after a day
 # was summarised may carry a time a little before it. Anything this close counts as after.
@@ -28,9 +27,10 @@ COMMIT_MARGIN = timedelta(minutes=15)
 
 # The closed days to rewrite: never summarised (from the first sale's day on); with a sale whose
 # gallery is still open (paid, photos not deleted yet: it may still get its email, be opened or
-# downloaded); or with a sale changed (paid, refunded, emailed, ...) since the day was summarised,
-# on the day it started or the day it was paid. The second part reads every sale: a few hundred
-# milliseconds an hour at 1,000,000 sales.
+# downloaded); with a sale changed (paid, refunded, emailed, ...) since the day was summarised, on
+# the day it started or the day it was paid; with a sale whose gallery link was first used (an
+# expired gallery's page counts as an open too), or whose photo email was queued, since. The second
+# part reads every sale: a second or so an hour at 1,000,000 sales.
 _DAYS_TO_SUMMARISE = """
 SELECT day::date FROM generate_series(
     (SELECT (MIN(s.{created_at}) AT TIME ZONE %(timezone)s)::date FROM {sale} s)::timestamp,
@@ -48,8 +48,22 @@ SELECT l.day FROM (
 ) changed
 INNER JOIN {summarised} l ON l.day = changed.day
 WHERE changed.gallery_open OR changed.updated_at >= l.summarised_at - %(margin)s
+UNION
+SELECT l.day FROM (
+    SELECT (s.{created_at} AT TIME ZONE %(timezone)s)::date AS day, v.first_opened_at AS changed_at
+    FROM {visits} v INNER JOIN {sale} s ON s.{sale_id} = v.{visits_id}
+    WHERE v.first_opened_at >= {since}
+    UNION ALL
+    SELECT (s.{created_at} AT TIME ZONE %(timezone)s)::date, e.created_at
+    FROM {email} e INNER JOIN {sale} s ON s.{sale_id} = e.{email_sale}
+    WHERE e.{email_kind} = %(photo_email)s AND e.created_at >= {since}
+) changed
+INNER JOIN {summarised} l ON l.day = changed.day
+WHERE changed.changed_at >= l.summarised_at - %(margin)s
 ORDER BY 1
 """
+# Since the last run (at least the last 3 hours): a first visit or a photo email since then.
+_SINCE = "LEAST(%(now)s - interval '3 hours', (SELECT MAX(summarised_at) FROM {summarised}) - %(margin)s)"
 
 _UPSERT_DAY = """
 INSERT INTO {summarised} (day, summarised_at) VALUES (%(day)s, %(now)s)
@@ -69,16 +83,17 @@ INSERT INTO {funnel_payments} (day, location_id, channel, seconds_to_pay, sales,
 """
 
 
-def days_to_summarise(*, today: date) -> list[date]:
-    """The closed Jakarta days (before `today`) whose summary is missing or may be out of date."""
+def days_to_summarise(*, now: datetime) -> list[date]:
+    """The closed Jakarta days (before `now`'s) whose summary is missing or may be out of date."""
+    today = now.astimezone(JAKARTA).date()
     params = {
         **ranges_params([]),
         "yesterday": today - timedelta(days=1),
-        "paid_statuses": [status.value for status in PAID_STATUSES],
         "margin": COMMIT_MARGIN,
+        "now": now,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_DAYS_TO_SUMMARISE.format(**names()), params)
+        cursor.execute(_DAYS_TO_SUMMARISE.format(since=_SINCE.format(**names()), **names()), params)
         return [day for (day,) in cursor.fetchall() if day < today]
 
 
@@ -118,7 +133,7 @@ def summarise_funnel(*, now: datetime | None = None) -> SummaryReport:
     """Rewrite the summary of every closed day that needs it (days_to_summarise), oldest first."""
     started = time.monotonic()
     now = now or timezone.now()
-    days = days_to_summarise(today=now.astimezone(JAKARTA).date())
+    days = days_to_summarise(now=now)
     for day in days:
         summarise_day(day=day)
     return SummaryReport(days=days, seconds=time.monotonic() - started)

@@ -17,7 +17,7 @@ from gallery.funnel import funnel, funnel_lines
 from gallery.funnel_payments import channel_mix_and_median, paid_by_weekday_and_hour
 from gallery.funnel_sources import Sources, sources
 from gallery.funnel_summary import days_to_summarise, summarise_day, summarise_funnel
-from gallery.models import EmailKind, EmailOutbox, FunnelDay, FunnelPayments, FunnelSummarisedDay
+from gallery.models import EmailKind, EmailOutbox, FunnelDay, FunnelPayments, FunnelSummarisedDay, GalleryVisits
 from gallery.visits import Visit, count_visit
 from payments import transitions
 from payments.models import Sale, SaleCause, SaleStatus
@@ -127,7 +127,7 @@ def test_late_events_reach_past_days_at_the_next_run(sales):
     stale = period()
     assert everything(stale) != counted_from_the_sales(stale)  # past days lag until the next run
 
-    assert set(days_to_summarise(today=TODAY)) >= {date(2025, 3, 9), date(2025, 3, 10), date(2025, 3, 11)}
+    assert set(days_to_summarise(now=NOW)) >= {date(2025, 3, 9), date(2025, 3, 10), date(2025, 3, 11)}
     summarise_funnel(now=NOW)
 
     fresh = period()
@@ -143,11 +143,19 @@ def test_running_it_again_changes_nothing_and_skips_settled_days(sales):
     summarise_funnel(now=NOW)
     assert summary_rows() == rows
 
-    # Galleries closed (photos deleted), no sale changed since: nothing left to summarise.
-    Sale.objects.update(photos_deleted_at=NOW, updated_at=NOW - timedelta(days=30))
+    # Galleries closed (photos deleted), nothing changed for a month: nothing left to summarise.
+    month_ago = NOW - timedelta(days=30)
+    Sale.objects.update(photos_deleted_at=NOW, updated_at=month_ago)
+    GalleryVisits.objects.update(first_opened_at=month_ago)
+    EmailOutbox.objects.update(created_at=month_ago)
     summarise_funnel(now=NOW)
     assert summarise_funnel(now=NOW).days == []
     assert summary_rows() == rows
+
+    # ...until a customer opens an expired gallery for the first time: its day changes.
+    count_visit(sale_id=sales[10].pk, visit=Visit.OPEN)
+    assert summarise_funnel(now=NOW).days == [date(2025, 3, 10)]
+    assert summary_rows() != rows
 
 
 def summary_rows() -> tuple:
