@@ -55,7 +55,7 @@ def channel_name(channel: str) -> str:
     return channel or "Not reported"
 
 
-# Its counts are PostgreSQL's (GROUPING SETS, AT TIME ZONE, unnest): the SQLite demo says so instead.
+# Its counts are PostgreSQL's (GROUPING SETS, AT TIME ZONE, FILTER): the SQLite demo says so instead.
 FUNNEL_NEEDS_POSTGRESQL = "The funnel is counted by PostgreSQL: run Photobox on PostgreSQL (DATABASE_URL) to see it."
 
 
