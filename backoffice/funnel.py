@@ -1,7 +1,8 @@
 """The customer funnel and the charts of paid sales, in the admin (/admin/payments/sale/funnel/):
 where customers drop out between the QR code and their downloaded photos, per Jakarta day and
 machine; when they pay (weekday and hour); with what (the payment channel); how long paying takes.
-Each chart has its table and its CSV. The numbers come from gallery.funnel and payments.insights."""
+Each chart has its table and its CSV. The numbers come from gallery.funnel and
+gallery.funnel_payments: closed days from the hourly summary (summarise_funnel), today live."""
 
 from datetime import timedelta
 
@@ -19,8 +20,9 @@ from backoffice.exports import csv_response
 from backoffice.report import ReportForm, csv_number, quick_ranges
 from core.formats import JAKARTA, rupiah, thousands
 from gallery import funnel as funnel_selectors
+from gallery import funnel_payments
 from gallery.funnel import STEPS, Counts
-from payments import insights
+from gallery.funnel_sources import Sources, sources
 
 # As the sales report: a year at 200 machines is 73.000 lines; the page shows (and reads) the first
 # ones, the CSV has them all.
@@ -53,7 +55,7 @@ def channel_name(channel: str) -> str:
     return channel or "Not reported"
 
 
-# Its counts are PostgreSQL's (GROUPING SETS, percentile_cont): the SQLite demo says so instead.
+# Its counts are PostgreSQL's (GROUPING SETS, AT TIME ZONE, FILTER): the SQLite demo says so instead.
 FUNNEL_NEEDS_POSTGRESQL = "The funnel is counted by PostgreSQL: run Photobox on PostgreSQL (DATABASE_URL) to see it."
 
 
@@ -95,7 +97,7 @@ class FunnelAdminMixin:
         if not funnel_supported():
             context["needs_postgresql"] = True
         elif form.is_valid():
-            context.update(_presentation(**_period(form)))
+            context.update(_presentation(sources(**_period(form))))
         return TemplateResponse(request, "admin/payments/sale/funnel.html", context)
 
     def funnel_csv_view(self, request, table: str):
@@ -112,7 +114,7 @@ class FunnelAdminMixin:
             return redirect(reverse("admin:payments_sale_funnel") + "?" + request.GET.urlencode())
         period = _period(form)
         name = f"photobox-{table}-{period['date_from']:%Y%m%d}-{period['date_to']:%Y%m%d}.csv"
-        return csv_response(name, CSV_TABLES[table], _csv_rows(table, **period))
+        return csv_response(name, CSV_TABLES[table], _csv_rows(table, sources(**period)))
 
 
 def _period(form: ReportForm) -> dict:
@@ -124,17 +126,17 @@ def _period(form: ReportForm) -> dict:
     }
 
 
-def _csv_rows(table: str, **period):
+def _csv_rows(table: str, period: Sources):
     if table == "funnel":
-        for day, machine_code, machine_name, counts in funnel_selectors.funnel_lines(**period):
-            yield [day.isoformat(), machine_code, machine_name, *counts.values()]
+        for day, *line in funnel_selectors.funnel_lines(sources=period):
+            yield [day.isoformat(), *line]
     elif table == "hours":
-        counts = insights.paid_by_weekday_and_hour(insights.paid_sales(**period))
+        counts = funnel_payments.paid_by_weekday_and_hour(sources=period)
         for weekday, name in enumerate(WEEKDAYS, start=1):
             for hour in range(24):
                 yield [name, f"{hour:02d}:00", counts.get((weekday, hour), 0)]
     else:
-        lines = insights.channel_mix(insights.paid_sales(**period))
+        lines, _ = funnel_payments.channel_mix_and_median(sources=period)
         total = sum(line.sales for line in lines)
         for line in lines:
             yield [
@@ -161,18 +163,28 @@ def _steps(counts: Counts) -> list[dict]:
     ]
 
 
-def _presentation(*, date_from, date_to, location_ids) -> dict:
-    result = funnel_selectors.funnel(
-        date_from=date_from, date_to=date_to, location_ids=location_ids, max_cells=FUNNEL_MAX_CELLS
-    )
-    paid = insights.paid_sales(date_from=date_from, date_to=date_to, location_ids=location_ids)
-    hours = insights.paid_by_weekday_and_hour(paid)
-    channels, median_time_to_pay = insights.channel_mix_and_median(paid)
+def _summary_note(period: Sources) -> dict:
+    """What staff read about where the numbers come from: when the summary last ran, and the past
+    days of the period it does not have yet (counted from the sales: right, only slower)."""
+    today = timezone.localdate(timezone=JAKARTA)
+    return {
+        "summarised_at": period.last_summarised_at,
+        "days_behind": period.days_behind(today),
+        "summary_never_ran": period.last_summarised_at is None and period.date_from < today,
+    }
+
+
+def _presentation(period: Sources) -> dict:
+    date_from, date_to = period.date_from, period.date_to
+    result = funnel_selectors.funnel(sources=period, max_cells=FUNNEL_MAX_CELLS)
+    hours = funnel_payments.paid_by_weekday_and_hour(sources=period)
+    channels, median_time_to_pay = funnel_payments.channel_mix_and_median(sources=period)
     paid_total = sum(line.sales for line in channels)
     started = result.totals.started
     steps = _steps(result.totals)
     return {
         "period": {"date_from": date_from, "date_to": date_to},
+        "summary": _summary_note(period),
         "totals": result.totals,
         "steps": steps,
         "step_words": STEP_HEADER,

@@ -4,20 +4,19 @@ got their photos, their email, opened their gallery and downloaded photos.
 Every step counts the same customers, the sales that *started* that day: a sale started at 23:58
 and paid at 00:01 counts on the day it started (the sales report counts it on the day it was paid).
 It reads the sale row (payments) and the gallery's side of it (the photo email, the visit counters),
-which is why it lives here: gallery reads payments, never the reverse.
+which is why it lives here: gallery reads payments, never the reverse. Closed days come from the
+summary summarise_funnel keeps (gallery/funnel_summary.py), the others from the sales
+(gallery/funnel_sources.py says which is which, and how a sale counts).
 """
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection
 
-from core.formats import JAKARTA, jakarta_day_start
-from gallery.models import EmailKind, EmailOutbox, GalleryVisits
+from gallery.funnel_sources import STEP_COLUMNS, Sources, names, started_lines, summary_filter
 from locations.models import Location
-from payments.models import PAID_STATUSES, Sale
 
 # The steps in order: (key, words staff read). Each is a subset of the one before, bar rare cases
 # (photos stored for a sale refunded since, say): the page says so.
@@ -66,96 +65,54 @@ class Funnel:
     cells_total: int = 0  # how many (day, machine) lines the period has, shown or not
 
 
-# The sales of the period, each joined to its photo email and its visit counters (one row or none
-# each), with their Jakarta day. Only the models' table and column names are written into the SQL;
-# the values are parameters.
-_SALES = """
-    SELECT (s.{created_at} AT TIME ZONE %(timezone)s)::date AS day, s.{location_id} AS location_id,
-        s.{status} = ANY(%(paid_statuses)s) AS paid, e.{email_id} AS photo_email, s.{email_sent_at} AS emailed,
-        v.{visits_id} AS visits, v.{zip_downloads} > 0 OR v.{photo_downloads} > 0 AS downloaded
-    FROM {sale} s
-    LEFT OUTER JOIN {email} e ON e.{email_sale} = s.{sale_id} AND e.{email_kind} = %(photo_email)s
-    LEFT OUTER JOIN {visits} v ON v.{visits_id} = s.{sale_id}
-    WHERE s.{created_at} >= %(start)s AND s.{created_at} < %(end)s
+# The period's (day, machine) lines: the summary's for the days it has, counted from the sales for
+# the others (gallery/funnel_sources.py). A summary row with no sale started holds only the sales
+# paid that day (a sale started the evening before): no funnel line, as counted live.
+_LINES = """
+SELECT t.day, t.location_id, {steps} FROM {funnel_day} t WHERE {summary_filter} AND t.started > 0
+UNION ALL {started_lines}
 """
-_LOCATION_FILTER = " AND s.{location_id} = ANY(%(location_ids)s)"
-_COUNTS = """COUNT(*) AS started, COUNT(*) FILTER (WHERE paid) AS paid, COUNT(photo_email) AS uploaded,
-        COUNT(emailed) AS emailed, COUNT(visits) AS opened, COUNT(*) FILTER (WHERE downloaded) AS downloaded"""
+_SUMS = ", ".join(f"COALESCE(SUM({step}), 0)::int AS {step}" for step in STEP_COLUMNS)
 
-# Every total in one pass, with GROUPING SETS: per (day, machine) line (level 0), per day (1), per
-# machine (2) and for the period (3). Of the lines, only the first `max_cells` by day and machine
-# code come back (all when it is NULL), each with how many there are.
+# Every total in one statement: per day (level 1), per machine (2) and for the period (3), with
+# GROUPING SETS; then the first `max_cells` (day, machine) lines by day and machine code (level 0;
+# all when it is NULL), each with how many lines there are. The lines are one per (day, machine)
+# already (a day is either summarised or counted live), so only the sums need grouping.
 _GROUPED = """
-WITH counted AS (
-    SELECT day, location_id, GROUPING(day, location_id) AS level, {counts}
-    FROM ({sales}) sales
-    GROUP BY GROUPING SETS ((day, location_id), (day), (location_id), ())
-), ranked AS (
-    SELECT counted.*, COUNT(*) OVER (PARTITION BY level) AS lines,
-        ROW_NUMBER() OVER (PARTITION BY level ORDER BY day, l.{machine_code}) AS line
-    FROM counted LEFT OUTER JOIN {location} l ON l.{location_pk} = counted.location_id
+WITH lines AS MATERIALIZED ({lines}),
+first_lines AS (
+    SELECT lines.* FROM lines INNER JOIN {location} l ON l.{location_pk} = lines.location_id
+    ORDER BY lines.day, l.{machine_code} LIMIT %(max_cells)s
 )
-SELECT level, day, location_id, started, paid, uploaded, emailed, opened, downloaded, lines
-FROM ranked WHERE level <> 0 OR line <= %(max_cells)s OR %(max_cells)s IS NULL
+SELECT GROUPING(day, location_id) AS level, day, location_id, {sums}, NULL
+FROM lines GROUP BY GROUPING SETS ((day), (location_id), ())
+UNION ALL
+SELECT 0, day, location_id, {steps}, (SELECT COUNT(*) FROM lines) FROM first_lines
 """
 
 # Every (day, machine) line in order, with the machine's code and name: the CSV's rows.
-_LINES = """
-SELECT counted.day, l.{machine_code}, l.{location_name},
-    started, paid, uploaded, emailed, opened, downloaded
-FROM (SELECT day, location_id, {counts} FROM ({sales}) sales GROUP BY day, location_id) counted
-INNER JOIN {location} l ON l.{location_pk} = counted.location_id
-ORDER BY counted.day, l.{machine_code}
+_ORDERED = """
+SELECT lines.day, l.{machine_code}, l.{location_name}, {steps}
+FROM ({lines}) lines INNER JOIN {location} l ON l.{location_pk} = lines.location_id
+ORDER BY lines.day, l.{machine_code}
 """
 
 
-@functools.cache
-def _names() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    sale, email, visits, location = Sale._meta, EmailOutbox._meta, GalleryVisits._meta, Location._meta
-    return {
-        "sale": quote(sale.db_table),
-        "email": quote(email.db_table),
-        "visits": quote(visits.db_table),
-        "location": quote(location.db_table),
-        "sale_id": quote(sale.pk.column),
-        "email_id": quote(email.pk.column),
-        "visits_id": quote(visits.pk.column),
-        "location_pk": quote(location.pk.column),
-        **{name: quote(sale.get_field(name).column) for name in ("status", "email_sent_at", "created_at")},
-        "location_id": quote(sale.get_field("location").column),
-        "email_sale": quote(email.get_field("sale").column),
-        "email_kind": quote(email.get_field("kind").column),
-        **{name: quote(visits.get_field(name).column) for name in ("zip_downloads", "photo_downloads")},
-        "machine_code": quote(location.get_field("machine_code").column),
-        "location_name": quote(location.get_field("name").column),
-    }
+def _sql(template: str, location_ids: list[int], ranges: list[tuple[date, date]]) -> str:
+    lines = _LINES.format(
+        steps=", ".join(STEP_COLUMNS),
+        summary_filter=summary_filter(location_ids),
+        started_lines=started_lines(location_ids, ranges),
+        **names(),
+    )
+    return template.format(lines=lines, sums=_SUMS, steps=", ".join(STEP_COLUMNS), **names())
 
 
-def _sql(template: str, location_ids: list[int] | None) -> str:
-    sales = _SALES + (_LOCATION_FILTER if location_ids else "")
-    return template.format(sales=sales.format(**_names()), counts=_COUNTS, **_names())
-
-
-def _params(date_from: date, date_to: date, location_ids: list[int] | None, **more) -> dict:
-    return {
-        "paid_statuses": [status.value for status in PAID_STATUSES],
-        "photo_email": EmailKind.CUSTOMER_PHOTOS.value,
-        "start": jakarta_day_start(date_from),
-        "end": jakarta_day_start(date_to + timedelta(days=1)),
-        "location_ids": list(location_ids or []),
-        "timezone": str(JAKARTA),
-        **more,
-    }
-
-
-def funnel(
-    *, date_from: date, date_to: date, location_ids: list[int] | None = None, max_cells: int | None = None
-) -> Funnel:
-    """The funnel per Jakarta day (of the sale's start) and machine, `date_from` to `date_to`
-    included, with the first `max_cells` (day, machine) lines (all without it). Two queries
-    whatever the period: the counts, summed by PostgreSQL per line, day, machine and in all, and the
-    machines named in them.
+def funnel(*, sources: Sources, max_cells: int | None = None) -> Funnel:
+    """The funnel per Jakarta day (of the sale's start) and machine, over the period of `sources`
+    (gallery.funnel_sources.sources), with the first `max_cells` (day, machine) lines (all without
+    it). Two queries whatever the period: the counts, summed by PostgreSQL per line, day, machine and
+    in all (the summary's days and the others counted from the sales), and the machines named.
 
     - started: every sale created (the kiosk showed its QR code);
     - paid: COMPLETED, or REFUNDED since;
@@ -164,9 +121,9 @@ def funnel(
     - opened: the gallery link was used (the page, or a download);
     - downloaded: the ZIP or at least one photo was downloaded.
     """
-    params = _params(date_from, date_to, location_ids, max_cells=max_cells)
+    date_from, date_to = sources.date_from, sources.date_to
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_GROUPED, location_ids), params)
+        cursor.execute(_sql(_GROUPED, sources.location_ids, sources.live_ranges), sources.params(max_cells=max_cells))
         rows = cursor.fetchall()
     locations = Location.objects.in_bulk({row[2] for row in rows if row[2] is not None})
     result = Funnel(date_from=date_from, date_to=date_to)
@@ -192,14 +149,11 @@ def funnel(
     return result
 
 
-def funnel_lines(
-    *, date_from: date, date_to: date, location_ids: list[int] | None = None
-) -> Iterator[tuple[date, str, str, Counts]]:
+def funnel_lines(*, sources: Sources) -> Iterator[tuple[date, str, str, int, int, int, int, int, int]]:
     """Every (day, machine) line of the funnel, by day and machine code: (day, machine code, machine
-    name, counts), read from PostgreSQL in chunks as they are used (the CSV of a year is 73,000)."""
-    params = _params(date_from, date_to, location_ids)
+    name, then the six counts in the order of STEPS), read from PostgreSQL in chunks as they are
+    used (the CSV of a year is 73,000: plain rows, no object each)."""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(_sql(_LINES, location_ids), params)
+        cursor.execute(_sql(_ORDERED, sources.location_ids, sources.live_ranges), sources.params())
         while chunk := cursor.fetchmany(2000):
-            for day, machine_code, name, *values in chunk:
-                yield day, machine_code, name, Counts(*values)
+            yield from chunk

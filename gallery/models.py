@@ -116,3 +116,68 @@ class GalleryVisits(models.Model):
 
     def __str__(self) -> str:
         return f"visits of {self.sale_id}"
+
+
+# The summary behind the staff funnel (gallery/funnel_summary.py keeps it, gallery/funnel.py and
+# gallery/funnel_payments.py read it): closed Jakarta days, per machine, so a year's page sums
+# 73,000 lines instead of reading 1,000,000 sales. Today is always counted from the sales.
+PAID_HOUR_FIELDS = [f"paid_{hour:02d}h" for hour in range(24)]
+
+
+class FunnelDay(models.Model):
+    """One machine's closed Jakarta day: the funnel of the sales *started* that day, and the sales
+    *paid* that day per Jakarta hour (the heat map's). A summary: summarise_funnel rewrites it."""
+
+    day = models.DateField()
+    location = models.ForeignKey("locations.Location", on_delete=models.CASCADE, related_name="+")
+    started = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)
+    uploaded = models.PositiveIntegerField(default=0)
+    emailed = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    downloaded = models.PositiveIntegerField(default=0)
+    # 24 columns rather than a child table: a machine's day has a handful of paid sales, so one row
+    # per hour would be as many rows as sales, and summing 24 columns of 73,000 rows is quick.
+    locals().update({name: models.PositiveIntegerField(default=0) for name in PAID_HOUR_FIELDS})
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "location"], name="funnel_day_once_per_machine")]
+
+    def __str__(self) -> str:
+        return f"funnel of {self.location_id} on {self.day}"
+
+
+class FunnelPayments(models.Model):
+    """The sales paid on one machine's closed Jakarta day with one payment channel and one time to
+    pay (whole seconds from the QR code to the payment), and their amount: a histogram, summable
+    over any period, from which the median time to pay is exact to the second."""
+
+    day = models.DateField()
+    location = models.ForeignKey("locations.Location", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=50, blank=True)
+    seconds_to_pay = models.IntegerField()
+    sales = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=17, decimal_places=2)
+
+    class Meta:
+        verbose_name_plural = "funnel payments"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "location", "channel", "seconds_to_pay"], name="funnel_payments_once_per_bin"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sales} paid with {self.channel or '?'} in {self.seconds_to_pay} s at {self.location_id}"
+
+
+class FunnelSummarisedDay(models.Model):
+    """A closed Jakarta day whose FunnelDay and FunnelPayments rows (every machine's) are written,
+    and when: a day without this row is counted from the sales. Its row lock serialises two
+    summarise_funnel runs rewriting the same day."""
+
+    day = models.DateField(primary_key=True)
+    summarised_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} summarised at {self.summarised_at}"

@@ -15,11 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from gallery.funnel import Counts, funnel
-from gallery.models import EmailKind, EmailOutbox, GalleryVisits
-from payments import insights
+from gallery.funnel_payments import channel_mix_and_median, paid_by_weekday_and_hour
+from gallery.funnel_sources import sources
+from gallery.funnel_summary import summarise_funnel
+from gallery.models import EmailKind, EmailOutbox, FunnelSummarisedDay, GalleryVisits
 from payments.models import SaleStatus
 
-# The counts are PostgreSQL's (GROUPING SETS, percentile_cont); on SQLite the page says so
+# The counts are PostgreSQL's (GROUPING SETS, AT TIME ZONE); on SQLite the page says so
 # (test_the_page_says_when_its_database_cannot_count_it, below, runs on both).
 pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 
@@ -70,7 +72,7 @@ def customers(make_sale, make_location, location):
 def test_each_step_counts_the_customers_started_that_jakarta_day(customers):
     location, other = customers
 
-    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
+    result = funnel(sources=sources(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10)))
 
     assert result.days == [(date(2025, 3, 9), Counts(5, 4, 3, 2, 2, 1)), (date(2025, 3, 10), Counts(1, 1, 0, 0, 0, 0))]
     assert [(line[0], line[1]) for line in result.locations] == [
@@ -83,24 +85,22 @@ def test_each_step_counts_the_customers_started_that_jakarta_day(customers):
 def test_the_machine_filter_narrows_every_chart(customers):
     _, other = customers
 
-    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), location_ids=[other.pk])
-    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), location_ids=[other.pk])
+    at_other = sources(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), location_ids=[other.pk])
 
-    assert result.totals == Counts(1, 1, 0, 0, 0, 0)
-    assert [line.sales for line in insights.channel_mix(paid)] == [1]
+    assert funnel(sources=at_other).totals == Counts(1, 1, 0, 0, 0, 0)
+    assert [line.sales for line in channel_mix_and_median(sources=at_other)[0]] == [1]
+    assert paid_by_weekday_and_hour(sources=at_other) == {(1, 10): 1}
 
 
 def test_paid_sales_count_on_the_jakarta_weekday_and_hour_the_money_came(customers):
-    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
+    period = sources(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
 
     # 9 March 2025 is a Sunday (ISO 7); 10 March a Monday.
-    assert insights.paid_by_weekday_and_hour(paid) == {(7, 0): 1, (7, 8): 1, (7, 9): 1, (1, 0): 1, (1, 10): 1}
+    assert paid_by_weekday_and_hour(sources=period) == {(7, 0): 1, (7, 8): 1, (7, 9): 1, (1, 0): 1, (1, 10): 1}
 
 
 def test_channels_and_the_median_time_from_qr_to_paid(customers):
-    paid = insights.paid_sales(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10))
-
-    mix = insights.channel_mix(paid)
+    mix, median = channel_mix_and_median(sources=sources(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10)))
 
     assert [(line.channel, line.sales, line.amount) for line in mix] == [
         ("DANA", 2, 80000),
@@ -111,10 +111,8 @@ def test_channels_and_the_median_time_from_qr_to_paid(customers):
         timedelta(minutes=2), timedelta(minutes=3), timedelta(minutes=1),
     ]  # fmt: skip
     # 1, 2, 3, 4 and 1 minute(s): the middle one.
-    assert insights.median_time_to_pay(paid) == timedelta(minutes=2)
-    # The page reads both in one pass.
-    assert insights.channel_mix_and_median(paid) == (mix, timedelta(minutes=2))
-    assert insights.channel_mix_and_median(paid.none()) == ([], None)
+    assert median == timedelta(minutes=2)
+    assert channel_mix_and_median(sources=sources(date_from=date(2025, 4, 1), date_to=date(2025, 4, 2))) == ([], None)
 
 
 def cells(html: str, table_id: str) -> list[list[str]]:
@@ -191,8 +189,9 @@ def test_the_page_costs_the_same_queries_for_a_day_or_a_year_of_sales(
         make_sale(status=SaleStatus.COMPLETED, location=make_location(), created_at=utc(2025, 1, 1 + number))
     many = queries({"date_from": "2025-01-01", "date_to": "2025-12-31"})
 
-    # session, user, the machines of the form, the funnel and its machines, hours, channels with the median
-    assert few == many == 7
+    # session, user, the machines of the form, the summary's days, the funnel and its machines, hours,
+    # channels with the median
+    assert few == many == 8
 
 
 def test_bad_input_gets_the_form_back_not_an_error(staff_client):
@@ -238,9 +237,44 @@ def test_the_page_reads_only_the_lines_it_shows_and_the_csv_has_them_all(staff_c
 def test_the_funnel_sums_every_line_even_when_it_returns_the_first_ones(customers):
     location, other = customers
 
-    result = funnel(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10), max_cells=1)
+    result = funnel(sources=sources(date_from=date(2025, 3, 9), date_to=date(2025, 3, 10)), max_cells=1)
 
     assert [(cell.day, cell.location) for cell in result.cells] == [(date(2025, 3, 9), location)]
     assert result.cells_total == 2
     assert result.totals == Counts(6, 5, 3, 2, 2, 1)
     assert [line[0] for line in result.locations] == [location, other]
+
+
+def test_past_days_come_from_the_summary_with_the_same_numbers_and_queries(
+    staff_client, customers, django_assert_num_queries
+):
+    counted_live = staff_client.get(FUNNEL, PERIOD).content.decode()
+    summarise_funnel(now=utc(2025, 3, 11, 5, 0))  # 9 and 10 March are closed days
+
+    for params in (PERIOD, {"date_from": "2025-01-01", "date_to": "2025-12-31"}):
+        with django_assert_num_queries(8):
+            html = staff_client.get(FUNNEL, params).content.decode()
+
+    html = staff_client.get(FUNNEL, PERIOD).content.decode()
+    for table in ("funnel-steps", "funnel-days", "funnel-locations", "funnel-cells", "funnel-hours", "funnel-channels"):
+        assert cells(html, table) == cells(counted_live, table)
+    freshness = " ".join(cells_text(html, "funnel-freshness"))
+    assert "Past days come from the summary made hourly, last at" in freshness
+    assert "not summarised yet" not in freshness
+
+
+def test_the_page_says_when_the_summary_has_not_run_or_lags_behind(staff_client, customers):
+    html = staff_client.get(FUNNEL, PERIOD).content.decode()
+    assert "The daily summary has not run yet" in " ".join(cells_text(html, "funnel-freshness"))
+
+    summarise_funnel(now=utc(2025, 3, 11, 5, 0))
+    FunnelSummarisedDay.objects.filter(day=date(2025, 3, 10)).delete()  # as if its first run were still going
+    html = staff_client.get(FUNNEL, PERIOD).content.decode()
+
+    assert "1 past day of this period is not summarised yet" in " ".join(cells_text(html, "funnel-freshness"))
+    assert 'id="funnel-started">6<' in html  # counted from the sales meanwhile: still right
+
+
+def cells_text(html: str, element_id: str) -> list[str]:
+    body = re.search(rf'id="{element_id}">(.*?)</p>', html, re.S).group(1)
+    return re.sub(r"<[^>]+>", " ", body).split()

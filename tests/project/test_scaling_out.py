@@ -18,7 +18,10 @@ import requests
 from django.utils import timezone
 from PIL import Image
 
-from gallery.models import EmailKind, EmailOutbox, EmailStatus
+from core.formats import JAKARTA, jakarta_day_start
+from gallery.funnel import Counts, funnel
+from gallery.funnel_sources import sources
+from gallery.models import EmailKind, EmailOutbox, EmailStatus, FunnelDay
 from payments.models import Sale, SaleStatus
 from tests.support.live_instances import instance_environment, instances
 from tests.support.processes import PROJECT_ROOT
@@ -136,3 +139,20 @@ def test_cleanup_on_every_instance_deletes_each_folder_once(make_sale, make_phot
     assert sorted(deleted) == sorted(sale.external_id for sale in sales), "each folder deleted by one instance"
     assert Sale.objects.filter(photos_deleted_at__isnull=True, pk__in=[s.pk for s in sales]).count() == 0
     assert not list(tmp_path.rglob("*.jpg"))
+
+
+def test_summarise_funnel_on_every_instance_leaves_each_day_summarised_once(make_sale, make_location):
+    today = timezone.localdate(timezone=JAKARTA)
+    other = make_location(machine_code="PB-002")
+    for days_ago in (3, 2, 1, 0):
+        started = jakarta_day_start(today - timedelta(days=days_ago)) + timedelta(hours=10)
+        make_sale(status=SaleStatus.COMPLETED, created_at=started, paid_at=started + timedelta(seconds=70))
+        make_sale(location=other, created_at=started)
+
+    outputs = run_on_every_instance(3, ["summarise_funnel"])
+
+    assert all(output.startswith(("summarised ", "nothing to summarise")) for output in outputs), outputs
+    period = sources(date_from=today - timedelta(days=3), date_to=today)
+    assert period.summarised_days == [today - timedelta(days=days_ago) for days_ago in (3, 2, 1)]
+    assert FunnelDay.objects.count() == 3 * 2  # each closed day once per machine
+    assert funnel(sources=period).totals == Counts(started=8, paid=4)
