@@ -40,4 +40,8 @@ class Migration(migrations.Migration):
             model_name='sale',
             index=models.Index(fields=['needs_review', 'id'], name='sale_review_sort_idx'),
         ),
+        AddIndexConcurrently(
+            model_name='sale',
+            index=models.Index(condition=models.Q(('status__in', ('COMPLETED', 'REFUNDED')), models.Q(('voucher_code', ''), _negated=True)), fields=['paid_at'], include=('location', 'voucher_code', 'discount'), name='sale_paid_voucher_idx'),
+        ),
     ]
