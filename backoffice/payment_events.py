@@ -16,6 +16,7 @@ from backoffice.tools import (
     DateRangeFilter,
     EstimatedCountPaginator,
     MultipleChoiceFilter,
+    OneColumnSortChangeList,
     ReadOnlyAdminMixin,
     jakarta_time,
     limited,
@@ -82,6 +83,9 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    # Sorting reads an index on (column, id) for each of these (PaymentEvent's Meta); the source and
+    # the event name have a handful of values each (the source has its filter), not worth an index.
+    sortable_by = ["received_at", "outcome_display", "sale_link", "reference", "amount_display"]
     actions = ["reprocess_events", "resolve_unmatched"]
     change_list_template = "admin/backoffice/change_list.html"
     change_form_template = "admin/payments/paymentevent/change_form.html"
@@ -104,6 +108,9 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             return queryset, False
         return queryset.filter(selectors.payment_event_search_filter(term)), False
 
+    def get_changelist(self, request, **kwargs):
+        return OneColumnSortChangeList
+
     def has_resolve_review_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("payments.resolve_review")
 
@@ -118,7 +125,9 @@ class PaymentEventAdmin(ActionPageAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     def amount_display(self, event: PaymentEvent) -> str:
         return rupiah(event.amount) if event.amount is not None else "—"
 
-    @admin.display(description="sale", ordering="sale__external_id")
+    # By the sale (its id, indexed): each sale's notifications together. By its number it would join
+    # and sort every notification's sale (2 s at 1,000,000 sales); the reference column sorts by number.
+    @admin.display(description="sale", ordering="sale_id")
     def sale_link(self, event: PaymentEvent):
         if event.sale_id is None:
             return "—"

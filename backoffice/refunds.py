@@ -46,7 +46,9 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def created(self, refund: Refund) -> str:
         return jakarta_time(refund.created_at)
 
-    @admin.display(description="sale", ordering="sale__external_id")
+    # By the sale's id: by its number PostgreSQL walked the million sales in number order looking
+    # for the few refunded (0.7 s); the id keeps each sale's refunds together just as well.
+    @admin.display(description="sale", ordering="sale_id")
     def sale_link(self, refund: Refund):
         url = reverse("admin:payments_sale_change", args=[refund.sale_id])
         return format_html('<a href="{}">{}</a>', url, refund.sale.external_id)

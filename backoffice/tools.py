@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import OrderBy, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -48,6 +49,19 @@ class EstimatedCountPaginator(Paginator):
 
     exact_up_to = 10_000
     count_is_estimate = False
+    # Page links stop here (2,000 rows at 50 a page): a page's OFFSET reads (and joins) every row
+    # before it, so the last of a million sales' 20,000 pages took 2 s and page 100 of the
+    # notifications 0.2 s; the oldest are the first page sorted the other way round, and a filter or
+    # a search narrows the rest.
+    max_pages = 40
+
+    @cached_property
+    def num_pages(self) -> int:
+        return min(super().num_pages, self.max_pages)
+
+    @property
+    def pages_capped(self) -> bool:
+        return self.count > self.max_pages * self.per_page
 
     @cached_property
     def count(self) -> int:
@@ -83,6 +97,33 @@ class EstimatedCountPaginator(Paginator):
             plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"])
+
+
+# --- Sorting big tables ----------------------------------------------------------------------
+class OneColumnSortChangeList(ChangeList):
+    """A list sorted by the column staff clicked, then by id in the same direction.
+
+    Django sorts by the clicked column, then by the columns sorted before (the header links carry
+    the default ordering's column: `?o=4.-2`), then by `-pk` whatever the direction. On a million
+    sales, "amount ascending, then newest first" mixes directions, which no index can serve, and
+    PostgreSQL sorts every row for each page (about a second). Sorted by the clicked column and the
+    id the same way, one index on (column, id) serves the page both ways round, reading 50 rows.
+    Only the clicked column is shown as sorted, so the next click sorts by one column again.
+    """
+
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        if not self.params.get(ORDER_VAR) or len(ordering) < 2:
+            return ordering
+        first = ordering[0]
+        descending = first.descending if isinstance(first, OrderBy) else str(first).startswith("-")
+        return [first, "-pk" if descending else "pk"]
+
+    def get_ordering_field_columns(self):
+        columns = super().get_ordering_field_columns()
+        if ORDER_VAR not in self.params:
+            return columns
+        return dict(list(columns.items())[:1])
 
 
 # --- List filters ---------------------------------------------------------------------------

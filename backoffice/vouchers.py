@@ -84,6 +84,8 @@ class VoucherAdmin(ActionPageAdminMixin, admin.ModelAdmin):
     readonly_fields = ["uses"]
     actions = ["download_codes"]
     change_list_template = "admin/pricing/voucher/change_list.html"
+    # Flyer batches make thousands of codes: 50 rows a page render in half the time of Django's 100.
+    list_per_page = 50
     fields = [
         "code",
         "description",

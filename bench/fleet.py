@@ -114,7 +114,8 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not h.KEEP_DB:
+        # args, not h.KEEP_DB: the package's copy of the flag is taken before the arguments are parsed.
+        if not args.keep_db:
             h.drop_database(name)
     print(f"\nFleet board, {machines:,} machines, {sales:,} sales, {runs} page loads (after one to warm up)")
     print(f"  machines listed      {figures['machines']:>8,}  (offline filter: {figures['offline_shown']:,})")

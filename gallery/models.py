@@ -85,6 +85,8 @@ class EmailOutbox(models.Model):
             ),
         ]
         indexes = [
+            # Admin: the outbox sorted by status, then by id the same way round.
+            models.Index(fields=["status", "id"], name="email_status_sort_idx"),
             models.Index(
                 fields=["next_attempt_at"],
                 condition=models.Q(status__in=["pending", "sending"]),

@@ -4,7 +4,6 @@ the CSV export in sales/export.py, the sales report in backoffice/report.py and 
 in backoffice/funnel.py."""
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -25,7 +24,7 @@ from backoffice.sales.inlines import EmailOutboxInline, PhotoInline
 from backoffice.sales.page import SalePageAdminMixin
 from backoffice.sales.refund_section import sale_status_words
 from backoffice.sales.refunds import SaleRefundAdminMixin
-from backoffice.tools import EstimatedCountPaginator, ReadOnlyAdminMixin, jakarta_time
+from backoffice.tools import EstimatedCountPaginator, OneColumnSortChangeList, ReadOnlyAdminMixin, jakarta_time
 from core.formats import JAKARTA, rupiah
 from gallery import selectors as gallery_selectors
 from payments import selectors
@@ -50,7 +49,7 @@ EMAIL_WORDS = {
 }
 
 
-class SaleChangeList(ChangeList):
+class SaleChangeList(OneColumnSortChangeList):
     def get_results(self, request):
         super().get_results(request)
         self.result_list = gallery_selectors.with_photo_and_email_state(list(self.result_list))

@@ -72,6 +72,10 @@ class PaymentEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["outcome", "-received_at"], name="event_outcome_received_idx"),
+            # Admin: the list sorted by outcome or amount, then by id the same way round
+            # (backoffice.tools.OneColumnSortChangeList).
+            models.Index(fields=["outcome", "id"], name="event_outcome_sort_idx"),
+            models.Index(fields=["amount", "id"], name="event_amount_sort_idx"),
             # Admin search: the sale number a notification named, even when no sale matched it.
             models.Index(fields=["reference"], name="event_reference_idx"),
             # The admin's problem count: payments for no known sale that nobody dealt with yet.

@@ -184,6 +184,20 @@ class Sale(models.Model):
             ),
             # Admin search by customer email: Django's case-insensitive match compares UPPER(email).
             models.Index(Upper("email"), name="sale_email_upper_idx"),
+            # The sales report's vouchers: the paid sales that used one (one in ten), read from
+            # this index alone (index-only scan) instead of fetching every paid sale of the period.
+            models.Index(
+                fields=["paid_at"],
+                include=["location", "voucher_code", "discount"],
+                condition=models.Q(status__in=PAID_STATUSES) & ~models.Q(voucher_code=""),
+                name="sale_paid_voucher_idx",
+            ),
+            # Admin: the sale list sorted by a column, then by id the same way round
+            # (backoffice.tools.OneColumnSortChangeList): 50 rows read from the index, either way.
+            models.Index(fields=["amount", "id"], name="sale_amount_sort_idx"),
+            models.Index(fields=["status", "id"], name="sale_status_sort_idx"),
+            models.Index(fields=["paid_at", "id"], name="sale_paid_at_sort_idx"),
+            models.Index(fields=["needs_review", "id"], name="sale_review_sort_idx"),
         ]
 
     def __str__(self) -> str:
