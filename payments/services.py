@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import errors
 from core.formats import JAKARTA
+from locations.models import Location
 from locations.services import active_location
 from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
@@ -31,7 +32,8 @@ from payments.models import (
     SaleStatus,
 )
 from pricing import vouchers
-from pricing.services import lock_price_for_sale
+from pricing.selectors import overdue_filter
+from pricing.services import QuotaExceeded, lock_price_for_sale
 
 logger = logging.getLogger("payments")
 
@@ -64,41 +66,36 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     The checks run in this order and the first failure wins: the machine (unknown, inactive, out of
     service; locations.services.active_location), then the price (unknown, inactive, not offered at this
     machine, its quota used up; pricing.services.lock_price_for_sale), then
-    the voucher (pricing.vouchers.redeem), counted under its row lock like the quota.
+    the voucher (pricing.vouchers.redeem), counted under its row lock like the quota. A quota
+    counts as used up only once the price's overdue unpaid sales are expired (below).
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
     """
     location = active_location(location_id, selling=True)
     now = timezone.now()
-    with transaction.atomic():
-        price = lock_price_for_sale(price_id=price_id, location_id=location.pk, now=now)
-        voucher, discount = None, Decimal(0)
-        if voucher_code:
-            voucher = vouchers.lock_voucher(code=voucher_code)
-            discount = vouchers.redeem(
-                voucher=voucher,
-                price=price,
-                location_id=location.pk,
-                now=now,
-                used_by_email=voucher.one_per_email and _email_holds_voucher(email=email, voucher_id=voucher.pk),
-            )
-        sale = Sale.objects.create(
-            external_id=new_external_id(location_id=location.pk, now=now),
+
+    def record() -> Sale:
+        return _record_sale(
             location=location,
-            price=price,
-            list_price=price.amount,
-            discount=discount,
-            amount=price.amount - discount,
-            voucher=voucher,
-            voucher_code=voucher.code if voucher else "",
+            price_id=price_id,
             email=email,
             send_invoice=send_invoice,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+            voucher_code=voucher_code,
+            now=now,
         )
-        transitions.start(sale=sale, actor_text=location.machine_code)
-        if sale.amount == 0:
-            transitions.complete_free(sale=sale, now=now)
+
+    try:
+        sale = record()
+    except QuotaExceeded:
+        # The price's count still holds sales past their expiry that nobody expired yet (cron runs
+        # every minute): the customer must not be refused for them. They are expired first (under
+        # their row locks, taken before the price's, the order every transition takes), then the
+        # sale is tried once more. Only on this rare path: a price with quota left never looks at
+        # its other sales.
+        overdue = Sale.objects.filter(overdue_filter(now), price_id=price_id)
+        if not transitions.expire(sales=overdue, cause=SaleCause.KIOSK_POLL, now=now):
+            raise
+        sale = record()
     logger.info(
         "sale created external_id=%s amount=%s voucher=%s",
         sale.external_id,
@@ -130,6 +127,43 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     # Not a state change: the QR fields are data, stored whatever the status has become meanwhile.
     Sale.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
     sale.xendit_qr_id, sale.qr_string = qr.id, qr.qr_string
+    return sale
+
+
+def _record_sale(
+    *, location: Location, price_id, email: str, send_invoice: bool, voucher_code: str | None, now: datetime
+) -> Sale:
+    """The sale, PENDING (or a free session, COMPLETED), in one transaction with its place of quota
+    and its voucher's use; raises the price's or the voucher's refusal, changing nothing."""
+    with transaction.atomic():
+        price = lock_price_for_sale(price_id=price_id, location_id=location.pk)
+        voucher, discount = None, Decimal(0)
+        if voucher_code:
+            voucher = vouchers.lock_voucher(code=voucher_code)
+            discount = vouchers.redeem(
+                voucher=voucher,
+                price=price,
+                location_id=location.pk,
+                now=now,
+                used_by_email=voucher.one_per_email and _email_holds_voucher(email=email, voucher_id=voucher.pk),
+            )
+        sale = Sale.objects.create(
+            external_id=new_external_id(location_id=location.pk, now=now),
+            location=location,
+            price=price,
+            list_price=price.amount,
+            discount=discount,
+            amount=price.amount - discount,
+            voucher=voucher,
+            voucher_code=voucher.code if voucher else "",
+            email=email,
+            send_invoice=send_invoice,
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+        )
+        transitions.start(sale=sale, actor_text=location.machine_code)
+        if sale.amount == 0:
+            transitions.complete_free(sale=sale, now=now)
     return sale
 
 

@@ -12,6 +12,12 @@ Nothing else sets `Sale.status`.
 A sale ending unpaid (FAILED, EXPIRED, CANCELLED) gives its voucher's use back in the same
 transaction; a late payment completing it takes the use again.
 
+Every change that takes or frees quota, or pays a sale, is counted in its price's counters in the
+same transaction, only when the change was made (pricing.services.count_sales; the rule of which
+change counts how is pricing.services.quota_change). A new sale's place is taken by
+pricing.services.lock_price_for_sale, in the statement that locks its price. Locks are taken in
+one order: the sale, then its price, then its voucher (a new sale: its price, then its voucher).
+
 Flagging for review changes no status: its row is a SaleReview (the reason, and the notice that
 raised it), and `needs_review` is the fast flag the admin's list filters on.
 """
@@ -25,6 +31,7 @@ from django.utils import timezone
 
 from payments.models import FREE_SESSION_CHANNEL, PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from pricing import vouchers
+from pricing.services import count_sales
 
 # The states a sale ends in unpaid; a payment arriving afterwards still completes it.
 ENDED_UNPAID = (SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
@@ -51,7 +58,8 @@ def _record(
 
 
 def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
-    """The sale's first row: made PENDING (by a kiosk). Call in the transaction that creates it."""
+    """The sale's first row: made PENDING (by a kiosk). Call in the transaction that creates it,
+    whose pricing.services.lock_price_for_sale counted its place of quota."""
     return _record(
         sale=sale,
         from_status="",
@@ -70,6 +78,7 @@ def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: da
         changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(status=to_status, updated_at=now)
         if changed:
             _record(sale=sale, from_status=SaleStatus.PENDING, to_status=to_status, cause=cause, event=event, at=now)
+            count_sales(price_ids=[sale.price_id], from_status=SaleStatus.PENDING, to_status=to_status)
             vouchers.give_back(voucher_ids=[sale.voucher_id])
     if changed:
         sale.status = to_status
@@ -93,10 +102,15 @@ def expire(*, sales: QuerySet[Sale], cause: str, now: datetime, event: PaymentEv
     the ids of the sales expired."""
     with transaction.atomic(savepoint=False):
         due = sales.filter(status=SaleStatus.PENDING).select_for_update().order_by("pk")
-        rows = list(due.values_list("pk", "voucher_id"))
-        ids = [pk for pk, _ in rows]
+        rows = list(due.values_list("pk", "price_id", "voucher_id"))
+        ids = [pk for pk, _, _ in rows]
         if ids:
-            vouchers.give_back(voucher_ids=[voucher_id for _, voucher_id in rows])
+            count_sales(
+                price_ids=[price_id for _, price_id, _ in rows],
+                from_status=SaleStatus.PENDING,
+                to_status=SaleStatus.EXPIRED,
+            )
+            vouchers.give_back(voucher_ids=[voucher_id for _, _, voucher_id in rows])
             Sale.objects.filter(pk__in=ids).update(status=SaleStatus.EXPIRED, updated_at=now)
             SaleHistory.objects.bulk_create(
                 SaleHistory(
@@ -147,6 +161,9 @@ def complete(
     _record(
         sale=sale, from_status=previous, to_status=SaleStatus.COMPLETED, cause=cause, event=event, at=sale.updated_at
     )
+    # A late payment takes its place of quota back even when that oversells the price: the money
+    # was received, the customer gets the session; sales of it are refused until places free up.
+    count_sales(price_ids=[sale.price_id], from_status=previous, to_status=SaleStatus.COMPLETED)
     if previous != SaleStatus.PENDING:
         vouchers.take_again(voucher_id=sale.voucher_id)
         flag(
@@ -175,6 +192,7 @@ def complete_free(*, sale: Sale, now: datetime) -> None:
         _record(
             sale=sale, from_status=SaleStatus.PENDING, to_status=SaleStatus.COMPLETED, cause=SaleCause.VOUCHER, at=now
         )
+        count_sales(price_ids=[sale.price_id], from_status=SaleStatus.PENDING, to_status=SaleStatus.COMPLETED)
     sale.status, sale.paid_at, sale.paid_amount = SaleStatus.COMPLETED, now, Decimal(0)
     sale.payment_channel, sale.qr_string, sale.updated_at = FREE_SESSION_CHANNEL, None, now
 
@@ -199,6 +217,7 @@ def refund(
                 actor_id=actor_id,
                 at=now,
             )
+            count_sales(price_ids=[sale.price_id], from_status=SaleStatus.COMPLETED, to_status=SaleStatus.REFUNDED)
     if changed:
         sale.status = SaleStatus.REFUNDED
     return bool(changed)

@@ -1,14 +1,17 @@
+from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from typing import cast
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from core import errors
 from locations.models import Location
 from pricing.models import Price
-from pricing.selectors import offered_at, quota_used
+from pricing.selectors import HOLDING_QUOTA, SOLD, QuotaCount, offered_at, quota_counts, quota_differences
 
 
 class PriceNotFound(errors.NotFound):
@@ -29,35 +32,102 @@ class PriceNotOffered(errors.Invalid):
 
 
 class QuotaExceeded(errors.Invalid):
-    def __init__(self, price_id, quota: int, used: int):
+    def __init__(self, price_id, quota: int | None, used: int):
         super().__init__("Price quota exceeded", details={"price_id": str(price_id), "quota": quota, "used": used})
 
 
-def lock_price_for_sale(*, price_id, location_id: int, now: datetime) -> Price:
-    """Lock the price row and check it can be sold once more, at `location_id`.
+def lock_price_for_sale(*, price_id, location_id: int) -> Price:
+    """Lock the price row, check it can be sold once more at `location_id`, and count the sale the
+    caller is about to insert as holding a place of its quota.
 
     Checks in this order: the price exists, is active, is offered at the location, has quota left.
-    Must run inside `transaction.atomic()`: the lock is held until the caller has inserted its sale
-    and committed, so concurrent sales of one price are counted one after another and a quota is
-    never oversold. Whether the location may sell it is read in the same query as the lock.
+    Must run inside `transaction.atomic()`, the caller's sale inserted in the same transaction: the
+    lock is held until it commits, so concurrent sales of one price are counted one after another
+    and a quota is never oversold, and a rollback gives the place back. One statement when the
+    sale may be made (an UPDATE … RETURNING); a refusal reads the price again to say why.
     """
-    price = (
-        Price.objects.select_for_update(of=("self",))
-        .annotate(offered_here=offered_at(location_id))
-        .filter(pk=price_id)
-        .first()
+    attempt = 0
+    while True:
+        attempt += 1
+        price = _take_a_place(price_id=price_id, location_id=location_id)
+        if price is not None:
+            return price
+        refused = Price.objects.annotate(offered_here=offered_at(location_id)).filter(pk=price_id).first()
+        if refused is None:
+            raise PriceNotFound(price_id)
+        if not refused.is_active:
+            raise PriceInactive(refused.pk)
+        if not refused.offered_here:
+            raise PriceNotOffered(refused.pk, location_id)
+        full = refused.quota is not None and refused.quota_used >= refused.quota
+        # Not full: a place came free, or staff changed the price, between the two statements;
+        # tried once more, then refused as it was found full a moment ago.
+        if full or attempt == 2:
+            raise QuotaExceeded(refused.pk, refused.quota, refused.quota_used)
+
+
+def _take_a_place(*, price_id, location_id: int) -> Price | None:
+    """`quota_used` + 1 on the price, if it is active, offered at the location and has a place
+    left; the price as updated, or None. One UPDATE … RETURNING, which takes the row lock: a
+    concurrent sale waits, and its own WHERE is then checked against this one's count."""
+    can_sell = Price.objects.filter(offered_at(location_id), pk=price_id, is_active=True).filter(
+        Q(quota__isnull=True) | Q(quota_used__lt=F("quota"))
     )
-    if price is None:
-        raise PriceNotFound(price_id)
-    if not price.is_active:
-        raise PriceInactive(price.pk)
-    if not price.offered_here:
-        raise PriceNotOffered(price.pk, location_id)
-    if price.quota is not None:
-        used = quota_used(price, now)
-        if used >= price.quota:
-            raise QuotaExceeded(price.pk, price.quota, used)
-    return price
+    update = cast(UpdateQuery, can_sell.query.chain(UpdateQuery))
+    update.add_update_values({"quota_used": F("quota_used") + 1})
+    sql, params = update.get_compiler(can_sell.db).as_sql()
+    # Django's update() answers a row count only: RETURNING is added here, read back as a Price.
+    taken = list(Price.objects.raw(f"{sql} RETURNING *", params))
+    return taken[0] if taken else None
+
+
+def quota_change(*, from_status: str, to_status: str) -> tuple[int, int]:
+    """How one sale going from `from_status` ("" for a new one) to `to_status` changes its price's
+    (`quota_used`, `paid_sales`): the one rule of which changes take or free quota. Today's rule:
+    awaiting payment and paid hold a place (pricing.selectors.HOLDING_QUOTA); an unpaid end and a
+    full refund free it; a late payment takes it again, even past the quota (the customer paid)."""
+    used = (to_status in HOLDING_QUOTA) - (from_status in HOLDING_QUOTA)
+    paid = (to_status == SOLD) - (from_status == SOLD)
+    return used, paid
+
+
+def count_sales(*, price_ids: Iterable, from_status: str, to_status: str) -> None:
+    """Count the change of sales of `price_ids` (one mention per sale) from `from_status` to
+    `to_status` in their prices' counters (`quota_change`). Called by payments.transitions, in the
+    transaction that changed the sales, only for sales it did change; in price id order, so
+    concurrent callers never deadlock. Never below 0: a count that would be is a drift that
+    `manage.py check_quotas` reports; it must not stop a refund or an expiry."""
+    used, paid = quota_change(from_status=from_status, to_status=to_status)
+    if not used and not paid:
+        return
+    counts = Counter(pk for pk in price_ids if pk is not None)
+    for pk in sorted(counts, key=str):
+        Price.objects.filter(pk=pk).update(
+            quota_used=Greatest(F("quota_used") + used * counts[pk], 0),
+            paid_sales=Greatest(F("paid_sales") + paid * counts[pk], 0),
+        )
+
+
+def fix_quota_counts() -> list[QuotaCount]:
+    """Set the counters of every price whose counts differ from its sales counted in full to that
+    count, each under its price's row lock; the prices fixed, with the counts they had.
+
+    Under the lock no sale of the price is created, and a transition under way has changed its
+    sale but waits for this lock to count it: not committed, it is not counted here either, and its
+    change applies to the repaired count once this commits."""
+    fixed = []
+    for difference in quota_differences():
+        with transaction.atomic():
+            # The lock first, then the count: a statement's snapshot is taken before it waits for a lock.
+            Price.objects.select_for_update().filter(pk=difference.price_id).values_list("pk").first()
+            now = next(iter(quota_counts(Price.objects.filter(pk=difference.price_id))), None)
+            if now is None or not now.differs:
+                continue
+            Price.objects.filter(pk=now.price_id).update(
+                quota_used=now.counted_quota_used, paid_sales=now.counted_paid_sales
+            )
+            fixed.append(now)
+    return fixed
 
 
 def set_prices_active(*, prices: QuerySet[Price], active: bool) -> int:
