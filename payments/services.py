@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import errors
@@ -33,7 +33,7 @@ from payments.models import (
 )
 from pricing import vouchers
 from pricing.selectors import overdue_filter
-from pricing.services import QuotaExceeded, lock_price_for_sale
+from pricing.services import QuotaExceeded, explain_refusal, lock_price_for_sale, place_taking_sql
 
 logger = logging.getLogger("payments")
 
@@ -58,7 +58,15 @@ def new_external_id(*, location_id: int, now: datetime) -> str:
     return f"TRX-{location_id}-{stamp}-{secrets.token_hex(4).upper()}"
 
 
-def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, voucher_code: str | None = None) -> Sale:
+def create_sale(
+    *,
+    location_id: int,
+    price_id,
+    email: str,
+    send_invoice: bool,
+    voucher_code: str | None = None,
+    kiosk_location: Location | None = None,
+) -> Sale:
     """Check the machine, reserve quota, redeem the voucher, record the sale, then ask the gateway
     for its QRIS code; or, when the voucher leaves nothing to pay, complete it at once (a free
     session: no QR code, never sent to the gateway).
@@ -70,8 +78,10 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     counts as used up only once the price's overdue unpaid sales are expired (below).
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
+    `kiosk_location`: the machine as the request's kiosk key found it (locations.services.find_active_key
+    reads it with its heartbeat), so it is not read again.
     """
-    location = active_location(location_id, selling=True)
+    location = active_location(location_id, selling=True, read=kiosk_location)
     now = timezone.now()
 
     def record() -> Sale:
@@ -135,6 +145,10 @@ def _record_sale(
 ) -> Sale:
     """The sale, PENDING (or a free session, COMPLETED), in one transaction with its place of quota
     and its voucher's use; raises the price's or the voucher's refusal, changing nothing."""
+    if not voucher_code and connection.vendor == "postgresql":
+        return _start_without_voucher(
+            location=location, price_id=price_id, email=email, send_invoice=send_invoice, now=now
+        )
     with transaction.atomic():
         price = lock_price_for_sale(price_id=price_id, location_id=location.pk)
         voucher, discount = None, Decimal(0)
@@ -165,6 +179,27 @@ def _record_sale(
         if sale.amount == 0:
             transitions.complete_free(sale=sale, now=now)
     return sale
+
+
+def _start_without_voucher(*, location: Location, price_id, email: str, send_invoice: bool, now: datetime) -> Sale:
+    """`_record_sale`'s common case in one statement and no transaction block (the kiosk's busiest
+    write): its place of quota, the sale at the list price, its first history row
+    (payments.transitions.start_taking_its_place). A refusal is explained as `_record_sale`'s is."""
+    sale = Sale(
+        external_id=new_external_id(location_id=location.pk, now=now),
+        location=location,
+        price_id=price_id,
+        email=email,
+        send_invoice=send_invoice,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+    )
+    for last_try in (False, True):
+        place = place_taking_sql(price_id=price_id, location_id=location.pk)
+        if transitions.start_taking_its_place(sale=sale, place=place, actor_text=location.machine_code):
+            return sale
+        explain_refusal(price_id=price_id, location_id=location.pk, last_try=last_try)
+    raise AssertionError("explain_refusal raises on the last try")
 
 
 def _email_holds_voucher(*, email: str, voucher_id: int) -> bool:

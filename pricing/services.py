@@ -44,41 +44,48 @@ def lock_price_for_sale(*, price_id, location_id: int) -> Price:
     Must run inside `transaction.atomic()`, the caller's sale inserted in the same transaction: the
     lock is held until it commits, so concurrent sales of one price are counted one after another
     and a quota is never oversold, and a rollback gives the place back. One statement when the
-    sale may be made (an UPDATE … RETURNING); a refusal reads the price again to say why.
+    sale may be made (`place_taking_sql`); a refusal reads the price again to say why.
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        price = _take_a_place(price_id=price_id, location_id=location_id)
-        if price is not None:
-            return price
-        refused = Price.objects.annotate(offered_here=offered_at(location_id)).filter(pk=price_id).first()
-        if refused is None:
-            raise PriceNotFound(price_id)
-        if not refused.is_active:
-            raise PriceInactive(refused.pk)
-        if not refused.offered_here:
-            raise PriceNotOffered(refused.pk, location_id)
-        full = refused.quota is not None and refused.quota_used >= refused.quota
-        # Not full: a place came free, or staff changed the price, between the two statements;
-        # tried once more, then refused as it was found full a moment ago.
-        if full or attempt == 2:
-            raise QuotaExceeded(refused.pk, refused.quota, refused.quota_used)
+    for last_try in (False, True):
+        sql, params = place_taking_sql(price_id=price_id, location_id=location_id)
+        taken = list(Price.objects.raw(sql, params))
+        if taken:
+            return taken[0]
+        explain_refusal(price_id=price_id, location_id=location_id, last_try=last_try)
+    raise AssertionError("explain_refusal raises on the last try")
 
 
-def _take_a_place(*, price_id, location_id: int) -> Price | None:
-    """`quota_used` + 1 on the price, if it is active, offered at the location and has a place
-    left; the price as updated, or None. One UPDATE … RETURNING, which takes the row lock: a
-    concurrent sale waits, and its own WHERE is then checked against this one's count."""
+def place_taking_sql(*, price_id, location_id: int) -> tuple[str, tuple]:
+    """`quota_used` + 1 on the price if it is active, offered at the location and has a place left,
+    as one UPDATE … RETURNING every column of the price (none: refused, see `explain_refusal`).
+
+    It takes the row lock: a concurrent sale waits, and its WHERE is then checked against this
+    one's count. For `lock_price_for_sale`, and for a caller that inserts its sale in the same
+    statement (payments.transitions.start_taking_its_place)."""
     can_sell = Price.objects.filter(offered_at(location_id), pk=price_id, is_active=True).filter(
         Q(quota__isnull=True) | Q(quota_used__lt=F("quota"))
     )
     update = cast(UpdateQuery, can_sell.query.chain(UpdateQuery))
     update.add_update_values({"quota_used": F("quota_used") + 1})
     sql, params = update.get_compiler(can_sell.db).as_sql()
-    # Django's update() answers a row count only: RETURNING is added here, read back as a Price.
-    taken = list(Price.objects.raw(f"{sql} RETURNING *", params))
-    return taken[0] if taken else None
+    # Django's update() answers a row count only: RETURNING is added here.
+    return f"{sql} RETURNING *", tuple(params)
+
+
+def explain_refusal(*, price_id, location_id: int, last_try: bool) -> None:
+    """Why `place_taking_sql` took no place, as the price is now: unknown, inactive, not offered at
+    the location, or its quota used up. Returns (try again) when it may be sold after all (a place
+    came free, or staff changed the price, between the two statements), unless on the `last_try`,
+    which is then refused as found full a moment ago."""
+    refused = Price.objects.annotate(offered_here=offered_at(location_id)).filter(pk=price_id).first()
+    if refused is None:
+        raise PriceNotFound(price_id)
+    if not refused.is_active:
+        raise PriceInactive(refused.pk)
+    if not refused.offered_here:
+        raise PriceNotOffered(refused.pk, location_id)
+    if last_try or (refused.quota is not None and refused.quota_used >= refused.quota):
+        raise QuotaExceeded(refused.pk, refused.quota, refused.quota_used)
 
 
 def quota_change(*, from_status: str, to_status: str) -> tuple[int, int]:
