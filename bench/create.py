@@ -96,6 +96,7 @@ def main() -> None:
                         load.errors,
                         queries[0],
                         queries[1],
+                        round(load.server_cpu_us),
                         f"{load.others_cpu:.0%}",
                     ]
                 )
@@ -115,6 +116,7 @@ def main() -> None:
             "errors",
             "SQL/create (Django)",
             "PostgreSQL transactions/create",
+            "server+DB CPU µs/create",
             "others' CPU",
         ],
         rows,
