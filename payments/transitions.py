@@ -14,8 +14,9 @@ transaction; a late payment completing it takes the use again.
 
 Every change that takes or frees quota, or pays a sale, is counted in its price's counters in the
 same transaction, only when the change was made (pricing.services.count_sales; the rule of which
-change counts how is pricing.services.quota_change). A new sale's place is taken by
-pricing.services.lock_price_for_sale, in the statement that locks its price. Locks are taken in
+change counts how is pricing.services.quota_change). A new sale's place is taken in the statement
+that locks its price (pricing.services.place_taking_sql): with the sale and its first row in that
+one statement (`start_taking_its_place`), or before `start` (pricing.services.lock_price_for_sale). Locks are taken in
 one order: the sale, then its price, then its voucher (a new sale: its price, then its voucher).
 
 Flagging for review changes no status: its row is a SaleReview (the reason, and the notice that
@@ -77,8 +78,13 @@ def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: 
     statement is one transaction: all three happen, or, when the price refused, none (False).
     `sale`: unsaved, its list price and amount set here from the price."""
     connection = connections[router.db_for_write(Sale)]
-    sql, params = _insert_priced_from("taken", sale, connection)
-    history, history_params = _first_row_from("new_sale", sale, actor_text, connection)
+    # The sale's price, list price and amount come from the price's row ("taken"); its first
+    # history row's sale from the sale's ("new_sale").
+    priced = {"price_id": "taken.id", "list_price": "taken.amount", "amount": "taken.amount"}
+    sql, params = _insert_from("taken", sale, priced, connection)
+    first_row = SaleHistory(from_status="", to_status=SaleStatus.PENDING, cause=SaleCause.KIOSK, at=sale.created_at)
+    first_row.actor_text = actor_text
+    history, history_params = _insert_from("new_sale", first_row, {"sale_id": "new_sale.id"}, connection)
     statement = (
         f"WITH taken AS ({place[0]}), new_sale AS ({sql} RETURNING id, price_id, list_price, amount), "  # noqa: S608
         f"first_row AS ({history}) SELECT id, price_id, list_price, amount FROM new_sale"
@@ -93,44 +99,23 @@ def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: 
     return True
 
 
-def _insert_priced_from(source: str, sale: Sale, connection) -> tuple[str, list]:
-    """INSERT INTO the sales … SELECT its values FROM `source` (the price's row: its id, its amount
-    as list price and amount); the other values as the ORM would write them."""
+def _insert_from(source: str, obj, from_source: dict[str, str], connection) -> tuple[str, list]:
+    """INSERT INTO `obj`'s table … SELECT its values FROM `source`: the columns named in
+    `from_source` (by attname) take the SQL given there, every other its value as the ORM would
+    write it (defaults, auto_now), as a parameter."""
     quote = connection.ops.quote_name
     columns, values, params = [], [], []
-    for field in Sale._meta.local_concrete_fields:
+    for field in type(obj)._meta.local_concrete_fields:
         if field.primary_key:
             continue
         columns.append(quote(field.column))
-        if field.attname == "price_id":
-            values.append(f"{source}.id")
-        elif field.attname in ("list_price", "amount"):
-            values.append(f"{source}.amount")
+        if field.attname in from_source:
+            values.append(from_source[field.attname])
         else:
             values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(sale, True), connection=connection))
-    table = quote(Sale._meta.db_table)
-    # Names from the models, every value a parameter.
-    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
-
-
-def _first_row_from(source: str, sale: Sale, actor_text: str, connection) -> tuple[str, list]:
-    """INSERT INTO the history the row `start` writes, for the sale id in `source`."""
-    row = SaleHistory(from_status="", to_status=SaleStatus.PENDING, cause=SaleCause.KIOSK, at=sale.created_at)
-    row.actor_text = actor_text
-    quote = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for field in SaleHistory._meta.local_concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(field.column))
-        if field.attname == "sale_id":
-            values.append(f"{source}.id")
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(row, True), connection=connection))
-    table = quote(SaleHistory._meta.db_table)
-    # Names from the models, every value a parameter.
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection=connection))
+    table = quote(obj._meta.db_table)
+    # Names from the models and the caller's constant SQL, every value a parameter.
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
 
 
