@@ -4,18 +4,16 @@ switching them on and off, and never deleting one that has sales."""
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.db.models import Count
-from django.utils import timezone
+from django.db.models import Count, F
 
 from backoffice.tools import ActiveSwitch, ActiveSwitchAdminMixin, KeepIfSoldAdminMixin
 from core.formats import rupiah
 from locations.models import Location
 from payments.models import Sale
 from pricing.models import Price
-from pricing.selectors import prices_with_usage
 from pricing.services import limit_price_to_locations, set_prices_active
 
-USAGE = ["quota_used", "quota_remaining", "sales_count", "created_at", "updated_at", "id"]
+USAGE = ["quota_used", "quota_remaining", "paid_sales", "created_at", "updated_at", "id"]
 EVERY_MACHINE = "every machine"
 
 
@@ -43,7 +41,7 @@ class PriceForm(forms.ModelForm):
 @admin.register(Price)
 class PriceAdmin(ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin):
     form = PriceForm
-    list_display = ["__str__", "sold_at", "quota_display", "quota_used", "quota_remaining", "sales_count", "is_active"]
+    list_display = ["__str__", "sold_at", "quota_display", "quota_used", "quota_remaining", "paid_sales", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["description"]
     change_list_template = "admin/backoffice/change_list.html"
@@ -55,8 +53,9 @@ class PriceAdmin(ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin)
     )
 
     def get_queryset(self, request):
-        # Usage is counted in the same query as the prices, their machines in one more: no query per row.
-        return prices_with_usage(timezone.now()).prefetch_related("locations")
+        # Usage is the price's own counters (Price.quota_used, paid_sales), its machines one more
+        # query: no query per row, and no sale counted, however many there are.
+        return super().get_queryset(request).prefetch_related("locations")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -97,19 +96,12 @@ class PriceAdmin(ActiveSwitchAdminMixin, KeepIfSoldAdminMixin, admin.ModelAdmin)
     def quota_display(self, price: Price) -> str:
         return "unlimited" if price.quota is None else str(price.quota)
 
-    @admin.display(description="quota used", ordering="quota_used")
-    def quota_used(self, price: Price) -> int:
-        return price.quota_used
-
-    @admin.display(description="remaining")
+    # Sorted by the database: the quota left is the quota less what is used (unlimited last).
+    @admin.display(description="remaining", ordering=F("quota") - F("quota_used"))
     def quota_remaining(self, price: Price) -> str:
         if price.quota is None:
             return "unlimited"
         return str(max(price.quota - price.quota_used, 0))
-
-    @admin.display(description="paid sales", ordering="sales_count")
-    def sales_count(self, price: Price) -> int:
-        return price.sales_count
 
     def set_active(self, queryset, *, active: bool) -> int:
         return set_prices_active(prices=queryset, active=active)

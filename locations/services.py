@@ -40,11 +40,15 @@ class LocationOutOfService(errors.Invalid):
         super().__init__("Location is out of service", details={"location_id": location.pk})
 
 
-def active_location(location_id: int, *, selling: bool = False) -> Location:
+def active_location(location_id: int, *, selling: bool = False, read: Location | None = None) -> Location:
     """The machine a kiosk sells at (its menu; with `selling`, a new sale): it must exist and be
     active (staff switch a machine off); a sale also needs it in service
-    (locations.selectors.is_out_of_service). One query: its last heartbeat comes along."""
-    location = Location.objects.select_related("machine_status").filter(pk=location_id).first()
+    (locations.selectors.is_out_of_service). One query: its last heartbeat comes along; none when
+    the request's kiosk key brought the same machine along (`read`: `find_active_key` reads both)."""
+    if read is not None and read.pk == location_id:
+        location: Location | None = read
+    else:
+        location = Location.objects.select_related("machine_status").filter(pk=location_id).first()
     if location is None:
         raise LocationNotFound(location_id)
     if not location.is_active:
@@ -96,13 +100,19 @@ def revoke_kiosk_key(*, key: KioskKey) -> KioskKey:
 
 
 def find_active_key(plaintext: str) -> KioskKey | None:
-    """The active key whose secret is `plaintext`, with its location; None for anything else.
+    """The active key whose secret is `plaintext`, with its location and the location's last
+    heartbeat (what `active_location` checks, so a sale need not read them again); None for
+    anything else.
 
     Looked up by its hash (a unique index), then the hashes compared in constant time."""
     if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
         return None
     digest = hash_key(plaintext)
-    key = KioskKey.objects.select_related("location").filter(key_hash=digest, revoked_at__isnull=True).first()
+    key = (
+        KioskKey.objects.select_related("location__machine_status")
+        .filter(key_hash=digest, revoked_at__isnull=True)
+        .first()
+    )
     if key is None or not hmac.compare_digest(key.key_hash, digest):
         return None
     return key

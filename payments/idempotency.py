@@ -57,8 +57,7 @@ def claim(*, key: str, body: bytes) -> Claim:
     now = timezone.now()
     for _ in range(2):
         try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
+            _insert_claim(key=key, fingerprint=fingerprint, now=now)
             return Claim(key=key, fingerprint=fingerprint)
         except IntegrityError:
             existing = IdempotencyKey.objects.filter(key=key).first()
@@ -80,6 +79,16 @@ def claim(*, key: str, body: bytes) -> Claim:
                 pk=existing.pk, status_code__isnull=True, created_at=existing.created_at
             ).delete()
     return Claim(key=key, fingerprint=fingerprint, conflict="in_progress")
+
+
+def _insert_claim(*, key: str, fingerprint: str, now) -> None:
+    if transaction.get_connection().in_atomic_block:
+        # In a caller's transaction, a savepoint: a duplicate key must not break that transaction.
+        with transaction.atomic():
+            IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
+    else:
+        # On its own the INSERT is its own transaction: no BEGIN and COMMIT around it (two round trips).
+        IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
 
 
 def complete(claimed: Claim, *, status_code: int, body: bytes, sale_id: int | None) -> None:

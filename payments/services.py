@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import errors
 from core.formats import JAKARTA
+from locations.models import Location
 from locations.services import active_location
 from payments import transitions
 from payments.gateways import GatewayError, GatewayRateLimited, GatewayRejected, GatewayTimeout, get_gateway
@@ -31,7 +32,8 @@ from payments.models import (
     SaleStatus,
 )
 from pricing import vouchers
-from pricing.services import lock_price_for_sale
+from pricing.selectors import overdue_filter
+from pricing.services import QuotaExceeded, explain_refusal, lock_price_for_sale, place_taking_sql
 
 logger = logging.getLogger("payments")
 
@@ -56,7 +58,15 @@ def new_external_id(*, location_id: int, now: datetime) -> str:
     return f"TRX-{location_id}-{stamp}-{secrets.token_hex(4).upper()}"
 
 
-def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, voucher_code: str | None = None) -> Sale:
+def create_sale(
+    *,
+    location_id: int,
+    price_id,
+    email: str,
+    send_invoice: bool,
+    voucher_code: str | None = None,
+    kiosk_location: Location | None = None,
+) -> Sale:
     """Check the machine, reserve quota, redeem the voucher, record the sale, then ask the gateway
     for its QRIS code; or, when the voucher leaves nothing to pay, complete it at once (a free
     session: no QR code, never sent to the gateway).
@@ -64,41 +74,38 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     The checks run in this order and the first failure wins: the machine (unknown, inactive, out of
     service; locations.services.active_location), then the price (unknown, inactive, not offered at this
     machine, its quota used up; pricing.services.lock_price_for_sale), then
-    the voucher (pricing.vouchers.redeem), counted under its row lock like the quota.
+    the voucher (pricing.vouchers.redeem), counted under its row lock like the quota. A quota
+    counts as used up only once the price's overdue unpaid sales are expired (below).
     The gateway call happens after the commit and outside any transaction: a slow gateway must not
     hold the price lock, and a late payment must find the sale even if the call times out.
+    `kiosk_location`: the machine as the request's kiosk key found it (locations.services.find_active_key
+    reads it with its heartbeat), so it is not read again.
     """
-    location = active_location(location_id, selling=True)
+    location = active_location(location_id, selling=True, read=kiosk_location)
     now = timezone.now()
-    with transaction.atomic():
-        price = lock_price_for_sale(price_id=price_id, location_id=location.pk, now=now)
-        voucher, discount = None, Decimal(0)
-        if voucher_code:
-            voucher = vouchers.lock_voucher(code=voucher_code)
-            discount = vouchers.redeem(
-                voucher=voucher,
-                price=price,
-                location_id=location.pk,
-                now=now,
-                used_by_email=voucher.one_per_email and _email_holds_voucher(email=email, voucher_id=voucher.pk),
-            )
-        sale = Sale.objects.create(
-            external_id=new_external_id(location_id=location.pk, now=now),
+
+    def record() -> Sale:
+        return _record_sale(
             location=location,
-            price=price,
-            list_price=price.amount,
-            discount=discount,
-            amount=price.amount - discount,
-            voucher=voucher,
-            voucher_code=voucher.code if voucher else "",
+            price_id=price_id,
             email=email,
             send_invoice=send_invoice,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+            voucher_code=voucher_code,
+            now=now,
         )
-        transitions.start(sale=sale, actor_text=location.machine_code)
-        if sale.amount == 0:
-            transitions.complete_free(sale=sale, now=now)
+
+    try:
+        sale = record()
+    except QuotaExceeded:
+        # The price's count still holds sales past their expiry that nobody expired yet (cron runs
+        # every minute): the customer must not be refused for them. They are expired first (under
+        # their row locks, taken before the price's, the order every transition takes), then the
+        # sale is tried once more. Only on this rare path: a price with quota left never looks at
+        # its other sales.
+        overdue = Sale.objects.filter(overdue_filter(now), price_id=price_id)
+        if not transitions.expire(sales=overdue, cause=SaleCause.KIOSK_POLL, now=now):
+            raise
+        sale = record()
     logger.info(
         "sale created external_id=%s amount=%s voucher=%s",
         sale.external_id,
@@ -131,6 +138,68 @@ def create_sale(*, location_id: int, price_id, email: str, send_invoice: bool, v
     Sale.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
     sale.xendit_qr_id, sale.qr_string = qr.id, qr.qr_string
     return sale
+
+
+def _record_sale(
+    *, location: Location, price_id, email: str, send_invoice: bool, voucher_code: str | None, now: datetime
+) -> Sale:
+    """The sale, PENDING (or a free session, COMPLETED), in one transaction with its place of quota
+    and its voucher's use; raises the price's or the voucher's refusal, changing nothing."""
+    if not voucher_code and connection.vendor == "postgresql":
+        return _start_without_voucher(
+            location=location, price_id=price_id, email=email, send_invoice=send_invoice, now=now
+        )
+    with transaction.atomic():
+        price = lock_price_for_sale(price_id=price_id, location_id=location.pk)
+        voucher, discount = None, Decimal(0)
+        if voucher_code:
+            voucher = vouchers.lock_voucher(code=voucher_code)
+            discount = vouchers.redeem(
+                voucher=voucher,
+                price=price,
+                location_id=location.pk,
+                now=now,
+                used_by_email=voucher.one_per_email and _email_holds_voucher(email=email, voucher_id=voucher.pk),
+            )
+        sale = Sale.objects.create(
+            external_id=new_external_id(location_id=location.pk, now=now),
+            location=location,
+            price=price,
+            list_price=price.amount,
+            discount=discount,
+            amount=price.amount - discount,
+            voucher=voucher,
+            voucher_code=voucher.code if voucher else "",
+            email=email,
+            send_invoice=send_invoice,
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+        )
+        transitions.start(sale=sale, actor_text=location.machine_code)
+        if sale.amount == 0:
+            transitions.complete_free(sale=sale, now=now)
+    return sale
+
+
+def _start_without_voucher(*, location: Location, price_id, email: str, send_invoice: bool, now: datetime) -> Sale:
+    """`_record_sale`'s common case in one statement and no transaction block (the kiosk's busiest
+    write): its place of quota, the sale at the list price, its first history row
+    (payments.transitions.start_taking_its_place). A refusal is explained as `_record_sale`'s is."""
+    sale = Sale(
+        external_id=new_external_id(location_id=location.pk, now=now),
+        location=location,
+        price_id=price_id,
+        email=email,
+        send_invoice=send_invoice,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.SALE_EXPIRY_MINUTES),
+    )
+    for last_try in (False, True):
+        place = place_taking_sql(price_id=price_id, location_id=location.pk)
+        if transitions.start_taking_its_place(sale=sale, place=place, actor_text=location.machine_code):
+            return sale
+        explain_refusal(price_id=price_id, location_id=location.pk, last_try=last_try)
+    raise AssertionError("explain_refusal raises on the last try")
 
 
 def _email_holds_voucher(*, email: str, voucher_id: int) -> bool:

@@ -12,6 +12,13 @@ Nothing else sets `Sale.status`.
 A sale ending unpaid (FAILED, EXPIRED, CANCELLED) gives its voucher's use back in the same
 transaction; a late payment completing it takes the use again.
 
+Every change that takes or frees quota, or pays a sale, is counted in its price's counters in the
+same transaction, only when the change was made (pricing.services.count_sales; the rule of which
+change counts how is pricing.services.quota_change). A new sale's place is taken in the statement
+that locks its price (pricing.services.place_taking_sql): with the sale and its first row in that
+one statement (`start_taking_its_place`), or before `start` (pricing.services.lock_price_for_sale). Locks are taken in
+one order: the sale, then its price, then its voucher (a new sale: its price, then its voucher).
+
 Flagging for review changes no status: its row is a SaleReview (the reason, and the notice that
 raised it), and `needs_review` is the fast flag the admin's list filters on.
 """
@@ -19,12 +26,13 @@ raised it), and `needs_review` is the fast flag the admin's list filters on.
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from payments.models import FREE_SESSION_CHANNEL, PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from pricing import vouchers
+from pricing.services import count_sales
 
 # The states a sale ends in unpaid; a payment arriving afterwards still completes it.
 ENDED_UNPAID = (SaleStatus.EXPIRED, SaleStatus.FAILED, SaleStatus.CANCELLED)
@@ -51,7 +59,8 @@ def _record(
 
 
 def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
-    """The sale's first row: made PENDING (by a kiosk). Call in the transaction that creates it."""
+    """The sale's first row: made PENDING (by a kiosk). Call in the transaction that creates it,
+    whose pricing.services.lock_price_for_sale counted its place of quota."""
     return _record(
         sale=sale,
         from_status="",
@@ -62,6 +71,54 @@ def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
     )
 
 
+def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: str = "") -> bool:
+    """`start` for a sale without a voucher, on PostgreSQL, in ONE statement: take its place of its
+    price's quota (`place`: pricing.services.place_taking_sql, an UPDATE … RETURNING that locks the
+    price), insert the sale priced at that row's amount, and insert its first history row. One
+    statement is one transaction: all three happen, or, when the price refused, none (False).
+    `sale`: unsaved, its list price and amount set here from the price."""
+    connection = connections[router.db_for_write(Sale)]
+    # The sale's price, list price and amount come from the price's row ("taken"); its first
+    # history row's sale from the sale's ("new_sale").
+    priced = {"price_id": "taken.id", "list_price": "taken.amount", "amount": "taken.amount"}
+    sql, params = _insert_from("taken", sale, priced, connection)
+    first_row = SaleHistory(from_status="", to_status=SaleStatus.PENDING, cause=SaleCause.KIOSK, at=sale.created_at)
+    first_row.actor_text = actor_text
+    history, history_params = _insert_from("new_sale", first_row, {"sale_id": "new_sale.id"}, connection)
+    statement = (
+        f"WITH taken AS ({place[0]}), new_sale AS ({sql} RETURNING id, price_id, list_price, amount), "  # noqa: S608
+        f"first_row AS ({history}) SELECT id, price_id, list_price, amount FROM new_sale"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, (*place[1], *params, *history_params))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    sale.pk, sale.price_id, sale.list_price, sale.amount = row
+    sale._state.adding, sale._state.db = False, connection.alias
+    return True
+
+
+def _insert_from(source: str, obj, from_source: dict[str, str], connection) -> tuple[str, list]:
+    """INSERT INTO `obj`'s table … SELECT its values FROM `source`: the columns named in
+    `from_source` (by attname) take the SQL given there, every other its value as the ORM would
+    write it (defaults, auto_now), as a parameter."""
+    quote = connection.ops.quote_name
+    columns, values, params = [], [], []
+    for field in type(obj)._meta.local_concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(field.column))
+        if field.attname in from_source:
+            values.append(from_source[field.attname])
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection=connection))
+    table = quote(obj._meta.db_table)
+    # Names from the models and the caller's constant SQL, every value a parameter.
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
+
+
 def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: datetime | None = None) -> bool:
     """PENDING -> `to_status` (an unpaid end) as one conditional UPDATE: a sale a payment completed
     meanwhile is left as it is. True when it changed. `sale` as read whole (its voucher)."""
@@ -70,6 +127,7 @@ def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: da
         changed = Sale.objects.filter(pk=sale.pk, status=SaleStatus.PENDING).update(status=to_status, updated_at=now)
         if changed:
             _record(sale=sale, from_status=SaleStatus.PENDING, to_status=to_status, cause=cause, event=event, at=now)
+            count_sales(price_ids=[sale.price_id], from_status=SaleStatus.PENDING, to_status=to_status)
             vouchers.give_back(voucher_ids=[sale.voucher_id])
     if changed:
         sale.status = to_status
@@ -93,10 +151,15 @@ def expire(*, sales: QuerySet[Sale], cause: str, now: datetime, event: PaymentEv
     the ids of the sales expired."""
     with transaction.atomic(savepoint=False):
         due = sales.filter(status=SaleStatus.PENDING).select_for_update().order_by("pk")
-        rows = list(due.values_list("pk", "voucher_id"))
-        ids = [pk for pk, _ in rows]
+        rows = list(due.values_list("pk", "price_id", "voucher_id"))
+        ids = [pk for pk, _, _ in rows]
         if ids:
-            vouchers.give_back(voucher_ids=[voucher_id for _, voucher_id in rows])
+            count_sales(
+                price_ids=[price_id for _, price_id, _ in rows],
+                from_status=SaleStatus.PENDING,
+                to_status=SaleStatus.EXPIRED,
+            )
+            vouchers.give_back(voucher_ids=[voucher_id for _, _, voucher_id in rows])
             Sale.objects.filter(pk__in=ids).update(status=SaleStatus.EXPIRED, updated_at=now)
             SaleHistory.objects.bulk_create(
                 SaleHistory(
@@ -147,6 +210,9 @@ def complete(
     _record(
         sale=sale, from_status=previous, to_status=SaleStatus.COMPLETED, cause=cause, event=event, at=sale.updated_at
     )
+    # A late payment takes its place of quota back even when that oversells the price: the money
+    # was received, the customer gets the session; sales of it are refused until places free up.
+    count_sales(price_ids=[sale.price_id], from_status=previous, to_status=SaleStatus.COMPLETED)
     if previous != SaleStatus.PENDING:
         vouchers.take_again(voucher_id=sale.voucher_id)
         flag(
@@ -175,6 +241,7 @@ def complete_free(*, sale: Sale, now: datetime) -> None:
         _record(
             sale=sale, from_status=SaleStatus.PENDING, to_status=SaleStatus.COMPLETED, cause=SaleCause.VOUCHER, at=now
         )
+        count_sales(price_ids=[sale.price_id], from_status=SaleStatus.PENDING, to_status=SaleStatus.COMPLETED)
     sale.status, sale.paid_at, sale.paid_amount = SaleStatus.COMPLETED, now, Decimal(0)
     sale.payment_channel, sale.qr_string, sale.updated_at = FREE_SESSION_CHANNEL, None, now
 
@@ -199,6 +266,7 @@ def refund(
                 actor_id=actor_id,
                 at=now,
             )
+            count_sales(price_ids=[sale.price_id], from_status=SaleStatus.COMPLETED, to_status=SaleStatus.REFUNDED)
     if changed:
         sale.status = SaleStatus.REFUNDED
     return bool(changed)

@@ -34,6 +34,12 @@ class Price(models.Model):
         help_text="How many sales this price may have (paid, or awaiting payment). Empty = unlimited.",
     )
     is_active = models.BooleanField("active", default=True, help_text="Inactive prices cannot be sold.")
+    # Its sales holding quota now (awaiting payment or paid) and its paid ones: counted in the
+    # transaction of every sale transition that changes them (pricing.services.lock_price_for_sale
+    # for a new sale, pricing.services.count_sales for the rest), so the quota check reads one row.
+    # Never edited, and never written by save() (below): only conditional UPDATEs change them.
+    quota_used = models.PositiveIntegerField("quota used", default=0, db_default=0, editable=False)
+    paid_sales = models.PositiveIntegerField("paid sales", default=0, db_default=0, editable=False)
     # Where it is sold (pricing.selectors.offered_at): no location chosen = every location.
     locations = models.ManyToManyField(Location, through="PriceLocation", blank=True, related_name="prices")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -60,9 +66,24 @@ class Price(models.Model):
         label = rupiah(self.amount)
         return f"{label} – {self.description}" if self.description else label
 
+    def save(self, *args, **kwargs) -> None:
+        # A price read earlier (the admin's form, a shell) must not write back the counts it read:
+        # a sale made meanwhile would be lost from them. An existing price saves every field but those.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in SALE_COUNTS
+            ]
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.amount is not None and self.amount != self.amount.to_integral_value():
             raise ValidationError({"amount": WHOLE_RUPIAH_MESSAGE})
+
+
+# The counters only pricing.services changes (Price.save leaves them alone).
+SALE_COUNTS = ("quota_used", "paid_sales")
 
 
 class PriceLocation(models.Model):

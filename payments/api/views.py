@@ -95,7 +95,9 @@ class SaleCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         check_kiosk_location(request, data["location_id"])
+        key = kiosk_key(request)
         sale = services.create_sale(
+            kiosk_location=key.location if key is not None else None,
             location_id=data["location_id"],
             price_id=data["price_id"],
             email=data["email"],

@@ -14,9 +14,11 @@ from gallery.models import EmailKind, EmailOutbox
 from locations.models import Location, MachineIncident
 from payments.events import record_payment_event
 from payments.models import EventOutcome, PaymentEvent, Refund, ReviewNote, Sale, SaleStatus
+from payments.reconciliation import expire_overdue_sales
 from payments.services import resolve_review
 from payments.simulation import simulate_payment
 from pricing.models import Price, Voucher
+from tests.support.factories import create_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -119,13 +121,60 @@ def test_price_list_shows_used_and_remaining_quota(staff_client, price, make_sal
     price.save()
     make_sale(status=SaleStatus.COMPLETED)
     make_sale(status=SaleStatus.PENDING)
-    make_sale(status=SaleStatus.PENDING, expires_at=timezone.now() - timedelta(minutes=1))
+    make_sale(status=SaleStatus.EXPIRED)
+    make_sale(status=SaleStatus.REFUNDED)
 
     response = staff_client.get(reverse("admin:pricing_price_changelist"))
 
     row = response.context["cl"].result_list[0]
-    assert (row.quota_used, row.sales_count) == (2, 1)
+    assert (row.quota_used, row.paid_sales) == (2, 1)
     assert b">3<" in response.content  # remaining
+
+
+def test_an_unpaid_sale_past_its_expiry_holds_its_place_in_the_list_until_it_is_expired(staff_client, price, make_sale):
+    price.quota = 5
+    price.save()
+    make_sale(status=SaleStatus.PENDING, expires_at=timezone.now() - timedelta(minutes=1))
+    listed = staff_client.get(reverse("admin:pricing_price_changelist")).context["cl"].result_list[0]
+
+    expire_overdue_sales()
+
+    relisted = staff_client.get(reverse("admin:pricing_price_changelist")).context["cl"].result_list[0]
+    assert (listed.quota_used, relisted.quota_used) == (1, 0)
+
+
+def test_the_price_list_sorts_by_quota_used_remaining_and_paid_sales(staff_client, make_price, make_location):
+    busy = make_price(40000, description="busy", quota=10)
+    make_price(30000, description="quiet", quota=10)
+    location = make_location()
+    for _ in range(3):
+        create_sale(location=location, price=busy, status=SaleStatus.COMPLETED)
+    changelist = reverse("admin:pricing_price_changelist")
+    columns = staff_client.get(changelist).context["cl"].list_display
+
+    def order(column: str, descending: bool = False) -> list[str]:
+        number = f"{'-' if descending else ''}{columns.index(column)}"
+        listing = staff_client.get(changelist, {"o": number}).context["cl"].result_list
+        return [price.description for price in listing]
+
+    assert order("quota_used", descending=True) == ["busy", "quiet"]
+    assert order("quota_remaining") == ["busy", "quiet"]
+    assert order("paid_sales") == ["quiet", "busy"]
+
+
+def test_staff_saving_a_price_never_write_back_the_counts_they_opened_it_with(staff_client, price, make_sale):
+    change = reverse("admin:pricing_price_change", args=[price.pk])
+    form = staff_client.get(change)
+    opened = form.context["original"]
+    make_sale(status=SaleStatus.COMPLETED)  # sold while the page was open
+
+    opened.quota = 50
+    opened.save()  # what the admin does with the object it read
+    staff_client.post(change, {"description": price.description, "quota": "60", "is_active": "on"})
+
+    price.refresh_from_db()
+    assert (price.quota, price.quota_used, price.paid_sales) == (60, 1, 1)
+    assert 'name="quota_used"' not in form.content.decode()
 
 
 def test_new_price_must_be_whole_rupiah(staff_client):

@@ -13,6 +13,7 @@ from payments import transitions
 from payments.models import PAID_STATUSES, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from payments.services import new_external_id
 from pricing.models import Price, Voucher, VoucherKind
+from pricing.services import count_sales
 
 
 def create_location(*, number: int, **fields) -> Location:
@@ -29,8 +30,8 @@ def create_price(amount: int | str = 40000, **fields) -> Price:
 
 def create_sale(*, location: Location, price: Price, **fields) -> Sale:
     """A sale stored directly (no gateway call). Its history says it started, and how it reached
-    its status when that is not PENDING (cause EARLIER); `review_reason` lines become its open
-    reviews."""
+    its status when that is not PENDING (cause EARLIER), and its price's counters count it;
+    `review_reason` lines become its open reviews."""
     now = timezone.now()
     reasons = fields.pop("review_reason", "").splitlines()
     fields.setdefault("created_at", now)
@@ -51,6 +52,8 @@ def create_sale(*, location: Location, price: Price, **fields) -> Sale:
         **fields,
     )
     transitions.start(sale=sale)
+    # Counted in its price's counters as if it had been made, then reached its status.
+    count_sales(price_ids=[price.pk], from_status="", to_status=sale.status)
     if sale.status != SaleStatus.PENDING:
         SaleHistory.objects.create(
             sale=sale, from_status=SaleStatus.PENDING, to_status=sale.status, cause=SaleCause.EARLIER
