@@ -103,7 +103,7 @@ def create_sale(
         # sale is tried once more. Only on this rare path: a price with quota left never looks at
         # its other sales.
         overdue = Sale.objects.filter(overdue_filter(now), price_id=price_id)
-        if not transitions.expire(sales=overdue, cause=SaleCause.KIOSK_POLL, now=now):
+        if not transitions.expire(sales=overdue, cause=SaleCause.QUOTA_FULL, now=now):
             raise
         sale = record()
     logger.info(

@@ -14,6 +14,7 @@ class SaleCause(models.TextChoices):
     KIOSK = "kiosk", "The kiosk started it"
     KIOSK_POLL = "kiosk_poll", "The kiosk asked after its expiry"
     KIOSK_CANCEL = "kiosk_cancel", "The kiosk cancelled it"
+    QUOTA_FULL = "quota_full", "A new sale found the quota full and freed the places of unpaid sales past expiry"
     GATEWAY_ERROR = "gateway_error", "The payment gateway could not make its QR code"
     EXPIRE_SALES = "expire_sales", "expire_sales (cron)"
     WEBHOOK = "webhook", "Xendit webhook"

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from payments import services
-from payments.models import Sale, SaleStatus
+from payments.models import Sale, SaleCause, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
@@ -156,6 +156,7 @@ def test_an_unpaid_sale_past_its_expiry_never_keeps_a_customer_from_the_last_pla
     assert menu[0]["remaining"] == 1
     assert response.status_code == 201
     assert Sale.objects.get(pk=forgotten.pk).status == EXPIRED
+    assert forgotten.history.latest("pk").cause == SaleCause.QUOTA_FULL
     assert counts(price) == (1, 0)
 
 
