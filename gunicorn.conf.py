@@ -45,13 +45,16 @@ else:
 PORT_MODE = not os.environ.get("GUNICORN_BIND", "").strip() and bool(os.environ.get("PORT", "").strip())
 
 # --- Workers ---------------------------------------------------------------------------------------
-# Processes x threads, from the cores: the fastest configuration bench.poll_configs measured
-# (bench/README.md, "How the server configuration changes the poll"). Each thread can hold a
-# PostgreSQL connection (two with DB_POLL_CONNECTION), so mind the database's connection budget
-# on a machine with many cores (README, "Deploying": set GUNICORN_WORKERS there).
+# Processes x threads, from the cores: one worker per core of 4 threads each was the fastest
+# configuration bench.poll_configs measured among 1, 2 and 4 workers per core x 1, 2, 4 and 8
+# threads (bench/README.md, "How the server configuration changes the poll"): more processes only
+# take turns on the same cores, fewer threads leave a core idle while a thread waits on PostgreSQL.
+# Each thread can hold a PostgreSQL connection (two with DB_POLL_CONNECTION): on a machine with
+# many cores mind the database's connection budget (README, "Deploying"; GUNICORN_WORKERS wins).
 WORKERS_PER_CORE = 1
 workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * WORKERS_PER_CORE)
-# Threads: a kiosk's photo upload waits on Cloudinary for seconds; other requests go on meanwhile.
+# Threads: a kiosk's photo upload waits on Cloudinary for seconds; other requests go on meanwhile
+# (with 1 or 2 threads a few uploads at once hold every thread of a worker).
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)
 # Xendit gives up on a webhook after 30 s: a stuck worker is replaced well before that.

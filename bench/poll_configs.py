@@ -39,12 +39,16 @@ def sized(per_core: int, threads: int, **env: str) -> Config:
 
 
 # What main shipped before (4 workers x 4 threads, JSON access log), the access log's cost at the
-# shipped size, then every size without it.
+# shipped size (gunicorn.conf.py: WORKERS_PER_CORE workers per core x 4 threads), then every size
+# without it.
 MAIN = {"GUNICORN_WORKERS": "4", "GUNICORN_THREADS": "4", "GUNICORN_ACCESS_LOG": "true", "LOG_FORMAT": "json"}
+SHIPPED = {"GUNICORN_WORKERS": "", "GUNICORN_THREADS": ""}  # gunicorn.conf.py's own defaults
+LOGGED = {"GUNICORN_ACCESS_LOG": "true"}
 CONFIGS = [
     Config("main's gunicorn.conf.py: 4 workers × 4 threads, JSON access log", env=MAIN),
-    Config("  same, plain access line", env=MAIN | {"LOG_FORMAT": "plain"}),
-    Config("  same, no access log", env=MAIN | {"GUNICORN_ACCESS_LOG": "false"}),
+    Config("gunicorn.conf.py, JSON access log on", env=SHIPPED | LOGGED | {"LOG_FORMAT": "json"}),
+    Config("gunicorn.conf.py, plain access line on", env=SHIPPED | LOGGED | {"LOG_FORMAT": "plain"}),
+    Config("gunicorn.conf.py as shipped (access log off)", env=SHIPPED | {"GUNICORN_ACCESS_LOG": ""}),
     *(sized(per_core, threads) for per_core in (1, 2, 4) for threads in (1, 2, 4, 8)),
 ]
 
