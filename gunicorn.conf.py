@@ -45,12 +45,16 @@ else:
 PORT_MODE = not os.environ.get("GUNICORN_BIND", "").strip() and bool(os.environ.get("PORT", "").strip())
 
 # --- Workers ---------------------------------------------------------------------------------------
-# Processes x threads. Each thread can hold a PostgreSQL connection (without DB_POOL_SIZE), so the
-# default is capped: 4 workers x 4 threads = 16 connections, within a 20-connection database
-# together with the cron jobs. Raise both only with the database's connection budget in mind
-# (README, "Deploying").
-workers = _int("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 4))
-# Threads: a kiosk's photo upload waits on Cloudinary for seconds; other requests go on meanwhile.
+# Processes x threads, from the cores: one worker per core of 4 threads each was the fastest
+# configuration bench.poll_configs measured among 1, 2 and 4 workers per core x 1, 2, 4 and 8
+# threads (bench/README.md, "How the server configuration changes the poll"): more processes only
+# take turns on the same cores, fewer threads leave a core idle while a thread waits on PostgreSQL.
+# Each thread can hold a PostgreSQL connection (two with DB_POLL_CONNECTION): on a machine with
+# many cores mind the database's connection budget (README, "Deploying"; GUNICORN_WORKERS wins).
+WORKERS_PER_CORE = 1
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * WORKERS_PER_CORE)
+# Threads: a kiosk's photo upload waits on Cloudinary for seconds; other requests go on meanwhile
+# (with 1 or 2 threads a few uploads at once hold every thread of a worker).
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)
 # Xendit gives up on a webhook after 30 s: a stuck worker is replaced well before that.
@@ -79,12 +83,24 @@ else:
 # SECURE_PROXY_SSL_HEADER; this only lets gunicorn log the real client address.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
+
 # --- Logs ---------------------------------------------------------------------------------------
-# Access log on stdout, errors on stderr, one line per request: who, what, status, bytes, how long
-# (ms) and the request id (the X-Request-ID response header, which is also on the app's lines).
-# With LOG_FORMAT=json (the default when DEBUG is off) each line is a JSON object instead, through
-# the app's formatter (core/logging.py).
-accesslog = "-"
+# Errors on stderr. The access log (stdout, one line per request: who, what, status, bytes, how
+# long (ms) and the request id, the X-Request-ID response header that is also on the app's lines)
+# is off unless GUNICORN_ACCESS_LOG=true: behind nginx, nginx logs every request already, and the
+# line cost the poll a fifth of its CPU as JSON (bench/README.md). With LOG_FORMAT=json (the
+# default when DEBUG is off) each line is a JSON object through the app's formatter
+# (core/logging.py); with LOG_FORMAT=plain, the plain line below, which costs less.
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "false", "0", "no", "off"):
+        return False
+    if value in ("true", "1", "yes", "on"):
+        return True
+    raise SystemExit(f"{name} must be true or false, got {value!r}.")
+
+
+accesslog = "-" if _flag("GUNICORN_ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'

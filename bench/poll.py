@@ -8,12 +8,16 @@ the poll's rate as a fraction of it.
     .venv/bin/python -m bench.poll            # 100,000 sales, 32 connections, 15 s
     .venv/bin/python -m bench.poll --smoke    # 1,000 sales, 4 connections, 2 s
     .venv/bin/python -m bench.poll --compare-with /tmp/poll-main   # and main's poll, same run
+    .venv/bin/python -m bench.poll --refs /work/shared/bench --ref-python /tmp/refvenv/bin/python
+                                              # and the reference servers, same rows, same run
 """
 
 import contextlib
+import json
 from pathlib import Path
 
 from bench import harness as h
+from bench.harness import refs as references
 
 POLL = "/api/v1/transactions/external/"
 BARE = "/api/v1/bench/bare"
@@ -21,7 +25,8 @@ BEFORE = "/api/v1/bench/poll-before/"
 
 TARGET_RPS = 1000
 TARGET_P99_MS = 50
-TARGET_FRACTION = 0.60
+TARGET_FRACTION = 0.75  # of the bare Django view's rate
+TARGET_VS_SEED = 2.5  # times the earlier FastAPI stack's rate
 
 
 def poll_database(sales: int, env_extra: dict[str, str]) -> tuple[str, str, dict[str, str]]:
@@ -49,12 +54,15 @@ def measure(
     before: bool = False,
     count_queries: bool = True,
     compare_with: Path | None = None,
+    refs: references.References | None = None,
 ) -> dict:
     """Poll (and bare view) figures: `rounds` rounds of seconds/rounds each, the two endpoints
     alternating, so a neighbour's burst of work on this shared machine hits both alike. With
     `compare_with` (another checkout, e.g. `git worktree add /tmp/poll-main main`), that
     checkout's poll is served by a second gunicorn on the same database and measured in the same
-    rounds ("other"), after checking that both answer the same bytes."""
+    rounds ("other"), after checking that both answer the same bytes. With `refs`, the reference
+    servers ("seed", "raw") serve a copy of the same sales and are polled for the same ids, after
+    checking that they answer each id with the same status."""
     name, url, env = poll_database(sales, env_extra)
     paths = [POLL + external_id for external_id in h.sample_external_ids(url, limit=min(sales, 100_000))]
     figures: dict = {"sales": sales, "connections": connections, "seconds": seconds}
@@ -76,6 +84,22 @@ def measure(
                 for path in paths[:20]:
                     if h.request("GET", other.port, path)[2] != h.request("GET", server.port, path)[2]:
                         raise SystemExit(f"{path} answers differently here and in {compare_with}")
+            if refs is not None:
+                references.seed_reference_tables(refs, url)
+                seed = servers.enter_context(references.SeedStack(refs, url, log=h.log_file("poll-seedref")))
+                raw = servers.enter_context(references.RawWsgi(refs, url, log=h.log_file("poll-rawwsgi")))
+                h.note(f"reference servers: seedref on {seed.url}, rawwsgi on {raw.url}")
+                ids = [p.removeprefix(POLL) for p in paths]
+                prefixes = {"seed": references.SEED_PREFIX, "raw": references.RAW_PREFIX}
+                endpoints["seed"] = {"paths": [prefixes["seed"] + i for i in ids], "server": seed}
+                endpoints["raw"] = {"paths": [prefixes["raw"] + i for i in ids], "server": raw}
+                # Same sales, same statuses: each system answers the same polls.
+                for external_id in ids[:20]:
+                    ours = json.loads(h.request("GET", server.port, POLL + external_id)[2])["data"]
+                    for label, prefix in prefixes.items():
+                        theirs = json.loads(h.request("GET", endpoints[label]["server"].port, prefix + external_id)[2])
+                        if (theirs["data"]["external_id"], theirs["data"]["status"]) != (external_id, ours["status"]):
+                            raise SystemExit(f"{label} answers {external_id} with {theirs}, Photobox with {ours}")
             if before:
                 # The optimised poll answers exactly what the poll answered before.
                 for path in paths[:20]:
@@ -121,6 +145,12 @@ def measure(
                     figures["other_queries"] = h.queries_per_request(
                         endpoints["other"]["server"].port, h.get_requests(paths), database=name
                     )
+                for label in ("seed", "raw") if refs is not None else ():
+                    # No Django there to count queries: PostgreSQL's count only.
+                    _, transactions = h.queries_per_request(
+                        endpoints[label]["server"].port, h.get_requests(endpoints[label]["paths"]), database=name
+                    )
+                    figures[f"{label}_queries"] = ("-", transactions)
     finally:
         if not keep_db:
             h.drop_database(name)
@@ -159,6 +189,12 @@ HEADER = [
 ]
 
 
+def ratio(numerator: float, denominator: float, *, times: bool = False) -> str:
+    if not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}×" if times else f"{numerator / denominator:.0%}"
+
+
 def main() -> None:
     p = h.parser(__doc__.split("\n\n")[0])
     p.add_argument("--sales", type=int, default=100_000)
@@ -175,9 +211,11 @@ def main() -> None:
         help="also measure the poll of another checkout in the same run, e.g. main's: "
         "git worktree add --detach /tmp/poll-main main (it needs .venv too)",
     )
+    references.add_arguments(p)
     args = p.parse_args()
     if args.smoke:
         args.sales, args.connections, args.seconds, args.rounds = 1_000, 4, 2, 2
+    refs = references.from_arguments(args)
     figures = measure(
         sales=args.sales,
         seconds=args.seconds,
@@ -188,47 +226,55 @@ def main() -> None:
         rounds=args.rounds,
         before=args.before,
         compare_with=args.compare_with,
+        refs=refs,
     )
     poll, bare = figures["poll"], figures["bare"]
     fraction = poll.rps / bare.rps if bare.rps else 0.0
     django_q = figures["poll_queries"][0]
+    seed, raw = figures.get("seed"), figures.get("raw")
     checks = [
         ("≥ 1,000 requests/s", poll.rps >= TARGET_RPS),
-        ("p99 ≤ 50 ms", poll.p99_ms <= TARGET_P99_MS),
-        ("≥ 60 % of the bare view", fraction >= TARGET_FRACTION),
+        (f"p99 ≤ {TARGET_P99_MS} ms", poll.p99_ms <= TARGET_P99_MS),
+        (f"≥ {TARGET_FRACTION:.0%} of the bare view", fraction >= TARGET_FRACTION),
+        (f"≥ {TARGET_VS_SEED:g}× the seed stack", None if seed is None else poll.rps >= TARGET_VS_SEED * seed.rps),
         ("1 SQL query per poll", django_q == 1),
         ("no errors", poll.errors == 0),
     ]
+    verdicts = {True: "met", False: "MISSED", None: "not measured (no --refs)"}
+    rows = [row("bare Django view", "-", bare, figures.get("bare_queries"))]
+    if args.before:
+        rows.append(row("poll before (ORM + DRF)", args.sales, figures["before"], figures["before_queries"]))
+    if args.compare_with:
+        rows.append(row(f"poll of {args.compare_with}", args.sales, figures["other"], figures["other_queries"]))
+    rows.append(row("poll", args.sales, poll, figures["poll_queries"]))
+    if seed is not None and raw is not None:
+        rows.append(row("seed stack (FastAPI, uvicorn × 4)", args.sales, seed, figures["seed_queries"]))
+        rows.append(row("raw WSGI ceiling (gunicorn × 2)", args.sales, raw, figures["raw_queries"]))
+    notes = [
+        f"poll / bare Django view: rate {fraction:.0%}, CPU per request {ratio(poll.server_cpu_us, bare.server_cpu_us)}"
+    ]
+    if args.compare_with:
+        other = figures["other"]
+        notes.append(
+            f"poll / {args.compare_with}'s poll: rate {ratio(poll.rps, other.rps)}, "
+            f"CPU per request {ratio(poll.server_cpu_us, other.server_cpu_us)}"
+        )
+    if seed is not None and raw is not None:
+        notes += [
+            f"poll / seed stack: rate {ratio(poll.rps, seed.rps, times=True)}, "
+            f"CPU per request {ratio(poll.server_cpu_us, seed.server_cpu_us)}",
+            f"poll / raw WSGI ceiling (for information): rate {ratio(poll.rps, raw.rps)}, "
+            f"CPU per request {ratio(poll.server_cpu_us, raw.server_cpu_us, times=True)}",
+        ]
+    else:
+        notes.append("no reference servers measured (--refs DIR --ref-python PYTHON, see bench/README.md)")
+    notes.append("targets: " + ", ".join(f"{name} {verdicts[ok]}" for name, ok in checks))
     h.print_table(
         f"Poll throughput: {args.connections} connections, {args.seconds:g} s, gunicorn "
         f"{h.server_description(args)}, load from {poll.generator}",
         HEADER,
-        [
-            row("bare Django view", "-", bare, figures.get("bare_queries")),
-            *(
-                [row("poll before (ORM + DRF)", args.sales, figures["before"], figures["before_queries"])]
-                if args.before
-                else []
-            ),
-            *(
-                [row(f"poll of {args.compare_with}", args.sales, figures["other"], figures["other_queries"])]
-                if args.compare_with
-                else []
-            ),
-            row("poll", args.sales, poll, figures["poll_queries"]),
-        ],
-        notes=[
-            f"poll rate = {fraction:.0%} of the bare view's",
-            *(
-                [
-                    f"poll rate = {poll.rps / figures['other'].rps:.0%} of {args.compare_with}'s, server+DB CPU "
-                    f"per request {poll.server_cpu_us / figures['other'].server_cpu_us:.0%} of its"
-                ]
-                if args.compare_with and figures["other"].rps and figures["other"].server_cpu_us
-                else []
-            ),
-            "targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks),
-        ],
+        rows,
+        notes=notes,
     )
     h.write_json(args.json, figures)
 

@@ -1,30 +1,24 @@
-"""The poll under several server configurations: how the gunicorn and database settings in
-bench/README.md were chosen.
+"""The poll under several server configurations: how gunicorn.conf.py's workers, threads and
+access log were chosen.
 
-Each configuration is the repository's gunicorn.conf.py (or the benchmarks' default without one)
-changed by gunicorn options, environment variables or lines of Python appended to the config.
-The configurations take turns, round after round (a server started for each turn and warmed up),
-so a neighbour's burst of work on this shared machine hits them alike.
+Each configuration is the repository's gunicorn.conf.py changed by environment variables (the
+settings it reads: GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_ACCESS_LOG, LOG_FORMAT), gunicorn
+options or lines of Python appended to it. Workers are counted per core of this machine. The
+configurations take turns, round after round (a server started for each turn and warmed up), so
+a neighbour's burst of work on this shared machine hits them alike.
 
     .venv/bin/python -m bench.poll_configs                 # the configurations below, 3 rounds of 8 s
     .venv/bin/python -m bench.poll_configs --only 1,5      # some of them
 """
 
+import os
 import statistics
 from dataclasses import dataclass, field
 
 from bench import harness as h
 from bench.poll import BARE, POLL, poll_database
 
-FREEZE = """
-def post_worker_init(worker):
-    # Objects loaded at start-up (Django, the apps) never become garbage: keep them out of the
-    # cyclic collector's way, so a full collection walks only what requests allocate.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-"""
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -35,39 +29,27 @@ class Config:
     python: str = ""  # appended to the gunicorn config
 
 
-NO_RESTARTS = ["--max-requests", "0"]
-FAST_DB = {"BENCH_DB_PREPARE_THRESHOLD": "5"}
+def sized(per_core: int, threads: int, **env: str) -> Config:
+    """`per_core` workers per core of `threads` threads each, no access log unless `env` says so."""
+    workers = per_core * CORES
+    return Config(
+        f"{per_core} per core ({workers}) × {threads} thread{'s' if threads > 1 else ''}",
+        env={"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)} | env,
+    )
+
+
+# What main shipped before (4 workers x 4 threads, JSON access log), the access log's cost at the
+# shipped size (gunicorn.conf.py: WORKERS_PER_CORE workers per core x 4 threads), then every size
+# without it.
+MAIN = {"GUNICORN_WORKERS": "4", "GUNICORN_THREADS": "4", "GUNICORN_ACCESS_LOG": "true", "LOG_FORMAT": "json"}
+SHIPPED = {"GUNICORN_WORKERS": "", "GUNICORN_THREADS": ""}  # gunicorn.conf.py's own defaults
+LOGGED = {"GUNICORN_ACCESS_LOG": "true"}
 CONFIGS = [
-    Config("repository gunicorn.conf.py"),
-    Config("+ no max-requests restarts", NO_RESTARTS),
-    Config("+ plain access log", NO_RESTARTS, {"LOG_FORMAT": "plain"}),
-    Config("+ no access log", NO_RESTARTS, python="accesslog = None"),
-    Config("+ no access log, gc.freeze()", NO_RESTARTS, python="accesslog = None\n" + FREEZE),
-    Config("+ no access log, gc.freeze(), prepared statements", NO_RESTARTS, FAST_DB, "accesslog = None\n" + FREEZE),
-    Config(
-        "  same, 2 workers x 4 threads",
-        NO_RESTARTS,
-        FAST_DB | {"GUNICORN_WORKERS": "2"},
-        "accesslog = None\n" + FREEZE,
-    ),
-    Config(
-        "  same, 3 workers x 2 threads",
-        NO_RESTARTS,
-        FAST_DB | {"GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "2"},
-        "accesslog = None\n" + FREEZE,
-    ),
-    Config(
-        "  same, 4 sync workers",
-        [*NO_RESTARTS, "--worker-class", "sync"],
-        FAST_DB,
-        "accesslog = None\n" + FREEZE,
-    ),
-    Config(
-        "  same, 2 workers x 4 threads, DB_POOL_PRE_PING=false",
-        NO_RESTARTS,
-        FAST_DB | {"GUNICORN_WORKERS": "2", "DB_POOL_PRE_PING": "false"},
-        "accesslog = None\n" + FREEZE,
-    ),
+    Config("main's gunicorn.conf.py: 4 workers × 4 threads, JSON access log", env=MAIN),
+    Config("gunicorn.conf.py, JSON access log on", env=SHIPPED | LOGGED | {"LOG_FORMAT": "json"}),
+    Config("gunicorn.conf.py, plain access line on", env=SHIPPED | LOGGED | {"LOG_FORMAT": "plain"}),
+    Config("gunicorn.conf.py as shipped (access log off)", env=SHIPPED | {"GUNICORN_ACCESS_LOG": ""}),
+    *(sized(per_core, threads) for per_core in (1, 2, 4) for threads in (1, 2, 4, 8)),
 ]
 
 

@@ -13,10 +13,6 @@ from photobox.settings import DATABASES, MIDDLEWARE
 ROOT_URLCONF = "bench.urls"
 MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
 
-# Proposed settings, tried here before they exist in photobox/settings/ (bench/README.md):
-# BENCH_DB_PREPARE_THRESHOLD=5 lets psycopg prepare statements run that often on a connection.
-if os.environ.get("BENCH_DB_PREPARE_THRESHOLD"):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(os.environ["BENCH_DB_PREPARE_THRESHOLD"])
 # BENCH_SERVER_SIDE_BINDING=1: Django's documented OPTIONS["server_side_binding"], under which
 # every query (the poll's too) binds on the server and prepare_threshold takes effect.
 if os.environ.get("BENCH_SERVER_SIDE_BINDING"):

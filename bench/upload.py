@@ -10,7 +10,10 @@ time, and how much the serving worker's resident memory (RSS) grew at its peak. 
 """
 
 import io
+import random
+import shutil
 import statistics
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,12 +30,12 @@ TARGET_RSS_MB = 150
 
 def photo(size: int, number: int) -> bytes:
     """A JPEG of about `size` bytes (noise, so it does not compress), cached between runs."""
-    cache = Path(h.tempfile.gettempdir()) / "photobox-bench" / "photos"
+    cache = Path(tempfile.gettempdir()) / "photobox-bench" / "photos"
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{size}-{number}.jpg"
     if path.exists():
         return path.read_bytes()
-    rng = h.random.Random(number)
+    rng = random.Random(number)  # noqa: S311 - noise for test photos
     width = int((size / 1.2) ** 0.5 * 1.15)
     data = b""
     for _ in range(8):
@@ -117,7 +120,7 @@ def main() -> None:
     if args.smoke:
         scenarios, args.runs = [("3 × 0.3 MB", 3, 300_000)], 1
     name = h.db_name("photobox_bench_upload")
-    media = Path(h.tempfile.mkdtemp(prefix="photobox-bench-media-"))
+    media = Path(tempfile.mkdtemp(prefix="photobox-bench-media-"))
     rows, figures = [], {}
     fake_server = fake_cloudinary_server(latency=args.latency)
     with fake_server as fake:
@@ -161,7 +164,7 @@ def main() -> None:
         finally:
             if not args.keep_db:
                 h.drop_database(name)
-            h.shutil.rmtree(media, ignore_errors=True)
+            shutil.rmtree(media, ignore_errors=True)
     checks = []
     for label, runs in figures.items():
         if label.startswith("12"):

@@ -6,8 +6,6 @@ Nothing here talks to anything but 127.0.0.1."""
 
 from bench.harness.cli import (
     KEEP_DB,
-    PROPOSED_ENV,
-    PROPOSED_GUNICORN,
     _Parser,
     _stop_on_sigterm,
     config_with,
@@ -96,8 +94,6 @@ __all__ = [
     "LOCATIONS",
     "PG_SERVER",
     "PRICE_ID",
-    "PROPOSED_ENV",
-    "PROPOSED_GUNICORN",
     "PROXY_HEADERS",
     "PYTHON",
     "ROOT",

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.harness import machine
 from bench.harness.common import DEFAULT_GUNICORN_ARGS, ROOT
 
 # --- Command line ---------------------------------------------------------------------------------
@@ -20,6 +21,7 @@ class _Parser(argparse.ArgumentParser):
         global KEEP_DB
         parsed = super().parse_args(*args, **kwargs)
         KEEP_DB = parsed.keep_db
+        machine.PATIENCE = 0.0 if parsed.smoke and parsed.patience is None else (parsed.patience or 120.0)
         return parsed
 
 
@@ -53,9 +55,11 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="extra environment for the server, e.g. --env DB_POOL_PRE_PING=false (repeatable)",
     )
     p.add_argument(
-        "--proposed",
-        action="store_true",
-        help="run the server with the settings bench/README.md proposes (PROPOSED_GUNICORN, PROPOSED_ENV)",
+        "--patience",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long each measurement waits for the machine to be below 15%% busy (default 120; --smoke: 0)",
     )
     p.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
@@ -75,31 +79,6 @@ def gunicorn_description(option: str | None) -> str:
     if (ROOT / "gunicorn.conf.py").exists():
         return f"gunicorn.conf.py {args}".strip()
     return args
-
-
-# What bench/README.md proposes for production, tried with --proposed: gunicorn.conf.py (or the
-# default above) with these lines added, and these environment variables.
-PROPOSED_GUNICORN = """
-workers = 2  # GUNICORN_WORKERS=2 (threads stay 4)
-max_requests = 0  # GUNICORN_MAX_REQUESTS=0: a worker restart costs ~1 s of CPU
-max_requests_jitter = 0
-accesslog = None  # the reverse proxy logs requests (see bench/README.md)
-
-
-def post_worker_init(worker):
-    # What start-up loaded (Django, the apps) is never garbage: keep it out of the cyclic
-    # collector's way, so each collection walks only what requests allocate.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-"""
-PROPOSED_ENV = {
-    # OPTIONS["prepare_threshold"] = 5 (emulated by bench/settings.py, as before
-    # photobox/settings/database.py had DB_PREPARE_THRESHOLD): psycopg prepares the poll's SELECT
-    # on each connection, PostgreSQL stops re-planning it.
-    "BENCH_DB_PREPARE_THRESHOLD": "5",
-}
 
 
 def config_with(python: str, options: list[str]) -> list[str]:
@@ -124,19 +103,15 @@ def config_with(python: str, options: list[str]) -> list[str]:
 
 def server_options(args: argparse.Namespace) -> list[str]:
     """The gunicorn options a benchmark runs with, from its command line."""
-    if args.proposed:
-        return config_with(PROPOSED_GUNICORN, gunicorn_args(None)) + gunicorn_args(args.gunicorn_args or "")
     return gunicorn_args(args.gunicorn_args)
 
 
 def server_extra_env(args: argparse.Namespace) -> dict[str, str]:
-    return (PROPOSED_ENV if args.proposed else {}) | extra_env(args.env)
+    return extra_env(args.env)
 
 
 def server_description(args: argparse.Namespace) -> str:
     text = gunicorn_description(args.gunicorn_args)
-    if args.proposed:
-        text += " + the proposed settings (bench/README.md)"
     if args.env:
         text += " with " + " ".join(args.env)
     return text

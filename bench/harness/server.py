@@ -76,7 +76,11 @@ def free_port() -> int:
 
 class Gunicorn:
     """gunicorn serving photobox.wsgi on a free port of 127.0.0.1, stopped on exit; from this
-    checkout, or from another one (`root`, e.g. main's, to measure it in the same run)."""
+    checkout, or from another one (`root`, e.g. main's, to measure it in the same run). Subclasses
+    serve something else the same way (`command`, `ready`: bench/harness/refs.py)."""
+
+    name = "gunicorn"
+    ready = ("/health", 200)  # the path answering `status` once the server serves
 
     def __init__(self, env: dict[str, str], args: list[str], *, log: Path, root: Path = ROOT) -> None:
         self.env, self.args, self.log_path, self.root = env, args, log, root
@@ -84,31 +88,31 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "gunicorn", "photobox.wsgi:application", *self.args, "--bind", f"127.0.0.1:{self.port}"]
+
     def __enter__(self) -> "Gunicorn":
-        command = [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "photobox.wsgi:application",
-            *self.args,
-            "--bind",
-            f"127.0.0.1:{self.port}",
-        ]
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=self.root, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            cwd=self.root,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
+        path, expected = self.ready
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}: see {self.log_path}")
+                raise SystemExit(f"{self.name} exited with {self.process.returncode}: see {self.log_path}")
             with contextlib.suppress(OSError):
-                status, _, _ = request("GET", self.port, "/health", timeout=2)
-                if status == 200 and len(self.worker_pids()) >= 1:
+                status, _, _ = request("GET", self.port, path, timeout=2)
+                if status == expected and len(self.worker_pids()) >= 1:
                     return self
             time.sleep(0.2)
         self.__exit__()
-        raise SystemExit(f"gunicorn did not answer /health within 60 s: see {self.log_path}")
+        raise SystemExit(f"{self.name} did not answer {path} within 60 s: see {self.log_path}")
 
     def worker_pids(self) -> list[int]:
         assert self.process is not None

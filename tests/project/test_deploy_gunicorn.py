@@ -1,7 +1,7 @@
 """The deployment as the README describes it: `collectstatic`, then gunicorn with gunicorn.conf.py
 and DEBUG off behind a TLS-terminating proxy. The admin and the API docs get their static files
 from whitenoise (hashed, cached for a year, compressed), /health answers over plain HTTP, and the
-access log is one JSON line per request with its duration and request id."""
+access log, when turned on, is one JSON line per request with its duration and request id."""
 
 import json
 import re
@@ -52,6 +52,7 @@ def server(tmp_path_factory):
         SECURE_PROXY_SSL_HEADER="true",
         APP_VERSION="9.9.9",
         LOG_FORMAT="json",
+        GUNICORN_ACCESS_LOG="true",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="1",
         GUNICORN_THREADS="2",

@@ -192,7 +192,11 @@ def stop(process: subprocess.Popen) -> None:
 def gunicorn(root: Path, port: int, *, host: str = "127.0.0.1", **values: str):
     """gunicorn -c gunicorn.conf.py, production settings, on the test database; ready on `port`."""
     environment = instance_environment(
-        GUNICORN_WORKERS=str(WORKERS), GUNICORN_THREADS=str(THREADS), LOG_FORMAT="json", **values
+        GUNICORN_WORKERS=str(WORKERS),
+        GUNICORN_THREADS=str(THREADS),
+        GUNICORN_ACCESS_LOG="true",  # its lines tell when a download was handed over
+        LOG_FORMAT="json",
+        **values,
     )
     stdout, stderr = root / "gunicorn.out", root / "gunicorn.err"
     with stdout.open("w") as out, stderr.open("w") as err:

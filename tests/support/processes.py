@@ -53,7 +53,8 @@ def clean_environment(**values: str) -> dict[str, str]:
     """The process environment without any Photobox setting (a developer's .env is read with
     setdefault, so blank values keep it out too) nor gunicorn's, plus `values`."""
     environment = settings_environment({})
-    for name in ("GUNICORN_BIND", "PORT", "GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"):
+    gunicorn = ["GUNICORN_BIND", "PORT", "GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"]
+    for name in [*gunicorn, "GUNICORN_ACCESS_LOG", "GUNICORN_MAX_REQUESTS"]:
         environment[name] = ""
     environment.update(values)
     return environment
