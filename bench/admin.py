@@ -173,7 +173,7 @@ def pages(client, found: dict[str, str]) -> list[tuple[str, str]]:
     sale = Sale.objects.get(external_id=found["external_id"])
     result += [
         ("sales report (default period)", reverse("admin:payments_sale_report")),
-        ("funnel (default month; another helper's)", reverse("admin:payments_sale_funnel")),
+        ("funnel (default month)", reverse("admin:payments_sale_funnel")),
         ("fleet board", reverse("admin:locations_location_fleet")),
         ("a sale's page", reverse("admin:payments_sale_change", args=[sale.pk])),
     ]
