@@ -1,0 +1,120 @@
+"""Mutation testing of the money modules: `.venv/bin/python -m mutation MODULE... | all`.
+
+Each module gets its own mutmut work directory in `.mutation/<module>/` (not committed): links to
+the project, and a pyproject.toml telling mutmut which file to mutate and which tests to run. A run
+starts afresh; `--survivors` runs again only the mutants that survived last time (after writing a
+test for them). The report subtracts the mutants listed in mutation/equivalent.toml.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mutation.modules import MODULES
+from mutation.report import ModuleResult, module_result, print_module, print_total
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+# What the tests need from the project: every package (tests import them all through Django's
+# settings), and the files some tests read (templates, the README, the docs).
+PACKAGES = ("core", "locations", "pricing", "payments", "gallery", "photobox", "backoffice", "demo")
+FILES = ("templates", "locale", "docs", "README.md", "manage.py", ".env.example")
+# --reuse-db: every mutant's test run uses the test database the first run made (migrations once).
+# No randomised order, stop at the first failure: a killed mutant costs one failing test.
+PYTEST_ARGS = ("-p", "no:cacheprovider", "--reuse-db", "-p", "no:randomly")
+
+
+def prepare(name: str, *, fresh: bool) -> Path:
+    work = WORK / name
+    if fresh and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    for entry in (*PACKAGES, *FILES, "tests"):
+        link = work / entry
+        if not link.is_symlink():
+            link.symlink_to(ROOT / entry)
+    module = MODULES[name]
+    config = "\n".join(
+        [
+            "",
+            "[tool.mutmut]",
+            f"source_paths = {list(PACKAGES)!r}",
+            f"only_mutate = {list(module.sources)!r}",
+            f"also_copy = {list(FILES)!r}",
+            f"pytest_add_cli_args_test_selection = {list(module.tests)!r}",
+            f"pytest_add_cli_args = {list(PYTEST_ARGS)!r}",
+            "",
+        ]
+    )
+    # The project's own pytest settings (DJANGO_SETTINGS_MODULE, markers) plus mutmut's.
+    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + config.replace("'", '"'))
+    return work
+
+
+def create_test_database() -> None:
+    """A fresh test database (after migrations change): the runs only reuse it."""
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def run_mutmut(work: Path, mutants: list[str]) -> None:
+    mutmut = Path(sys.executable).with_name("mutmut")
+    log = work / "mutmut.log"
+    with log.open("w") as out:
+        done = subprocess.run(  # noqa: S603
+            [str(mutmut), "run", "--max-children", "1", *mutants], cwd=work, stdout=out, stderr=subprocess.STDOUT
+        )
+    if done.returncode != 0:
+        tail = log.read_text()[-3000:]
+        raise SystemExit(f"mutmut failed ({done.returncode}); the end of {log}:\n{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"all, or some of: {', '.join(MODULES)}")
+    parser.add_argument("--survivors", action="store_true", help="run again only the last run's survivors")
+    parser.add_argument("--report", action="store_true", help="only print the last run's report")
+    parser.add_argument("--create-db", action="store_true", help="make the test database anew first")
+    parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    args = parser.parse_args()
+    if args.list or not args.modules:
+        for name, module in MODULES.items():
+            print(f"{name}: {module.what}\n  mutates {' '.join(module.sources)}\n  tests {' '.join(module.tests)}")
+        return
+    names = list(MODULES) if args.modules == ["all"] else args.modules
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from: {', '.join(MODULES)}")
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        parser.error("set DATABASE_URL=postgres://... (the row-lock and concurrency tests need PostgreSQL)")
+    if args.create_db:
+        create_test_database()
+
+    results: list[ModuleResult] = []
+    for name in names:
+        started = time.monotonic()
+        work = prepare(name, fresh=not (args.survivors or args.report))
+        if not args.report:
+            again = module_result(name, work).survivor_names if args.survivors else []
+            if args.survivors and not again:
+                print(f"{name}: no survivors to run again")
+            else:
+                print(f"{name}: running mutmut ({work / 'mutmut.log'})", flush=True)
+                run_mutmut(work, again)
+        result = module_result(name, work, seconds=time.monotonic() - started)
+        print_module(result)
+        results.append(result)
+    if len(results) > 1:
+        print_total(results)
+
+
+if __name__ == "__main__":
+    main()
