@@ -178,3 +178,80 @@ def test_a_free_session_costs_its_two_writes_and_no_savepoint(make_sale, django_
 
     with django_assert_num_queries(2):  # the conditional UPDATE, the history row
         transitions.complete_free(sale=sale, now=timezone.now())
+
+
+def test_expiring_stamps_each_sale_and_row_with_the_time_and_notice_given(make_sale):
+    sale = make_sale()
+    notice = PaymentEvent.objects.create(source=EventSource.RECONCILIATION, sale=sale, reported_status="EXPIRED")
+
+    transitions.expire(
+        sales=Sale.objects.filter(pk=sale.pk), cause=SaleCause.RECONCILIATION, now=AN_HOUR_AGO, event=notice
+    )
+
+    row = sale.history.get(to_status=SaleStatus.EXPIRED)
+    assert (stored(sale).updated_at, row.at, row.event) == (AN_HOUR_AGO, AN_HOUR_AGO, notice)
+
+
+def test_expiring_costs_the_lock_the_update_and_one_insert_and_no_savepoint(make_sale, django_assert_num_queries):
+    sales = [make_sale(), make_sale()]
+
+    with django_assert_num_queries(3):  # SELECT ... FOR UPDATE, the UPDATE, the history rows in one INSERT
+        transitions.expire(
+            sales=Sale.objects.filter(pk__in=[s.pk for s in sales]), cause="expire_sales", now=AN_HOUR_AGO
+        )
+
+
+# --- Who did it ----------------------------------------------------------------------------------
+
+
+def test_rows_no_person_caused_name_no_actor(make_sale):
+    sale = make_sale()
+
+    transitions.cancel(sale=sale)
+
+    assert list(sale.history.values_list("actor_text", "actor_id")) == [("", None), ("", None)]
+
+
+# --- A payment ------------------------------------------------------------------------------------
+
+
+def complete(sale: Sale, *, payment_id: str | None) -> None:
+    transitions.complete(
+        sale=sale,
+        paid_at=timezone.now(),
+        paid_amount=sale.amount,
+        payment_id=payment_id,
+        channel="QRIS",
+        receipt_id="",
+        cause=SaleCause.WEBHOOK,
+    )
+
+
+def test_a_late_payment_without_an_id_is_flagged_saying_so(make_sale):
+    sale = make_sale(status=SaleStatus.EXPIRED)
+
+    complete(sale, payment_id=None)
+
+    assert list(sale.reviews.values_list("reason", flat=True)) == [
+        "Paid after the sale was marked EXPIRED (late payment without id): "
+        "keep it and let the customer take photos, or refund it"
+    ]
+
+
+def test_a_payment_writes_only_the_payment_onto_the_sale(make_sale):
+    sale = make_sale()
+    Sale.objects.filter(pk=sale.pk).update(email="corrected@example.com")  # since `sale` was read
+
+    complete(sale, payment_id="qrpy_1")
+
+    assert (stored(sale).status, stored(sale).email) == (COMPLETED, "corrected@example.com")
+
+
+def test_a_payment_already_on_another_sale_leaves_the_sale_in_hand_as_it_was(make_sale):
+    make_sale(status=COMPLETED, xendit_payment_id="qrpy_1")
+    sale = make_sale()
+
+    with pytest.raises(transitions.PaymentOnAnotherSale):
+        complete(sale, payment_id="qrpy_1")
+
+    assert (sale.status, sale.paid_at, sale.paid_amount, sale.xendit_payment_id) == (PENDING, None, None, None)
