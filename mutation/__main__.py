@@ -56,13 +56,16 @@ def prepare(name: str, *, fresh: bool) -> Path:
 
 
 def create_test_database() -> None:
-    """A fresh test database (after migrations change): the runs only reuse it."""
+    """The test database made anew, migrated and empty, which every mutant's run then reuses: rows a
+    killed run left behind, or migrations since, would otherwise fail the first test."""
     code = (
         "import django; django.setup(); from django.db import connection; "
         "connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)  # noqa: S603
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    if done.returncode != 0:
+        raise SystemExit(f"Could not make the test database:\n{done.stderr}")
 
 
 def run_mutmut(work: Path, mutants: list[str]) -> None:
@@ -82,7 +85,6 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help=f"all, or some of: {', '.join(MODULES)}")
     parser.add_argument("--survivors", action="store_true", help="run again only the last run's survivors")
     parser.add_argument("--report", action="store_true", help="only print the last run's report")
-    parser.add_argument("--create-db", action="store_true", help="make the test database anew first")
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     args = parser.parse_args()
     if args.list or not args.modules:
@@ -95,7 +97,7 @@ def main() -> None:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from: {', '.join(MODULES)}")
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         parser.error("set DATABASE_URL=postgres://... (the row-lock and concurrency tests need PostgreSQL)")
-    if args.create_db:
+    if not args.report:
         create_test_database()
 
     results: list[ModuleResult] = []
