@@ -46,7 +46,7 @@ def prepare(name: str, *, fresh: bool) -> Path:
             f"only_mutate = {list(module.sources)!r}",
             f"also_copy = {list(FILES)!r}",
             f"pytest_add_cli_args_test_selection = {list(module.tests)!r}",
-            f"pytest_add_cli_args = {list(PYTEST_ARGS)!r}",
+            f"pytest_add_cli_args = {[*PYTEST_ARGS, *(f'--deselect={test}' for test in module.skip)]!r}",
             "",
         ]
     )
