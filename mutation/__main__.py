@@ -28,6 +28,16 @@ FILES = ("templates", "locale", "docs", "README.md", "manage.py", ".env.example"
 PYTEST_ARGS = ("-p", "no:cacheprovider", "--reuse-db", "-p", "no:randomly")
 
 
+def changed_since_last_run(name: str) -> bool:
+    """A source changed since its mutants were made: mutmut numbers them anew, so last run's
+    survivors no longer name the same changes."""
+    mutants = WORK / name / "mutants"
+    return any(
+        not (mutants / source).exists() or (ROOT / source).stat().st_mtime > (mutants / source).stat().st_mtime
+        for source in MODULES[name].sources
+    )
+
+
 def prepare(name: str, *, fresh: bool) -> Path:
     work = WORK / name
     if fresh and work.exists():
@@ -103,14 +113,17 @@ def main() -> None:
     results: list[ModuleResult] = []
     for name in names:
         started = time.monotonic()
-        work = prepare(name, fresh=not (args.survivors or args.report))
+        again = args.survivors and not changed_since_last_run(name)
+        if args.survivors and not again:
+            print(f"{name}: its code changed since the last run: running all its mutants")
+        work = prepare(name, fresh=not (again or args.report))
         if not args.report:
-            again = module_result(name, work).survivor_names if args.survivors else []
-            if args.survivors and not again:
+            survivors = module_result(name, work).survivor_names if again else []
+            if again and not survivors:
                 print(f"{name}: no survivors to run again")
             else:
                 print(f"{name}: running mutmut ({work / 'mutmut.log'})", flush=True)
-                run_mutmut(work, again)
+                run_mutmut(work, survivors)
         result = module_result(name, work, seconds=time.monotonic() - started)
         print_module(result)
         results.append(result)
