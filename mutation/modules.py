@@ -40,11 +40,13 @@ MODULES: dict[str, MoneyModule] = {
         sources=("payments/events.py", "payments/completion.py"),
         tests=(
             "tests/payments/test_webhook.py",
+            "tests/payments/test_notice_records.py",
             "tests/payments/test_notice_verification.py",
             "tests/payments/test_late_payments.py",
             "tests/payments/test_unmatched_payments.py",
             "tests/payments/test_expire_sales.py",
             "tests/payments/test_simulator.py",
+            "tests/backoffice/test_admin_problems.py",
             "tests/payments/test_money_mutants.py",
             "tests/payments/test_concurrency.py",
         ),

@@ -1,0 +1,77 @@
+"""What is kept of every notice: a refused request's caller and (when its body was read) hash,
+the gateway's own words for a notice that came another way than the webhook; and what is purged:
+only refused requests, never one staff wrote a note about. A payment's stated time is believed
+within CLOCK_SKEW of the sale's life, its edge included."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from payments.completion import CLOCK_SKEW, trusted_paid_at
+from payments.events import purge_rejected_events, record_and_apply
+from payments.gateways import IgnoredNotice, PaymentNotice
+from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote
+from payments.simulation import simulate_payment
+from tests.support.webhooks import post_webhook
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_refused_request_keeps_the_address_it_came_from(api):
+    post_webhook(api, {"x": 1}, token="wrong", REMOTE_ADDR="203.0.113.7")
+
+    assert PaymentEvent.objects.get().remote_addr == "203.0.113.7"
+
+
+def test_a_body_too_large_to_read_is_kept_with_its_size_and_no_hash(api):
+    body = b"{" + b" " * (64 * 1024) + b"}"
+
+    assert post_webhook(api, body).status_code == 413
+
+    event = PaymentEvent.objects.get()
+    assert (event.outcome, event.body_size, event.body_sha256, event.body) == (EventOutcome.REJECTED, len(body), "", "")
+
+
+def test_only_refused_requests_nobody_wrote_about_are_purged(api, make_sale):
+    long_ago = timezone.now() - timedelta(days=31)
+    simulate_payment(sale=make_sale())
+    post_webhook(api, {"x": 1}, token="wrong")
+    post_webhook(api, {"x": 2}, token="wrong")
+    applied, noted, _forgotten = PaymentEvent.objects.order_by("pk")
+    PaymentEvent.objects.update(received_at=long_ago)
+    ReviewNote.objects.create(payment_event=noted, note="A scan of our webhook: reported to the hosting provider")
+
+    assert purge_rejected_events() == 1
+
+    assert set(PaymentEvent.objects.all()) == {applied, noted}
+
+
+def test_a_simulated_payment_is_stored_in_the_gateways_own_words(make_sale):
+    event = simulate_payment(sale=make_sale())
+
+    assert '"event": "qr.payment"' in event.body
+
+
+def test_a_notice_with_nothing_on_the_wire_is_stored_with_an_empty_body(db):
+    event = record_and_apply(source=EventSource.RECONCILIATION, notice=IgnoredNotice(reason="Another business's QR"))
+
+    assert (event.body, event.outcome) == ("", EventOutcome.IGNORED)
+
+
+@pytest.mark.parametrize("before_the_sale", [CLOCK_SKEW, timedelta(minutes=1)], ids=["the edge", "within"])
+def test_a_payment_stated_just_before_the_sale_began_is_believed(make_sale, before_the_sale):
+    sale = make_sale()
+    stated = sale.created_at - before_the_sale
+    notice = PaymentNotice(
+        shape="simulator",
+        reference=sale.external_id,
+        qr_id=sale.xendit_qr_id,
+        payment_id="qrpy_1",
+        status="COMPLETED",
+        amount=Decimal(sale.amount),
+        paid_at=stated,
+    )
+
+    assert trusted_paid_at(sale=sale, notice=notice, received_at=sale.created_at + timedelta(minutes=2)) == stated
