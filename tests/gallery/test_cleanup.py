@@ -525,3 +525,31 @@ def test_a_partly_failed_upload_keeps_what_was_stored_and_the_retry_stores_only_
     assert Photo.objects.filter(sale=sale, stored_at__isnull=True).count() == 0
     assert len(fake_cloudinary.assets) == 5
     assert EmailOutbox.objects.filter(sale=sale).count() == 1
+
+
+# --- Filling a delete call (mutation survivors, issue 17) ------------------------------------------
+
+
+@pytest.fixture
+def one_call_left(settings, fake_cloudinary):
+    """The storage budget allows one more delete call this hour: what the first call took is what
+    this run deletes."""
+    fake_cloudinary.remaining = settings.CLOUDINARY_ADMIN_API_RESERVE + 1
+
+
+def test_sales_whose_photos_exactly_fill_one_delete_call_go_in_that_call(
+    sale_with_photos, fake_cloudinary, one_call_left
+):
+    sales = [sale_with_photos(count=10) for _ in range(10)]  # 100 photos: one Cloudinary call's worth
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, len(fake_cloudinary.admin_calls)) == ([s.external_id for s in sales], 1)
+
+
+def test_a_sale_without_photos_goes_along_with_a_full_delete_call(sale_with_photos, fake_cloudinary, one_call_left):
+    sales = [sale_with_photos(count=100), sale_with_photos(count=0)]
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, len(fake_cloudinary.admin_calls)) == ([s.external_id for s in sales], 1)
