@@ -6,6 +6,7 @@ keeps what was stored and is completed by the kiosk's retry.
 """
 
 import io
+import threading
 import time
 from datetime import timedelta
 
@@ -14,13 +15,14 @@ import requests
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
 from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
 from payments.models import Sale, SaleStatus
-from tests.support.concurrency import run_concurrently
+from tests.support.concurrency import run_concurrently, wait_until_another_query_waits_for_this_transaction
 
 pytestmark = pytest.mark.django_db
 TOKEN = "test-maintenance-token"
@@ -553,3 +555,27 @@ def test_a_sale_without_photos_goes_along_with_a_full_delete_call(sale_with_phot
     report = cleanup_photos(days=14)
 
     assert (report.deleted, len(fake_cloudinary.admin_calls)) == ([s.external_id for s in sales], 1)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_another_run_finished_after_this_run_saw_it_due_is_not_deleted_again(sale_with_photos, fake_cloudinary):
+    """The other run marks the sale cleaned in a transaction it keeps open until this run's claim
+    waits for the row; it commits then, so the claim is decided after the sale was cleaned."""
+    sale = sale_with_photos()
+    cleaned_held_open = threading.Event()
+
+    def other_run():
+        with transaction.atomic():
+            Sale.objects.filter(pk=sale.pk).update(photos_deleted_at=timezone.now())
+            cleaned_held_open.set()
+            wait_until_another_query_waits_for_this_transaction()
+
+    def this_run():
+        assert cleaned_held_open.wait(10), "the other run never cleaned the sale"
+        return cleanup_photos(days=14)
+
+    other, report = run_concurrently(lambda index: (other_run, this_run)[index](), 2)
+
+    assert other is None, other  # the other run's wait for this run's claim came
+    assert (report.deleted, fake_cloudinary.admin_calls) == ([], [])
