@@ -7,6 +7,7 @@ test for them). The report subtracts the mutants listed in mutation/equivalent.t
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -78,12 +79,25 @@ def create_test_database() -> None:
         raise SystemExit(f"Could not make the test database:\n{done.stderr}")
 
 
-def run_mutmut(work: Path, mutants: list[str]) -> None:
+def forget(work: Path, names: list[str]) -> None:
+    """Mark these mutants unchecked in mutmut's results, so its next run tries them again."""
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        results = data["exit_code_by_key"]
+        if any(name in results for name in names):
+            results.update({name: None for name in names if name in results})
+            meta.write_text(json.dumps(data, indent=4))
+
+
+def run_mutmut(work: Path) -> None:
+    """Run every mutant without a result: all of them in a fresh work directory; after `forget`,
+    those forgotten (and any whose cached result mutmut dropped, e.g. after the pytest options
+    changed)."""
     mutmut = Path(sys.executable).with_name("mutmut")
     log = work / "mutmut.log"
     with log.open("w") as out:
         done = subprocess.run(  # noqa: S603
-            [str(mutmut), "run", "--max-children", "1", *mutants], cwd=work, stdout=out, stderr=subprocess.STDOUT
+            [str(mutmut), "run", "--max-children", "1"], cwd=work, stdout=out, stderr=subprocess.STDOUT
         )
     if done.returncode != 0:
         tail = log.read_text()[-3000:]
@@ -118,12 +132,10 @@ def main() -> None:
             print(f"{name}: its code changed since the last run: running all its mutants")
         work = prepare(name, fresh=not (again or args.report))
         if not args.report:
-            survivors = module_result(name, work).survivor_names if again else []
-            if again and not survivors:
-                print(f"{name}: no survivors to run again")
-            else:
-                print(f"{name}: running mutmut ({work / 'mutmut.log'})", flush=True)
-                run_mutmut(work, survivors)
+            if again:
+                forget(work, module_result(name, work).survivor_names)
+            print(f"{name}: running mutmut ({work / 'mutmut.log'})", flush=True)
+            run_mutmut(work)
         result = module_result(name, work, seconds=time.monotonic() - started)
         print_module(result)
         results.append(result)
