@@ -60,9 +60,9 @@ def cleanup(api, days="14", *, token=TOKEN, alias=False):
 def sale_with_photos(make_sale, make_photo, fake_cloudinary):
     """A paid sale whose email went out `days_ago` days ago, with `count` photos stored at the fake."""
 
-    def make(*, days_ago: float = 20, count: int = 12) -> Sale:
+    def make(*, days_ago: float = 20, count: int = 12, **fields) -> Sale:
         sent = timezone.now() - timedelta(days=days_ago)
-        sale = make_sale(status=SaleStatus.COMPLETED, paid_at=sent, email_sent_at=sent)
+        sale = make_sale(status=SaleStatus.COMPLETED, paid_at=sent, email_sent_at=sent, **fields)
         for position in range(1, count + 1):
             checksum = f"{sale.pk:032x}{position:032x}"
             key = f"photobox/{sale.external_id}/{position:02d}-{checksum[:16]}"
@@ -579,3 +579,58 @@ def test_a_sale_another_run_finished_after_this_run_saw_it_due_is_not_deleted_ag
 
     assert other is None, other  # the other run's wait for this run's claim came
     assert (report.deleted, fake_cloudinary.admin_calls) == ([], [])
+
+
+def test_a_dry_run_says_what_would_be_deleted(sale_with_photos, fake_cloudinary):
+    sale_with_photos()
+
+    report = cleanup_photos(days=14, dry_run=True)
+
+    assert report.message == "1 folders would be deleted"
+
+
+def test_the_very_first_sale_is_cleaned_too(sale_with_photos, fake_cloudinary):
+    first = sale_with_photos(id=1)
+
+    assert cleanup_photos(days=14).deleted == [first.external_id]
+
+
+def test_sales_without_photos_are_marked_cleaned_without_a_storage_call(sale_with_photos, fake_cloudinary):
+    sales = [sale_with_photos(count=0), sale_with_photos(count=0)]
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, report.api_calls, fake_cloudinary.admin_calls) == ([s.external_id for s in sales], 0, [])
+
+
+def test_a_long_backlog_is_cleaned_in_one_run_and_every_call_is_counted(sale_with_photos, fake_cloudinary):
+    sales = [sale_with_photos() for _ in range(25)]  # 4 delete calls of at most 8 sales
+
+    report = cleanup_photos(days=14)
+
+    assert report.deleted == [s.external_id for s in sales]
+    assert report.api_calls == len(fake_cloudinary.admin_calls) == 4
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_page_another_run_claimed_first_is_skipped_and_the_run_goes_on(sale_with_photos, fake_cloudinary):
+    """Another run claims the first sale in a transaction it keeps open until this run's claim
+    waits for the row: this run then finds its page taken and goes on with the next one."""
+    taken, after = sale_with_photos(count=100), sale_with_photos()  # one delete call each
+    claimed_held_open = threading.Event()
+
+    def other_run():
+        with transaction.atomic():
+            Sale.objects.filter(pk=taken.pk).update(photos_cleanup_claimed_at=timezone.now())
+            claimed_held_open.set()
+            wait_until_another_query_waits_for_this_transaction()
+
+    def this_run():
+        assert claimed_held_open.wait(10), "the other run never claimed the sale"
+        return cleanup_photos(days=14)
+
+    other, report = run_concurrently(lambda index: (other_run, this_run)[index](), 2)
+
+    assert other is None, other
+    assert report.deleted == [after.external_id]
