@@ -23,10 +23,10 @@ WORK = ROOT / ".mutation"
 # What the tests need from the project: every package (tests import them all through Django's
 # settings), and the files some tests read (templates, the README, the docs).
 PACKAGES = ("core", "locations", "pricing", "payments", "gallery", "photobox", "backoffice", "demo")
-FILES = ("templates", "locale", "docs", "README.md", "manage.py", ".env.example")
+FILES = ("templates", "locale", "docs", "README.md", "manage.py", ".env.example", "mutation")
 # --reuse-db: every mutant's test run uses the test database the first run made (migrations once).
 # No randomised order, stop at the first failure: a killed mutant costs one failing test.
-PYTEST_ARGS = ("-p", "no:cacheprovider", "--reuse-db", "-p", "no:randomly")
+PYTEST_ARGS = ("-p", "no:cacheprovider", "--reuse-db", "-p", "no:randomly", "-p", "mutation.fresh_db")
 
 
 def changed_since_last_run(name: str) -> bool:
@@ -66,15 +66,23 @@ def prepare(name: str, *, fresh: bool) -> Path:
     return work
 
 
+def snapshot_path() -> Path:
+    return WORK / f"{os.environ['DATABASE_URL'].rsplit('/', 1)[-1]}.snapshot.json"
+
+
 def create_test_database() -> None:
-    """The test database made anew, migrated and empty, which every mutant's run then reuses: rows a
-    killed run left behind, or migrations since, would otherwise fail the first test."""
+    """The test database made anew and migrated, and a snapshot of what the migrations put in it,
+    which mutation/fresh_db.py loads at the start of every mutant's test session."""
     code = (
-        "import django; django.setup(); from django.db import connection; "
-        "connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)"
+        "import django, sys; django.setup(); from django.db import connection; "
+        "connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False); "
+        "open(sys.argv[1], 'w').write(connection.creation.serialize_db_to_string())"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    WORK.mkdir(exist_ok=True)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code, str(snapshot_path())], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise SystemExit(f"Could not make the test database:\n{done.stderr}")
 
@@ -97,7 +105,11 @@ def run_mutmut(work: Path) -> None:
     log = work / "mutmut.log"
     with log.open("w") as out:
         done = subprocess.run(  # noqa: S603
-            [str(mutmut), "run", "--max-children", "1"], cwd=work, stdout=out, stderr=subprocess.STDOUT
+            [str(mutmut), "run", "--max-children", "1"],
+            cwd=work,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PHOTOBOX_MUTATION_SNAPSHOT": str(snapshot_path())},
         )
     if done.returncode != 0:
         tail = log.read_text()[-3000:]
