@@ -3,6 +3,8 @@ the gateway's own words for a notice that came another way than the webhook; and
 only refused requests, never one staff wrote a note about. A payment's stated time is believed
 within CLOCK_SKEW of the sale's life, its edge included."""
 
+import json
+import logging
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,11 +12,17 @@ import pytest
 from django.utils import timezone
 
 from payments.completion import CLOCK_SKEW, trusted_paid_at
-from payments.events import purge_rejected_events, record_and_apply
+from payments.events import (
+    EventNotReprocessable,
+    purge_rejected_events,
+    record_and_apply,
+    record_payment_event,
+    reprocess_payment_event,
+)
 from payments.gateways import IgnoredNotice, PaymentNotice
-from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote
+from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus
 from payments.simulation import simulate_payment
-from tests.support.webhooks import post_webhook
+from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +83,50 @@ def test_a_payment_stated_just_before_the_sale_began_is_believed(make_sale, befo
     )
 
     assert trusted_paid_at(sale=sale, notice=notice, received_at=sale.created_at + timedelta(minutes=2)) == stated
+
+
+# --- Reprocessing a stored notice ------------------------------------------------------------------
+
+
+def stored_simulator_notice(sale) -> PaymentEvent:
+    """A simulator notice stored but never applied: the process died in between."""
+    body = webhook_fixture(
+        "qr_payment_2022.json",
+        payment_id="qrpy_1",
+        amount=int(sale.amount),
+        qr_id=sale.xendit_qr_id,
+        external_id=sale.external_id,
+    )
+    return record_payment_event(source=EventSource.SIMULATOR, headers={}, body=json.dumps(body))
+
+
+def test_a_trusted_notice_that_was_never_applied_is_applied_when_reprocessed(make_sale, caplog):
+    sale = make_sale()
+    event = stored_simulator_notice(sale)
+    caplog.set_level(logging.INFO, logger="payments")
+
+    reprocess_payment_event(event=event)
+
+    sale.refresh_from_db()
+    assert (sale.status, PaymentEvent.objects.get(pk=event.pk).outcome) == (SaleStatus.COMPLETED, EventOutcome.APPLIED)
+    assert f"payment event {event.pk} reprocessed outcome=applied" in [r.getMessage() for r in caplog.records]
+
+
+def test_a_trusted_notice_already_applied_is_final(make_sale):
+    event = stored_simulator_notice(make_sale())
+    reprocess_payment_event(event=event)
+
+    with pytest.raises(EventNotReprocessable, match=r"^Its outcome is final: Applied to the sale\.$"):
+        reprocess_payment_event(event=event)
+
+
+def test_a_refused_request_is_never_reprocessed_and_staff_are_told_why(api):
+    post_webhook(api, {"x": 1}, token="wrong")
+
+    with pytest.raises(EventNotReprocessable) as refused:
+        reprocess_payment_event(event=PaymentEvent.objects.get())
+
+    assert str(refused.value) == (
+        "This notification's callback token was missing, wrong or never checked: it may not come from Xendit, "
+        "so it is never applied."
+    )
