@@ -128,6 +128,8 @@ MODULES: dict[str, MoneyModule] = {
             "tests/gallery/test_cleanup.py",
             "tests/gallery/test_retention_mutants.py",
         ),
+        # About uploads, and timed: on a busy machine it fails for the time, not for a mutant.
+        skip=("tests/gallery/test_cleanup.py::test_twelve_photos_upload_in_parallel",),
     ),
     "encryption": MoneyModule(
         what="response encryption (AES-CBC and AES-GCM)",
