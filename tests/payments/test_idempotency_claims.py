@@ -41,6 +41,7 @@ def test_a_request_that_gave_up_late_never_erases_the_answer_of_the_retry_that_t
     first = claim(key="K", body=BODY)
     IdempotencyKey.objects.update(created_at=timezone.now() - STALE_CLAIM - timedelta(seconds=1))
     retry = claim(key="K", body=BODY)  # the first one looks dead: its claim is taken over
+    assert (retry.conflict, retry.replay_status) == ("", None)
     complete(retry, status_code=201, body=b'{"success": true}', sale_id=None)
 
     release(first)
