@@ -108,8 +108,16 @@ def test_a_trusted_notice_that_was_never_applied_is_applied_when_reprocessed(mak
     reprocess_payment_event(event=event)
 
     sale.refresh_from_db()
-    assert (sale.status, PaymentEvent.objects.get(pk=event.pk).outcome) == (SaleStatus.COMPLETED, EventOutcome.APPLIED)
-    assert f"payment event {event.pk} reprocessed outcome=applied" in [r.getMessage() for r in caplog.records]
+    event.refresh_from_db()
+    assert (sale.status, event.outcome, event.outcome_detail) == (
+        SaleStatus.COMPLETED,
+        EventOutcome.APPLIED,
+        "PENDING -> COMPLETED",
+    )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"sale completed external_id={sale.external_id} payment=qrpy_1 previous=PENDING",
+        f"payment event {event.pk} reprocessed outcome=applied",
+    ]
 
 
 def test_a_trusted_notice_already_applied_is_final(make_sale):
