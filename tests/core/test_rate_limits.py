@@ -538,3 +538,31 @@ def test_wrong_maintenance_tokens_are_limited_like_the_webhooks(api, db, setting
     assert right_token.status_code == 200  # the right token is never counted nor refused
     clock.now += 60
     assert api.post("/api/v1/maintenance/cleanup", HTTP_X_MAINTENANCE_TOKEN="guess").status_code == 403
+
+
+# --- Where the miss count is read (mutation survivors, issue 17) -----------------------------------
+
+
+def a_photo_list_miss(api, n: int):
+    return api.get(f"/api/v1/transactions/TRX-1-NOPE{n}/photos")
+
+
+def test_photo_misses_are_limited_with_the_counters_in_the_database(api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.RATE_LIMIT_PHOTO_MISSES = Rate(3, 60)
+    # Production without Redis: the counters live in the database.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "photobox_cache"},
+    }
+
+    answers = [a_photo_list_miss(api, n).status_code for n in range(4)]
+
+    assert answers == [404, 404, 404, 429]
+
+
+def test_under_a_limit_of_one_miss_the_first_request_is_served(api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.RATE_LIMIT_PHOTO_MISSES = Rate(1, 60)
+
+    assert [a_photo_list_miss(api, n).status_code for n in range(2)] == [404, 429]
