@@ -566,3 +566,30 @@ def test_under_a_limit_of_one_miss_the_first_request_is_served(api, settings, tm
     settings.RATE_LIMIT_PHOTO_MISSES = Rate(1, 60)
 
     assert [a_photo_list_miss(api, n).status_code for n in range(2)] == [404, 429]
+
+
+def test_photo_requests_go_on_when_the_cache_is_down_and_the_warnings_name_the_limit(api, settings, caplog, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
+
+    assert a_photo_list_miss(api, 1).status_code == 404
+
+    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        ("rate limit photo-miss: the cache cannot be read; not limiting", True),
+        ("rate limit photo-miss: the cache cannot be written; not limiting", True),
+    ]
+
+
+def test_a_client_over_its_limit_waits_at_least_a_second(api, three_misses, clock):
+    clock.now += 59.5  # half a second before the window ends
+    for n in range(3):
+        a_photo_list_miss(api, n)
+
+    assert_limited(a_photo_list_miss(api, 9), retry_after=1)

@@ -698,3 +698,32 @@ def test_sending_gives_up_after_email_max_attempts(photographed, esp, mailoutbox
     assert len(mailoutbox) == 3
     sale.refresh_from_db()
     assert sale.email_sent_at is None
+
+
+# --- Where retrying ends (mutation survivors, issue 17) ---------------------------------------------
+
+
+def test_a_refusal_with_code_500_is_final(photographed, smtp):
+    smtp.refuse[CUSTOMER] = "500 5.5.2 Syntax error, command unrecognised"
+    outbox = queue_customer_email(sale=photographed())
+
+    assert send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
+
+
+def test_retries_wait_1_2_4_minutes_doubling_up_to_two_hours():
+    waits = [retry_delay(attempts) for attempts in (1, 2, 3, 7, 8, 9)]
+
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 64, 120, 120)]
+
+
+def test_a_long_error_is_kept_to_its_first_2000_characters(photographed, esp, mailoutbox):
+    esp.append(AnymailAPIError("x" * 3000))
+    outbox = queue_customer_email(sale=photographed())
+
+    send_email(outbox=outbox)
+
+    outbox.refresh_from_db()
+    assert outbox.last_error == ("AnymailAPIError: " + "x" * 3000)[:2000]
