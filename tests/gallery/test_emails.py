@@ -5,6 +5,7 @@ is down and no retries when the address is refused."""
 import email
 import email.policy
 import ipaddress
+import logging
 import os
 import re
 import socket
@@ -35,7 +36,7 @@ from core.formats import rupiah
 from gallery import selectors, services
 from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
-from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
+from gallery.outbox import gallery_url, queue_customer_email, queue_staff_alerts, retry_delay, send_email
 from payments.models import SaleStatus
 from tests.support.concurrency import run_concurrently
 from tests.support.processes import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
@@ -727,3 +728,41 @@ def test_a_long_error_is_kept_to_its_first_2000_characters(photographed, esp, ma
 
     outbox.refresh_from_db()
     assert outbox.last_error == ("AnymailAPIError: " + "x" * 3000)[:2000]
+
+
+@pytest.mark.parametrize(
+    ("answer", "what"),
+    [(AnymailAPIError("503 Service Unavailable"), "failed, will retry"), (rejected(), "abandoned")],
+    ids=["retried", "given up"],
+)
+def test_a_failed_customer_email_is_logged_with_its_sale_and_fate(photographed, esp, mailoutbox, caplog, answer, what):
+    esp.append(answer)
+    sale = photographed()
+    outbox = queue_customer_email(sale=sale)
+    caplog.set_level(logging.WARNING, logger="gallery")
+
+    send_email(outbox=outbox)
+
+    [record] = caplog.records
+    error = type(answer).__name__ if isinstance(answer, Exception) else "AnymailRecipientsRefused"
+    assert record.getMessage() == f"customer email {what} sale_id={sale.pk} attempt=1: {error}"
+    assert record.external_id == sale.external_id
+
+
+@pytest.mark.parametrize(("attempts_before", "what"), [(0, "failed, will retry"), (99, "abandoned")])
+def test_a_failed_staff_alert_is_logged_with_its_alert_and_fate(esp, mailoutbox, caplog, attempts_before, what):
+    queue_staff_alerts(
+        alerts=[("offline:PB-001", "PB-001 is offline", "Since 10:00")],
+        recipients=["ops@example.com"],
+        now=timezone.now(),
+    )
+    outbox = EmailOutbox.objects.get()
+    EmailOutbox.objects.filter(pk=outbox.pk).update(attempts=attempts_before)
+    esp.append(AnymailAPIError("503 Service Unavailable"))
+    caplog.set_level(logging.WARNING, logger="gallery")
+
+    send_email(outbox=outbox)
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"staff alert {what} alert_key=offline:PB-001 attempt={attempts_before + 1}: AnymailAPIError"
+    ]
