@@ -35,6 +35,7 @@ class ModuleResult:
     killed: int = 0
     timed_out: int = 0
     equivalent: int = 0
+    unchecked: int = 0  # no result: the run was cut short
     survivors: list[Mutant] = field(default_factory=list)
     untested: list[Mutant] = field(default_factory=list)
     other: list[tuple[Mutant, int | None]] = field(default_factory=list)
@@ -42,7 +43,8 @@ class ModuleResult:
 
     @property
     def real(self) -> int:
-        return self.total - self.equivalent
+        """The mutants that count: checked, and not equivalent."""
+        return self.total - self.equivalent - self.unchecked
 
     @property
     def caught(self) -> int:
@@ -126,6 +128,9 @@ def module_result(name: str, work: Path, seconds: float | None = None) -> Module
             if code in TIMEOUT:
                 result.timed_out += 1
                 continue
+            if code is None:
+                result.unchecked += 1
+                continue
             mutant = _describe(key, file, work, spans, lines)
             if _is_listed(mutant, equivalents):
                 result.equivalent += 1
@@ -154,7 +159,9 @@ def print_module(r: ModuleResult) -> None:
     took = f", {r.seconds / 60:.1f} min" if r.seconds is not None else ""
     print(
         f"{r.name}: {r.total} mutants, {r.killed} killed, {r.timed_out} timed out, {len(r.survivors)} survived, "
-        f"{len(r.untested)} run by no test, {len(r.other)} other, {r.equivalent} equivalent; "
+        f"{len(r.untested)} run by no test, {len(r.other)} other, {r.equivalent} equivalent"
+        + (f", {r.unchecked} NOT CHECKED (run cut short)" if r.unchecked else "")
+        + "; "
         f"kill rate {_rate(r.caught, r.real)} ({r.caught}/{r.real}){took}"
     )
     for mutant in r.survivors:
