@@ -593,3 +593,25 @@ def test_a_client_over_its_limit_waits_at_least_a_second(api, three_misses, cloc
         a_photo_list_miss(api, n)
 
     assert_limited(a_photo_list_miss(api, 9), retry_after=1)
+
+
+def test_going_over_a_limit_is_logged_with_the_limit_and_the_client(
+    api, sale_request, three_sales_a_minute, settings, caplog
+):
+    caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
+
+    for _ in range(4):
+        create(api, sale_request)
+
+    [record] = caplog.records
+    rate = settings.RATE_LIMIT_SALE_CREATE
+    assert record.getMessage() == f"rate limit sale-create exceeded ({rate}) by ip:127.0.0.1"
+    assert record.rate_limit == "sale-create"
+
+
+def test_a_kiosk_over_its_sales_limit_waits_at_least_a_second(api, sale_request, three_sales_a_minute, clock):
+    clock.now += 59.5  # half a second before the window ends
+    for _ in range(3):
+        create(api, sale_request)
+
+    assert_limited(create(api, sale_request), retry_after=1)
