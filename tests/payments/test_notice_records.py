@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from payments.completion import CLOCK_SKEW, trusted_paid_at
+from payments.completion import CLOCK_SKEW, payment_problem, trusted_paid_at
 from payments.events import (
     EventNotReprocessable,
     purge_rejected_events,
@@ -118,6 +118,7 @@ def test_a_trusted_notice_that_was_never_applied_is_applied_when_reprocessed(mak
         f"sale completed external_id={sale.external_id} payment=qrpy_1 previous=PENDING",
         f"payment event {event.pk} reprocessed outcome=applied",
     ]
+    assert caplog.records[0].external_id == sale.external_id
 
 
 def test_a_trusted_notice_already_applied_is_final(make_sale):
@@ -138,3 +139,30 @@ def test_a_refused_request_is_never_reprocessed_and_staff_are_told_why(api):
         "This notification's callback token was missing, wrong or never checked: it may not come from Xendit, "
         "so it is never applied."
     )
+
+
+# --- What staff read when a payment is not applied ------------------------------------------------
+
+
+def notice_for(sale, **fields) -> PaymentNotice:
+    fields.setdefault("payment_id", "qrpy_1")
+    fields.setdefault("amount", Decimal(sale.amount))
+    return PaymentNotice(
+        shape="2022-07-31", reference=sale.external_id, qr_id=sale.xendit_qr_id, status="COMPLETED", **fields
+    )
+
+
+def test_a_payment_without_an_id_is_named_so_in_the_reason(make_sale):
+    sale = make_sale(amount=40000)
+
+    _, reason = payment_problem(sale=sale, notice=notice_for(sale, payment_id="", amount=Decimal(1000)))
+
+    assert reason == "Amount mismatch: payment (no id) of Rp 1.000 for a sale of Rp 40.000"
+
+
+def test_a_payment_stating_no_amount_is_refused_saying_so(make_sale):
+    sale = make_sale(amount=40000)
+
+    _, reason = payment_problem(sale=sale, notice=notice_for(sale, amount=None))
+
+    assert reason == "Amount mismatch: payment qrpy_1 stated no amount for a sale of Rp 40.000"
