@@ -761,8 +761,78 @@ def test_a_failed_staff_alert_is_logged_with_its_alert_and_fate(esp, mailoutbox,
     esp.append(AnymailAPIError("503 Service Unavailable"))
     caplog.set_level(logging.WARNING, logger="gallery")
 
-    send_email(outbox=outbox)
+    assert send_email(outbox=outbox) is False
 
     assert [r.getMessage() for r in caplog.records] == [
         f"staff alert {what} alert_key=offline:PB-001 attempt={attempts_before + 1}: AnymailAPIError"
     ]
+    outbox.refresh_from_db()
+    expected = EmailStatus.FAILED if what == "abandoned" else EmailStatus.PENDING
+    assert (outbox.status, outbox.attempts) == (expected, attempts_before + 1)
+
+
+def a_staff_alert(subject: str = "PB-001 is offline") -> EmailOutbox:
+    queue_staff_alerts(
+        alerts=[("offline:PB-001", subject, "Since 10:00")], recipients=["ops@example.com"], now=timezone.now()
+    )
+    return EmailOutbox.objects.get()
+
+
+def test_a_staff_alert_that_goes_out_is_stored_sent_and_logged(esp, mailoutbox, caplog):
+    esp.append(AnymailAPIError("503 Service Unavailable"))
+    outbox = a_staff_alert()
+    send_email(outbox=outbox)
+    make_due(outbox)
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="gallery")
+
+    assert send_email(outbox=outbox) is True
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts, outbox.last_error) == (EmailStatus.SENT, 2, "")
+    assert outbox.sent_at is not None
+    assert outbox.updated_at == outbox.sent_at
+    assert [r.getMessage() for r in caplog.records] == ["staff alert sent alert_key=offline:PB-001 attempts=2"]
+
+
+def test_an_email_already_sent_is_reported_sent_and_not_sent_again(esp, mailoutbox):
+    outbox = a_staff_alert()
+    send_email(outbox=outbox)
+
+    assert send_email(outbox=outbox) is True
+    assert len(mailoutbox) == 1
+
+
+def test_an_email_is_not_sent_before_its_next_attempt_is_due(esp, mailoutbox):
+    outbox = a_staff_alert()
+
+    assert send_email(outbox=outbox, now=outbox.next_attempt_at - timedelta(seconds=1)) is False
+    assert mailoutbox == []
+
+
+def test_an_email_a_dead_worker_left_sending_is_taken_over(esp, mailoutbox):
+    outbox = a_staff_alert()
+    EmailOutbox.objects.filter(pk=outbox.pk).update(
+        status=EmailStatus.SENDING, updated_at=timezone.now() - timedelta(minutes=11)
+    )
+
+    assert send_email(outbox=outbox) is True
+    assert len(mailoutbox) == 1
+
+
+def test_no_staff_alert_is_queued_without_recipients(db):
+    queue_staff_alerts(alerts=[("offline:PB-001", "PB-001 is offline", "")], recipients=[], now=timezone.now())
+
+    assert not EmailOutbox.objects.exists()
+
+
+def test_an_alert_queued_twice_is_stored_once(db):
+    a_staff_alert()
+
+    a_staff_alert()
+
+    assert EmailOutbox.objects.count() == 1
+
+
+def test_a_long_alert_subject_is_kept_to_200_characters(db):
+    assert a_staff_alert(subject="x" * 300).subject == "x" * 200
