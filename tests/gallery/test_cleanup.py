@@ -6,6 +6,7 @@ keeps what was stored and is completed by the kiosk's retry.
 """
 
 import io
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -634,3 +635,12 @@ def test_a_page_another_run_claimed_first_is_skipped_and_the_run_goes_on(sale_wi
 
     assert other is None, other
     assert report.deleted == [after.external_id]
+
+
+def test_a_run_that_deleted_something_is_logged_with_its_counts(sale_with_photos, fake_cloudinary, caplog):
+    sale_with_photos()
+    caplog.set_level(logging.INFO, logger="gallery")
+
+    cleanup_photos(days=14)
+
+    assert "cleanup deleted=1 failed=0 storage_calls=1" in [r.getMessage() for r in caplog.records]
