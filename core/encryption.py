@@ -86,4 +86,4 @@ def response_cipher() -> ResponseCipher | GcmResponseCipher | None:
     """The configured cipher, or None when encryption is off."""
     if not settings.ENCRYPTION_ENABLED:
         return None
-    return _cipher(getattr(settings, "ENCRYPTION_MODE", "cbc"), settings.ENCRYPTION_KEY, settings.ENCRYPTION_IV)
+    return _cipher(settings.ENCRYPTION_MODE, settings.ENCRYPTION_KEY, settings.ENCRYPTION_IV)

@@ -41,7 +41,7 @@ class AuthenticatedKiosk:
 
 def kiosk_key_required() -> bool:
     """KIOSK_AUTH=required: a kiosk endpoint refuses a request without a key."""
-    return getattr(settings, "KIOSK_AUTH", "optional") == "required"
+    return settings.KIOSK_AUTH == "required"
 
 
 class KioskKeyAuthentication(BaseAuthentication):

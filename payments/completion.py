@@ -8,7 +8,6 @@ the QR code expired: duplicates are recognised by the payment id.
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from core.formats import rupiah
 from payments import transitions
@@ -20,10 +19,6 @@ logger = logging.getLogger("payments")
 # How far Xendit's clock may be from ours: a payment time this far outside the sale's life is
 # still believed (and clamped to now when it is in the future).
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _rupiah(amount: Decimal | None) -> str:
-    return "unknown" if amount is None else rupiah(amount)
 
 
 def trusted_paid_at(*, sale: Sale, notice: PaymentNotice, received_at: datetime) -> datetime:
@@ -50,7 +45,7 @@ def payment_problem(*, sale: Sale, notice: PaymentNotice) -> tuple[str, str] | N
         )
     if notice.amount is not None and notice.amount != sale.amount:
         return EventOutcome.AMOUNT_MISMATCH, (
-            f"Amount mismatch: payment {payment} of {_rupiah(notice.amount)} for a sale of {rupiah(sale.amount)}"
+            f"Amount mismatch: payment {payment} of {rupiah(notice.amount)} for a sale of {rupiah(sale.amount)}"
         )
     return None
 

@@ -538,3 +538,80 @@ def test_wrong_maintenance_tokens_are_limited_like_the_webhooks(api, db, setting
     assert right_token.status_code == 200  # the right token is never counted nor refused
     clock.now += 60
     assert api.post("/api/v1/maintenance/cleanup", HTTP_X_MAINTENANCE_TOKEN="guess").status_code == 403
+
+
+# --- Where the miss count is read (mutation survivors, issue 17) -----------------------------------
+
+
+def a_photo_list_miss(api, n: int):
+    return api.get(f"/api/v1/transactions/TRX-1-NOPE{n}/photos")
+
+
+def test_photo_misses_are_limited_with_the_counters_in_the_database(api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.RATE_LIMIT_PHOTO_MISSES = Rate(3, 60)
+    # Production without Redis: the counters live in the database.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "photobox_cache"},
+    }
+
+    answers = [a_photo_list_miss(api, n).status_code for n in range(4)]
+
+    assert answers == [404, 404, 404, 429]
+
+
+def test_under_a_limit_of_one_miss_the_first_request_is_served(api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.RATE_LIMIT_PHOTO_MISSES = Rate(1, 60)
+
+    assert [a_photo_list_miss(api, n).status_code for n in range(2)] == [404, 429]
+
+
+def test_photo_requests_go_on_when_the_cache_is_down_and_the_warnings_name_the_limit(api, settings, caplog, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
+
+    assert a_photo_list_miss(api, 1).status_code == 404
+
+    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        ("rate limit photo-miss: the cache cannot be read; not limiting", True),
+        ("rate limit photo-miss: the cache cannot be written; not limiting", True),
+    ]
+
+
+def test_a_client_over_its_limit_waits_at_least_a_second(api, three_misses, clock):
+    clock.now += 59.5  # half a second before the window ends
+    for n in range(3):
+        a_photo_list_miss(api, n)
+
+    assert_limited(a_photo_list_miss(api, 9), retry_after=1)
+
+
+def test_going_over_a_limit_is_logged_with_the_limit_and_the_client(
+    api, sale_request, three_sales_a_minute, settings, caplog
+):
+    caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
+
+    for _ in range(4):
+        create(api, sale_request)
+
+    [record] = caplog.records
+    rate = settings.RATE_LIMIT_SALE_CREATE
+    assert record.getMessage() == f"rate limit sale-create exceeded ({rate}) by ip:127.0.0.1"
+    assert record.rate_limit == "sale-create"
+
+
+def test_a_kiosk_over_its_sales_limit_waits_at_least_a_second(api, sale_request, three_sales_a_minute, clock):
+    clock.now += 59.5  # half a second before the window ends
+    for _ in range(3):
+        create(api, sale_request)
+
+    assert_limited(create(api, sale_request), retry_after=1)

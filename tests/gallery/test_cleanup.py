@@ -6,6 +6,8 @@ keeps what was stored and is completed by the kiosk's retry.
 """
 
 import io
+import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -14,13 +16,14 @@ import requests
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
 from gallery.cleanup import cleanup_photos
 from gallery.models import EmailOutbox, Photo
 from payments.models import Sale, SaleStatus
-from tests.support.concurrency import run_concurrently
+from tests.support.concurrency import run_concurrently, wait_until_another_query_waits_for_this_transaction
 
 pytestmark = pytest.mark.django_db
 TOKEN = "test-maintenance-token"
@@ -58,9 +61,9 @@ def cleanup(api, days="14", *, token=TOKEN, alias=False):
 def sale_with_photos(make_sale, make_photo, fake_cloudinary):
     """A paid sale whose email went out `days_ago` days ago, with `count` photos stored at the fake."""
 
-    def make(*, days_ago: float = 20, count: int = 12) -> Sale:
+    def make(*, days_ago: float = 20, count: int = 12, **fields) -> Sale:
         sent = timezone.now() - timedelta(days=days_ago)
-        sale = make_sale(status=SaleStatus.COMPLETED, paid_at=sent, email_sent_at=sent)
+        sale = make_sale(status=SaleStatus.COMPLETED, paid_at=sent, email_sent_at=sent, **fields)
         for position in range(1, count + 1):
             checksum = f"{sale.pk:032x}{position:032x}"
             key = f"photobox/{sale.external_id}/{position:02d}-{checksum[:16]}"
@@ -525,3 +528,119 @@ def test_a_partly_failed_upload_keeps_what_was_stored_and_the_retry_stores_only_
     assert Photo.objects.filter(sale=sale, stored_at__isnull=True).count() == 0
     assert len(fake_cloudinary.assets) == 5
     assert EmailOutbox.objects.filter(sale=sale).count() == 1
+
+
+# --- Filling a delete call (mutation survivors, issue 17) ------------------------------------------
+
+
+@pytest.fixture
+def one_call_left(settings, fake_cloudinary):
+    """The storage budget allows one more delete call this hour: what the first call took is what
+    this run deletes."""
+    fake_cloudinary.remaining = settings.CLOUDINARY_ADMIN_API_RESERVE + 1
+
+
+def test_sales_whose_photos_exactly_fill_one_delete_call_go_in_that_call(
+    sale_with_photos, fake_cloudinary, one_call_left
+):
+    sales = [sale_with_photos(count=10) for _ in range(10)]  # 100 photos: one Cloudinary call's worth
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, len(fake_cloudinary.admin_calls)) == ([s.external_id for s in sales], 1)
+
+
+def test_a_sale_without_photos_goes_along_with_a_full_delete_call(sale_with_photos, fake_cloudinary, one_call_left):
+    sales = [sale_with_photos(count=100), sale_with_photos(count=0)]
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, len(fake_cloudinary.admin_calls)) == ([s.external_id for s in sales], 1)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_another_run_finished_after_this_run_saw_it_due_is_not_deleted_again(sale_with_photos, fake_cloudinary):
+    """The other run marks the sale cleaned in a transaction it keeps open until this run's claim
+    waits for the row; it commits then, so the claim is decided after the sale was cleaned."""
+    sale = sale_with_photos()
+    cleaned_held_open = threading.Event()
+
+    def other_run():
+        with transaction.atomic():
+            Sale.objects.filter(pk=sale.pk).update(photos_deleted_at=timezone.now())
+            cleaned_held_open.set()
+            wait_until_another_query_waits_for_this_transaction()
+
+    def this_run():
+        assert cleaned_held_open.wait(10), "the other run never cleaned the sale"
+        return cleanup_photos(days=14)
+
+    other, report = run_concurrently(lambda index: (other_run, this_run)[index](), 2)
+
+    assert other is None, other  # the other run's wait for this run's claim came
+    assert (report.deleted, fake_cloudinary.admin_calls) == ([], [])
+
+
+def test_a_dry_run_says_what_would_be_deleted(sale_with_photos, fake_cloudinary):
+    sale_with_photos()
+
+    report = cleanup_photos(days=14, dry_run=True)
+
+    assert report.message == "1 folders would be deleted"
+
+
+def test_the_very_first_sale_is_cleaned_too(sale_with_photos, fake_cloudinary):
+    first = sale_with_photos(id=1)
+
+    assert cleanup_photos(days=14).deleted == [first.external_id]
+
+
+def test_sales_without_photos_are_marked_cleaned_without_a_storage_call(sale_with_photos, fake_cloudinary):
+    sales = [sale_with_photos(count=0), sale_with_photos(count=0)]
+
+    report = cleanup_photos(days=14)
+
+    assert (report.deleted, report.api_calls, fake_cloudinary.admin_calls) == ([s.external_id for s in sales], 0, [])
+
+
+def test_a_long_backlog_is_cleaned_in_one_run_and_every_call_is_counted(sale_with_photos, fake_cloudinary):
+    sales = [sale_with_photos() for _ in range(25)]  # 4 delete calls of at most 8 sales
+
+    report = cleanup_photos(days=14)
+
+    assert report.deleted == [s.external_id for s in sales]
+    assert report.api_calls == len(fake_cloudinary.admin_calls) == 4
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_page_another_run_claimed_first_is_skipped_and_the_run_goes_on(sale_with_photos, fake_cloudinary):
+    """Another run claims the first sale in a transaction it keeps open until this run's claim
+    waits for the row: this run then finds its page taken and goes on with the next one."""
+    taken, after = sale_with_photos(count=100), sale_with_photos()  # one delete call each
+    claimed_held_open = threading.Event()
+
+    def other_run():
+        with transaction.atomic():
+            Sale.objects.filter(pk=taken.pk).update(photos_cleanup_claimed_at=timezone.now())
+            claimed_held_open.set()
+            wait_until_another_query_waits_for_this_transaction()
+
+    def this_run():
+        assert claimed_held_open.wait(10), "the other run never claimed the sale"
+        return cleanup_photos(days=14)
+
+    other, report = run_concurrently(lambda index: (other_run, this_run)[index](), 2)
+
+    assert other is None, other
+    assert report.deleted == [after.external_id]
+
+
+def test_a_run_that_deleted_something_is_logged_with_its_counts(sale_with_photos, fake_cloudinary, caplog):
+    sale_with_photos()
+    caplog.set_level(logging.INFO, logger="gallery")
+
+    cleanup_photos(days=14)
+
+    assert "cleanup deleted=1 failed=0 storage_calls=1" in [r.getMessage() for r in caplog.records]

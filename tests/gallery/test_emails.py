@@ -5,6 +5,7 @@ is down and no retries when the address is refused."""
 import email
 import email.policy
 import ipaddress
+import logging
 import os
 import re
 import socket
@@ -35,7 +36,7 @@ from core.formats import rupiah
 from gallery import selectors, services
 from gallery.emails import build_customer_email
 from gallery.models import EmailOutbox, EmailStatus, Photo
-from gallery.outbox import gallery_url, queue_customer_email, retry_delay, send_email
+from gallery.outbox import gallery_url, queue_customer_email, queue_staff_alerts, retry_delay, send_email
 from payments.models import SaleStatus
 from tests.support.concurrency import run_concurrently
 from tests.support.processes import PRODUCTION, PROJECT_ROOT, SETTINGS_VARIABLES
@@ -698,3 +699,140 @@ def test_sending_gives_up_after_email_max_attempts(photographed, esp, mailoutbox
     assert len(mailoutbox) == 3
     sale.refresh_from_db()
     assert sale.email_sent_at is None
+
+
+# --- Where retrying ends (mutation survivors, issue 17) ---------------------------------------------
+
+
+def test_a_refusal_with_code_500_is_final(photographed, smtp):
+    smtp.refuse[CUSTOMER] = "500 5.5.2 Syntax error, command unrecognised"
+    outbox = queue_customer_email(sale=photographed())
+
+    assert send_email(outbox=outbox) is False
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (EmailStatus.FAILED, 1)
+
+
+def test_retries_wait_1_2_4_minutes_doubling_up_to_two_hours():
+    waits = [retry_delay(attempts) for attempts in (1, 2, 3, 7, 8, 9)]
+
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 64, 120, 120)]
+
+
+def test_a_long_error_is_kept_to_its_first_2000_characters(photographed, esp, mailoutbox):
+    esp.append(AnymailAPIError("x" * 3000))
+    outbox = queue_customer_email(sale=photographed())
+
+    send_email(outbox=outbox)
+
+    outbox.refresh_from_db()
+    assert outbox.last_error == ("AnymailAPIError: " + "x" * 3000)[:2000]
+
+
+@pytest.mark.parametrize(
+    ("answer", "what"),
+    [(AnymailAPIError("503 Service Unavailable"), "failed, will retry"), (rejected(), "abandoned")],
+    ids=["retried", "given up"],
+)
+def test_a_failed_customer_email_is_logged_with_its_sale_and_fate(photographed, esp, mailoutbox, caplog, answer, what):
+    esp.append(answer)
+    sale = photographed()
+    outbox = queue_customer_email(sale=sale)
+    caplog.set_level(logging.WARNING, logger="gallery")
+
+    send_email(outbox=outbox)
+
+    [record] = caplog.records
+    error = type(answer).__name__ if isinstance(answer, Exception) else "AnymailRecipientsRefused"
+    assert record.getMessage() == f"customer email {what} sale_id={sale.pk} attempt=1: {error}"
+    assert record.external_id == sale.external_id
+
+
+@pytest.mark.parametrize(("attempts_before", "what"), [(0, "failed, will retry"), (99, "abandoned")])
+def test_a_failed_staff_alert_is_logged_with_its_alert_and_fate(esp, mailoutbox, caplog, attempts_before, what):
+    queue_staff_alerts(
+        alerts=[("offline:PB-001", "PB-001 is offline", "Since 10:00")],
+        recipients=["ops@example.com"],
+        now=timezone.now(),
+    )
+    outbox = EmailOutbox.objects.get()
+    EmailOutbox.objects.filter(pk=outbox.pk).update(attempts=attempts_before)
+    esp.append(AnymailAPIError("503 Service Unavailable"))
+    caplog.set_level(logging.WARNING, logger="gallery")
+
+    assert send_email(outbox=outbox) is False
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"staff alert {what} alert_key=offline:PB-001 attempt={attempts_before + 1}: AnymailAPIError"
+    ]
+    outbox.refresh_from_db()
+    expected = EmailStatus.FAILED if what == "abandoned" else EmailStatus.PENDING
+    assert (outbox.status, outbox.attempts) == (expected, attempts_before + 1)
+
+
+def a_staff_alert(subject: str = "PB-001 is offline") -> EmailOutbox:
+    queue_staff_alerts(
+        alerts=[("offline:PB-001", subject, "Since 10:00")], recipients=["ops@example.com"], now=timezone.now()
+    )
+    return EmailOutbox.objects.get()
+
+
+def test_a_staff_alert_that_goes_out_is_stored_sent_and_logged(esp, mailoutbox, caplog):
+    esp.append(AnymailAPIError("503 Service Unavailable"))
+    outbox = a_staff_alert()
+    send_email(outbox=outbox)
+    make_due(outbox)
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="gallery")
+
+    assert send_email(outbox=outbox) is True
+
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts, outbox.last_error) == (EmailStatus.SENT, 2, "")
+    assert outbox.sent_at is not None
+    assert outbox.updated_at == outbox.sent_at
+    assert [r.getMessage() for r in caplog.records] == ["staff alert sent alert_key=offline:PB-001 attempts=2"]
+
+
+def test_an_email_already_sent_is_reported_sent_and_not_sent_again(esp, mailoutbox):
+    outbox = a_staff_alert()
+    send_email(outbox=outbox)
+
+    assert send_email(outbox=outbox) is True
+    assert len(mailoutbox) == 1
+
+
+def test_an_email_is_not_sent_before_its_next_attempt_is_due(esp, mailoutbox):
+    outbox = a_staff_alert()
+
+    assert send_email(outbox=outbox, now=outbox.next_attempt_at - timedelta(seconds=1)) is False
+    assert mailoutbox == []
+
+
+def test_an_email_a_dead_worker_left_sending_is_taken_over(esp, mailoutbox):
+    outbox = a_staff_alert()
+    EmailOutbox.objects.filter(pk=outbox.pk).update(
+        status=EmailStatus.SENDING, updated_at=timezone.now() - timedelta(minutes=11)
+    )
+
+    assert send_email(outbox=outbox) is True
+    assert len(mailoutbox) == 1
+
+
+def test_no_staff_alert_is_queued_without_recipients(db):
+    queue_staff_alerts(alerts=[("offline:PB-001", "PB-001 is offline", "")], recipients=[], now=timezone.now())
+
+    assert not EmailOutbox.objects.exists()
+
+
+def test_an_alert_queued_twice_is_stored_once(db):
+    a_staff_alert()
+
+    a_staff_alert()
+
+    assert EmailOutbox.objects.count() == 1
+
+
+def test_a_long_alert_subject_is_kept_to_200_characters(db):
+    assert a_staff_alert(subject="x" * 300).subject == "x" * 200

@@ -5,6 +5,7 @@ A refund is committed before Xendit is called and sent with a key derived from i
 the sale REFUNDED; a part leaves it COMPLETED.
 """
 
+import logging
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -14,10 +15,21 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from payments.events import record_and_apply
+from payments.gateways import RefundNotice
 from payments.gateways.pause import pause_calls
-from payments.models import EventOutcome, PaymentEvent, Refund, RefundOrigin, RefundStatus, Sale, SaleStatus
+from payments.models import (
+    EventOutcome,
+    EventSource,
+    PaymentEvent,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+    Sale,
+    SaleStatus,
+)
 from payments.reconciliation import check_pending_refunds
-from payments.refunds.services import RefundRefused, refund_failure_text, request_refund
+from payments.refunds.services import OUTSIDE_REASON, RefundRefused, refund_failure_text, request_refund
 from tests.support.uploads import jpeg
 from tests.support.webhooks import post_webhook
 
@@ -427,3 +439,34 @@ def test_the_check_leaves_a_refund_it_asked_about_just_now(paid, fake_xendit):
 
     assert report.checked == 0
     assert len(fake_xendit.requests) == calls
+
+
+# --- A refund made outside Photobox, as its notice states it (mutation survivors, issue 17) --------
+
+
+def outside_refund(sale, amount: int):
+    notice = RefundNotice(
+        refund_id="rfd_outside_1", payment_id=sale.xendit_payment_id, status="SUCCEEDED", amount=Decimal(amount)
+    )
+    return record_and_apply(source=EventSource.RECONCILIATION, notice=notice)
+
+
+def test_a_refund_made_outside_is_recorded_with_xendits_id_and_the_reason_and_logged(make_sale, caplog):
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_1", paid_amount=Decimal(40000))
+    caplog.set_level(logging.WARNING, logger="payments")
+
+    outside_refund(sale, 1)
+
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.xendit_refund_id, refund.reason) == (Decimal(1), "rfd_outside_1", OUTSIDE_REASON)
+    [record] = [r for r in caplog.records if r.getMessage().startswith("refund made outside")]
+    assert record.getMessage() == f"refund made outside Photobox external_id={sale.external_id} refund=rfd_outside_1"
+    assert record.external_id == sale.external_id
+
+
+def test_a_refund_notice_of_rp_0_made_outside_is_not_recorded(make_sale):
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_1", paid_amount=Decimal(40000))
+
+    event = outside_refund(sale, 0)
+
+    assert (Refund.objects.exists(), event.outcome) == (False, EventOutcome.IGNORED)

@@ -1,7 +1,7 @@
 """A customer's voucher at the kiosk: a discount on the QR code, or a free session with no QR code."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,8 @@ from payments.api.serializers import SaleWithPaymentSerializer
 from payments.models import FREE_SESSION_CHANNEL, Sale, SaleCause, SaleStatus
 from payments.refunds.services import RefundRefused, request_refund
 from payments.simulation import simulate_payment
-from pricing.models import Voucher, VoucherKind
+from pricing.models import CODE_ALPHABET, Voucher, VoucherKind
+from pricing.vouchers import RANDOM_LENGTH, new_code
 from tests.support.webhooks import post_webhook, webhook_fixture
 
 URL = "/api/v1/transactions"
@@ -351,3 +352,25 @@ def test_the_poll_of_a_voucher_sale_is_one_query(api, make_sale, make_voucher, d
 
     with django_assert_num_queries(1):
         assert api.get(f"{URL}/external/{sale.external_id}").json()["data"]["voucher"]["discount"] == 4000
+
+
+# --- What an expired voucher's refusal tells the kiosk (mutation survivors, issue 17) --------------
+
+
+def test_an_expired_vouchers_refusal_gives_its_dates_in_jakarta_time(api, sale_request, make_voucher):
+    voucher = make_voucher(
+        "HEMAT25",
+        valid_from=datetime(2025, 12, 1, 1, 0, 0, tzinfo=UTC),
+        valid_until=datetime(2025, 12, 14, 16, 59, 59, tzinfo=UTC),
+    )
+
+    _, _, details = refusal(api, {**sale_request, "voucher_code": voucher.code})
+
+    assert (details["valid_from"], details["valid_until"]) == ("2025-12-01T08:00:00+07:00", "2025-12-14T23:59:59+07:00")
+
+
+def test_codes_drawn_without_a_prefix_are_only_the_random_part():
+    code = new_code()
+
+    assert len(code) == RANDOM_LENGTH
+    assert set(code) <= set(CODE_ALPHABET)

@@ -2,9 +2,10 @@
 each on its own database connection (PostgreSQL; `transaction=True` tests)."""
 
 import threading
+import time
 from collections.abc import Callable
 
-from django.db import connections
+from django.db import connection, connections
 
 
 def run_concurrently(target: Callable[[int], object], count: int) -> list:
@@ -31,3 +32,19 @@ def run_concurrently(target: Callable[[int], object], count: int) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def wait_until_another_query_waits_for_this_transaction(*, seconds: float = 10) -> None:
+    """Return once a query on another connection is blocked by this connection's transaction (its
+    row locks): the moment to commit, to force "read before, decided after" interleavings.
+    pg_locks and pg_blocking_pids read the lock manager live, inside a transaction too."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("No query on another connection ever waited for this transaction")
