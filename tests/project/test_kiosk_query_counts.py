@@ -17,19 +17,21 @@ from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
-# Sale creation: the kiosk key, the location check, the price's row lock (which is also its check),
-# the insert and its first history row, the QR code's fields; with an Idempotency-Key also its claim
-# (in a savepoint) and its answer.
-CREATE = 7
-CREATE_WITH_KEY = 11
+# Sale creation: the location check, one statement that takes the price's place of quota and
+# inserts the sale with its first history row, the QR code's fields; with an Idempotency-Key also
+# its claim and its answer. The claim runs in a savepoint here only because each test is a
+# transaction (outside one it is a lone INSERT: tests/payments/test_create_sale_queries.py).
+CREATE = 3
+CREATE_WITH_KEY = 7
 CREATE_REPLAYED = 5
-# The webhook: the event stored, the sale locked and paid (and its history row), the event's outcome.
-WEBHOOK = 9
+# The webhook: the event stored, the sale locked and paid (and its history row), the price's
+# counts (quota used, paid sales), the event's outcome.
+WEBHOOK = 10
 WEBHOOK_DUPLICATE = 5
 # A refund webhook: the event stored, the sale found by its payment (locked), the refund (locked),
 # settled in a savepoint, the sale's refunded total, the sale REFUNDED (all of it was given back)
-# and its history row, the event's outcome.
-WEBHOOK_REFUND = 10
+# and its history row, the price's counts (its place freed), the event's outcome.
+WEBHOOK_REFUND = 11
 # An event of another product: stored, and its outcome.
 WEBHOOK_IGNORED = 2
 # An upload: the sale, its lock, the existing photos (and the highest position), the email outbox and
