@@ -61,7 +61,7 @@ LISTS = [
         "admin:gallery_emailoutbox_changelist",
         {"sale number": lambda s: s["external_id"], "email": lambda s: s["email"]},
     ),
-    ("prices (out of scope: quota counter)", "admin:pricing_price_changelist", {}),
+    ("prices", "admin:pricing_price_changelist", {}),
     ("vouchers", "admin:pricing_voucher_changelist", {"code": lambda s: s["voucher_code"]}),
     ("machines", "admin:locations_location_changelist", {"machine code": lambda s: s["machine_code"]}),
     ("incidents", "admin:locations_machineincident_changelist", {"machine code": lambda s: s["machine_code"]}),
