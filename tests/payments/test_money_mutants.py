@@ -9,18 +9,17 @@ committed, exactly the order in which a careless UPDATE would expire a paid sale
 
 import json
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payments.models import EventOutcome, IdempotencyKey, PaymentEvent, Sale, SaleStatus
 from payments.reconciliation import expire_overdue_sales
 from payments.services import fail_sale
-from tests.support.concurrency import run_concurrently
+from tests.support.concurrency import run_concurrently, wait_until_another_query_waits_for_this_transaction
 from tests.support.webhooks import post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
@@ -53,21 +52,6 @@ def overdue(sale: Sale) -> Sale:
     return sale
 
 
-def wait_until_another_query_waits_for_this_transaction() -> None:
-    """Return once a query on another connection is blocked by this connection's transaction (its
-    row locks). pg_locks and pg_blocking_pids read the lock manager live, inside a transaction too."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("No query ever waited for the payment's transaction: the poll did not try to expire the sale")
-
-
 def poll_while_a_payment_commits_between_its_read_and_its_expiry(sale: Sale):
     """The kiosk polls an overdue PENDING sale while Xendit's webhook pays it, in this order:
 
@@ -89,7 +73,7 @@ def poll_while_a_payment_commits_between_its_read_and_its_expiry(sale: Sale):
         with transaction.atomic():  # the webhook's work, committed only at the end of this block
             response = post_webhook(APIClient(), body)
             payment_held_open.set()
-            wait_until_another_query_waits_for_this_transaction()
+            wait_until_another_query_waits_for_this_transaction(seconds=WAIT_SECONDS)
         return response
 
     results = run_concurrently(lambda index: (kiosk, xendit)[index](), 2)

@@ -19,21 +19,11 @@ from pricing.models import Price
 from pricing.selectors import HOLDING_QUOTA, quota_differences
 from pricing.services import fix_quota_counts
 from tests.support.concurrency import run_concurrently
-from tests.support.webhooks import post_webhook, webhook_fixture
+from tests.support.webhooks import payment_webhook, post_webhook
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 REPEAT = range(3)
 KIOSKS = 12
-
-
-def payment_webhook(sale: Sale) -> dict:
-    return webhook_fixture(
-        "qr_payment_2022.json",
-        payment_id=f"qrpy_{sale.pk}",
-        amount=int(sale.amount),
-        qr_id=sale.xendit_qr_id,
-        external_id=sale.external_id,
-    )
 
 
 @pytest.mark.parametrize("attempt", REPEAT)

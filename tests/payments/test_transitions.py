@@ -27,7 +27,7 @@ from payments.models import (
 from payments.reconciliation import expire_overdue_sales
 from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
-from tests.support.webhooks import post_webhook, webhook_fixture
+from tests.support.webhooks import payment_webhook, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +41,6 @@ def changes(sale: Sale) -> list[tuple[str, str, str]]:
 
 def overdue(make_sale, **fields) -> Sale:
     return make_sale(expires_at=timezone.now() - timedelta(minutes=1), **fields)
-
-
-def payment_webhook(sale: Sale, payment_id: str = "qrpy_1") -> dict:
-    return webhook_fixture(
-        "qr_payment_2022.json",
-        payment_id=payment_id,
-        amount=int(sale.amount),
-        qr_id=sale.xendit_qr_id,
-        external_id=sale.external_id,
-    )
 
 
 def test_a_sale_started_at_a_kiosk_has_its_first_row(api, sale_request, location):

@@ -14,7 +14,7 @@ from payments.reconciliation import expire_overdue_sales
 from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
 from pricing.models import Price, VoucherKind
-from tests.support.webhooks import post_webhook, webhook_fixture
+from tests.support.webhooks import payment_webhook, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +29,6 @@ def counts(price: Price) -> tuple[int, int]:
 
 def create(api, sale_request, **fields):
     return api.post("/api/v1/transactions", {**sale_request, **fields}, format="json")
-
-
-def payment_webhook(sale: Sale, payment_id: str = "qrpy_1") -> dict:
-    return webhook_fixture(
-        "qr_payment_2022.json",
-        payment_id=payment_id,
-        amount=int(sale.amount),
-        qr_id=sale.xendit_qr_id,
-        external_id=sale.external_id,
-    )
 
 
 def test_a_new_sale_takes_a_place_of_its_prices_quota(api, sale_request, price):

@@ -26,3 +26,15 @@ def post_webhook(api: APIClient, body, *, token: str | None = CALLBACK_TOKEN, **
         headers["HTTP_X_CALLBACK_TOKEN"] = token
     data = body if isinstance(body, bytes | str) else json.dumps(body)
     return api.post("/api/v1/webhooks/xendit", data=data, content_type="application/json", **headers)
+
+
+def payment_webhook(sale, payment_id: str | None = None) -> dict:
+    """Xendit's 2022-07-31 `qr.payment` callback paying `sale` in full (payment id `qrpy_<sale pk>`
+    unless given)."""
+    return webhook_fixture(
+        "qr_payment_2022.json",
+        payment_id=payment_id or f"qrpy_{sale.pk}",
+        amount=int(sale.amount),
+        qr_id=sale.xendit_qr_id,
+        external_id=sale.external_id,
+    )
