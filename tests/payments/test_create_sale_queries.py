@@ -19,6 +19,7 @@ def kiosk(location) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {issue_kiosk_key(location=location, label='tablet')[1]}"}
 
 
+@pytest.mark.postgresql  # the one-statement start is PostgreSQL's; SQLite takes the transaction path
 def test_a_sale_with_a_quota_a_key_and_an_idempotency_key_takes_six_statements(
     api, sale_request, price, make_sale, kiosk, settings
 ):

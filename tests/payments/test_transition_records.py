@@ -159,24 +159,25 @@ def test_flagging_a_sale_read_before_it_expired_does_not_bring_it_back_to_pendin
 # --- One transaction, no savepoints --------------------------------------------------------------
 
 
-def test_an_unpaid_end_costs_its_two_writes_and_no_savepoint(make_sale, django_assert_num_queries):
+def test_an_unpaid_end_costs_its_three_writes_and_no_savepoint(make_sale, django_assert_num_queries):
     sale = make_sale()
 
-    with django_assert_num_queries(2):  # the conditional UPDATE, the history row (no voucher to give back)
+    # The conditional UPDATE, the history row, the price's counts (its place freed); no voucher to give back.
+    with django_assert_num_queries(3):
         transitions.cancel(sale=sale)
 
 
-def test_a_refund_costs_its_two_writes_and_no_savepoint(make_sale, django_assert_num_queries):
+def test_a_refund_costs_its_three_writes_and_no_savepoint(make_sale, django_assert_num_queries):
     sale = make_sale(status=COMPLETED)
 
-    with django_assert_num_queries(2):  # the conditional UPDATE, the history row
+    with django_assert_num_queries(3):  # the conditional UPDATE, the history row, the price's counts
         transitions.refund(sale=sale)
 
 
-def test_a_free_session_costs_its_two_writes_and_no_savepoint(make_sale, django_assert_num_queries):
+def test_a_free_session_costs_its_three_writes_and_no_savepoint(make_sale, django_assert_num_queries):
     sale = make_sale(amount=0)
 
-    with django_assert_num_queries(2):  # the conditional UPDATE, the history row
+    with django_assert_num_queries(3):  # the conditional UPDATE, the history row, the price's counts
         transitions.complete_free(sale=sale, now=timezone.now())
 
 
@@ -195,7 +196,8 @@ def test_expiring_stamps_each_sale_and_row_with_the_time_and_notice_given(make_s
 def test_expiring_costs_the_lock_the_update_and_one_insert_and_no_savepoint(make_sale, django_assert_num_queries):
     sales = [make_sale(), make_sale()]
 
-    with django_assert_num_queries(3):  # SELECT ... FOR UPDATE, the UPDATE, the history rows in one INSERT
+    # SELECT ... FOR UPDATE, the UPDATE, the history rows in one INSERT, the price's counts (one price).
+    with django_assert_num_queries(4):
         transitions.expire(
             sales=Sale.objects.filter(pk__in=[s.pk for s in sales]), cause="expire_sales", now=AN_HOUR_AGO
         )
