@@ -80,29 +80,6 @@ SORT_HEADER = re.compile(
 PAGE_LINKS = re.compile(r'href="\?(?:[^"]*&amp;)?p=(\d+)')
 
 
-def setup_django(url: str):
-    os.environ.update(h.server_env(url, LOG_LEVEL="warning"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # No collectstatic: plain static URLs instead of the production manifest's hashed ones.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    user = get_user_model().objects.filter(username="bench").first()
-    if user is None:
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.10")
-    client.force_login(user)
-    return client
-
-
 def sample() -> dict[str, str]:
     """One sale from the middle of the table (and one refunded), to search for."""
     from payments.models import Refund, Sale
@@ -282,7 +259,7 @@ def main() -> None:
     )
     load_before = os.getloadavg()[0]
     try:
-        client = setup_django(url)
+        client = h.staff_client(url)
         paths = [(label, path) for label, path in pages(client, sample()) if re.search(args.pages, label)]
         h.wait_for_quiet_machine()
         with h.CpuWatch(name) as watch:

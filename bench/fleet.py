@@ -10,7 +10,6 @@ server's (queries, Python, template), without the network or a browser.
     .venv/bin/python -m bench.fleet --smoke    # 200 machines, 1,000 sales
 """
 
-import os
 import statistics
 import time
 
@@ -58,27 +57,9 @@ def seed(machines: int, sales: int):
 
 
 def measure(url: str, *, runs: int) -> dict:
-    os.environ.update(h.server_env(url, LOG_LEVEL="warning"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # No collectstatic here: plain static URLs instead of the production manifest's hashed ones.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
+    client = h.staff_client(url)
     from bench.middleware import QUERY_COUNT_HEADER
 
-    user = get_user_model().objects.filter(username="bench").first()
-    if user is None:
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.10")
-    client.force_login(user)
     path = "/admin/locations/location/fleet/"
     times = []
     for run in range(runs + 1):

@@ -83,6 +83,7 @@ from bench.harness.server import (
     manage,
     request,
     server_env,
+    staff_client,
 )
 
 __all__ = [
@@ -147,6 +148,7 @@ __all__ = [
     "server_extra_env",
     "server_options",
     "settled_statements",
+    "staff_client",
     "statements_executed",
     "wait_for_quiet_machine",
     "without_secondary_indexes",

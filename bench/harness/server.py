@@ -140,3 +140,28 @@ def request(method: str, port: int, path: str, *, body: bytes | None = None, hea
         return response.status, dict(response.getheaders()), response.read()
     finally:
         conn.close()
+
+
+def staff_client(database: str):
+    """Django set up in this process with the benchmark server's settings, and a test client logged
+    in as a superuser: for benchmarks that render staff pages in-process (no gunicorn between)."""
+    os.environ.update(server_env(database, LOG_LEVEL="warning"))
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # No collectstatic: plain static URLs instead of the production manifest's hashed ones.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.filter(username="bench").first()
+    if user is None:
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.10")
+    client.force_login(user)
+    return client
