@@ -166,6 +166,30 @@ def polled_data(sale: PolledSale) -> dict:
     )
 
 
+def created_data(sale: Sale) -> dict:
+    """The create answer's `data`: the sale as the poll shows it, without `paid_at` (documented by
+    payments.api.serializers.SaleCreatedSerializer, which renders the same bytes: written out here
+    because a serializer costs ~0.3 ms of CPU a sale)."""
+    data = sale_data(
+        pk=sale.pk,
+        external_id=sale.external_id,
+        location_id=sale.location_id,
+        machine_code=sale.location.machine_code,
+        price_id=str(sale.price_id),
+        list_price=sale.list_price,
+        amount=sale.amount,
+        voucher_code=sale.voucher_code,
+        discount=sale.discount,
+        status=sale.status,
+        qr_string=sale.qr_string,
+        expires_at=sale.expires_at,
+        paid_at=None,
+        created_at=sale.created_at,
+    )
+    del data["paid_at"]
+    return data
+
+
 def sale_data(
     *,
     pk: int,
@@ -184,7 +208,7 @@ def sale_data(
     created_at: datetime,
 ) -> dict:
     """The polled sale as kiosks see it; key order is part of the contract (the create answer is
-    payments.api.serializers.SaleSerializer's, without `paid_at`). `price.price` is the list price,
+    the same without `paid_at`: `created_data`). `price.price` is the list price,
     `amount` what the customer pays (after the voucher's discount)."""
     return {
         "id": pk,
