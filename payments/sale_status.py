@@ -11,6 +11,7 @@ view expires a sale it finds overdue (payments.services.expire_if_overdue).
 
 import functools
 import uuid
+import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -99,9 +100,25 @@ def _polled_row(alias: str, external_id: str) -> tuple | None:
 
 
 def _fetch_row(connection, external_id: str) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_select(), [external_id])
-        return cursor.fetchone()
+    if connection.alias == DEFAULT_DB_ALIAS:
+        with connection.cursor() as cursor:
+            cursor.execute(_select(), [external_id])
+            return cursor.fetchone()
+    # The poll's own connection runs nothing but this SELECT, so it keeps one psycopg cursor and
+    # runs every poll through it: a new cursor per poll (Django's `cursor()`) cost ~50 µs of CPU,
+    # a sixth of the poll's own work. It is wrapped as `cursor()` wraps one, so the query is still
+    # counted, logged and passed through execute wrappers.
+    connection.ensure_connection()
+    cursor = _poll_cursors.get(connection.connection)
+    if cursor is None:
+        cursor = _poll_cursors[connection.connection] = connection.connection.cursor()
+    wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    wrapped.execute(_select(), [external_id])
+    return wrapped.fetchone()
+
+
+# The poll's cursor of each open connection (one per thread): dropped with its connection.
+_poll_cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _aware(value) -> datetime | None:
