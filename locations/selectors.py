@@ -14,12 +14,14 @@ fleet board filters and counts by it); tests/locations check that both agree at 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Case, Q, QuerySet, Value, When
 
+from core.sql import fetch_instances, select_columns
 from locations.models import Location, MachineIncident, MachineStatus, PrinterStatus, ReportedStatus
 
 
@@ -36,6 +38,39 @@ def stale_after() -> timedelta:
 
 def offline_after() -> timedelta:
     return timedelta(seconds=settings.FLEET_OFFLINE_AFTER_SECONDS)
+
+
+def location_with_status(location_id: int) -> Location | None:
+    """The location and its last heartbeat (`status_of` then reads nothing more), or None: what
+    `Location.objects.select_related("machine_status").filter(pk=location_id).first()` reads, from
+    a SELECT written once per process (core.sql): compiling that query took 0.6 ms of every sale."""
+    connection = connections[router.db_for_read(Location)]
+    sql = _location_with_status_sql(connection.alias)
+    found = fetch_instances(connection, sql, [location_id], (Location, MachineStatus))
+    if found is None:
+        return None
+    location, status = found
+    assert isinstance(location, Location)
+    # As select_related leaves it: the heartbeat (or its absence) is known, and each side knows the other.
+    MachineStatus._meta.get_field("location").remote_field.set_cached_value(location, status)
+    if status is not None:
+        MachineStatus._meta.get_field("location").set_cached_value(status, location)
+    return location
+
+
+@functools.cache
+def _location_with_status_sql(alias: str) -> str:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = select_columns(Location, "l", connection) + select_columns(MachineStatus, "s", connection)
+    location_pk = quote(Location._meta.pk.column)
+    status_location = quote(MachineStatus._meta.get_field("location").column)
+    # Only the models' table and column names are written into the SQL; the id is a parameter.
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(Location._meta.db_table)} l"  # noqa: S608
+        f" LEFT JOIN {quote(MachineStatus._meta.db_table)} s ON s.{status_location} = l.{location_pk}"
+        f" WHERE l.{location_pk} = %s"
+    )
 
 
 def status_of(location: Location) -> MachineStatus | None:

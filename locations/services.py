@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core import errors
 from locations.models import KioskKey, Location
-from locations.selectors import is_out_of_service
+from locations.selectors import is_out_of_service, location_with_status
 
 KEY_PREFIX = "pbk_"
 # 32 random bytes, URL-safe Base64 without padding: 43 characters after the prefix.
@@ -48,7 +48,7 @@ def active_location(location_id: int, *, selling: bool = False, read: Location |
     if read is not None and read.pk == location_id:
         location: Location | None = read
     else:
-        location = Location.objects.select_related("machine_status").filter(pk=location_id).first()
+        location = location_with_status(location_id)
     if location is None:
         raise LocationNotFound(location_id)
     if not location.is_active:

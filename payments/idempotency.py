@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.sql import insert_row, update_rows
 from payments.models import IdempotencyKey
 
 # A claim older than this whose request never finished (the worker died) may be taken over.
@@ -88,7 +89,7 @@ def _insert_claim(*, key: str, fingerprint: str, now) -> None:
             IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
     else:
         # On its own the INSERT is its own transaction: no BEGIN and COMMIT around it (two round trips).
-        IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
+        insert_row(IdempotencyKey(key=key, fingerprint=fingerprint, created_at=now))
 
 
 def complete(claimed: Claim, *, status_code: int, body: bytes, sale_id: int | None) -> None:
@@ -96,8 +97,10 @@ def complete(claimed: Claim, *, status_code: int, body: bytes, sale_id: int | No
         # The gateway was down or we failed: nothing final happened, so a retry should try again.
         release(claimed)
         return
-    IdempotencyKey.objects.filter(key=claimed.key, fingerprint=claimed.fingerprint, status_code__isnull=True).update(
-        status_code=status_code, response_body=body, sale_id=sale_id
+    update_rows(
+        IdempotencyKey,
+        where={"key": claimed.key, "fingerprint": claimed.fingerprint, "status_code": None},
+        values={"status_code": status_code, "response_body": body, "sale_id": sale_id},
     )
 
 

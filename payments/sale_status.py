@@ -11,6 +11,7 @@ view expires a sale it finds overdue (payments.services.expire_if_overdue).
 
 import functools
 import uuid
+import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -99,9 +100,25 @@ def _polled_row(alias: str, external_id: str) -> tuple | None:
 
 
 def _fetch_row(connection, external_id: str) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_select(), [external_id])
-        return cursor.fetchone()
+    if connection.alias == DEFAULT_DB_ALIAS:
+        with connection.cursor() as cursor:
+            cursor.execute(_select(), [external_id])
+            return cursor.fetchone()
+    # The poll's own connection runs nothing but this SELECT, so it keeps one psycopg cursor and
+    # runs every poll through it: a new cursor per poll (Django's `cursor()`) cost ~50 µs of CPU,
+    # a sixth of the poll's own work. It is wrapped as `cursor()` wraps one, so the query is still
+    # counted, logged and passed through execute wrappers.
+    connection.ensure_connection()
+    cursor = _poll_cursors.get(connection.connection)
+    if cursor is None:
+        cursor = _poll_cursors[connection.connection] = connection.connection.cursor()
+    wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    wrapped.execute(_select(), [external_id])
+    return wrapped.fetchone()
+
+
+# The poll's cursor of each open connection (one per thread): dropped with its connection.
+_poll_cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _aware(value) -> datetime | None:
@@ -166,6 +183,30 @@ def polled_data(sale: PolledSale) -> dict:
     )
 
 
+def created_data(sale: Sale) -> dict:
+    """The create answer's `data`: the sale as the poll shows it, without `paid_at` (documented by
+    payments.api.serializers.SaleCreatedSerializer, which renders the same bytes: written out here
+    because a serializer costs ~0.3 ms of CPU a sale)."""
+    data = sale_data(
+        pk=sale.pk,
+        external_id=sale.external_id,
+        location_id=sale.location_id,
+        machine_code=sale.location.machine_code,
+        price_id=str(sale.price_id),
+        list_price=sale.list_price,
+        amount=sale.amount,
+        voucher_code=sale.voucher_code,
+        discount=sale.discount,
+        status=sale.status,
+        qr_string=sale.qr_string,
+        expires_at=sale.expires_at,
+        paid_at=None,
+        created_at=sale.created_at,
+    )
+    del data["paid_at"]
+    return data
+
+
 def sale_data(
     *,
     pk: int,
@@ -184,7 +225,7 @@ def sale_data(
     created_at: datetime,
 ) -> dict:
     """The polled sale as kiosks see it; key order is part of the contract (the create answer is
-    payments.api.serializers.SaleSerializer's, without `paid_at`). `price.price` is the list price,
+    the same without `paid_at`: `created_data`). `price.price` is the list price,
     `amount` what the customer pays (after the voucher's discount)."""
     return {
         "id": pk,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import errors
 from core.formats import JAKARTA
+from core.sql import update_rows
 from locations.models import Location
 from locations.services import active_location
 from payments import transitions
@@ -135,7 +136,8 @@ def create_sale(
         raise GatewayUnavailableForSale() from None
 
     # Not a state change: the QR fields are data, stored whatever the status has become meanwhile.
-    Sale.objects.filter(pk=sale.pk).update(xendit_qr_id=qr.id, qr_string=qr.qr_string, updated_at=timezone.now())
+    qr_fields = {"xendit_qr_id": qr.id, "qr_string": qr.qr_string, "updated_at": timezone.now()}
+    update_rows(Sale, where={"id": sale.pk}, values=qr_fields)
     sale.xendit_qr_id, sale.qr_string = qr.id, qr.qr_string
     return sale
 

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.sql import row_values
 from payments.models import FREE_SESSION_CHANNEL, PaymentEvent, Sale, SaleCause, SaleHistory, SaleReview, SaleStatus
 from pricing import vouchers
 from pricing.services import count_sales
@@ -102,21 +103,14 @@ def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: 
 def _insert_from(source: str, obj, from_source: dict[str, str], connection) -> tuple[str, list]:
     """INSERT INTO `obj`'s table … SELECT its values FROM `source`: the columns named in
     `from_source` (by attname) take the SQL given there, every other its value as the ORM would
-    write it (defaults, auto_now), as a parameter."""
+    write it (defaults, auto_now), as a parameter (core.sql.row_values)."""
     quote = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for field in type(obj)._meta.local_concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(field.column))
-        if field.attname in from_source:
-            values.append(from_source[field.attname])
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection=connection))
+    columns, params = row_values(obj, connection, skip=frozenset(from_source))
+    taken = [quote(type(obj)._meta.get_field(name).column) for name in from_source]
+    values = ["%s"] * len(params) + list(from_source.values())
     table = quote(obj._meta.db_table)
     # Names from the models and the caller's constant SQL, every value a parameter.
-    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
+    return f"INSERT INTO {table} ({', '.join(columns + taken)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
 
 
 def _from_pending(*, sale: Sale, to_status: str, cause: str, event=None, now: datetime | None = None) -> bool:

@@ -104,7 +104,8 @@ class SaleCreateView(APIView):
             send_invoice=data["send_invoice"],
             voucher_code=(data.get("voucher_code") or "").strip() or None,
         )
-        response = Response(SaleCreatedSerializer.answer(sale), status=status.HTTP_201_CREATED)
+        answer = {"success": True, "message": SaleCreatedSerializer.MESSAGE, "data": sale_status.created_data(sale)}
+        response = Response(answer, status=status.HTTP_201_CREATED)
         response.sale_id = sale.pk
         return response
 

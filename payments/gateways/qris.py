@@ -1,14 +1,13 @@
 """EMVCo merchant-presented QR payloads (the QRIS string format) for the simulator."""
 
+import binascii
+
 
 def crc16_ccitt_false(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, no reflection, no final XOR."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, no reflection, no final XOR. The
+    standard library's `crc_hqx` is that CRC from the initial value given, in C (a bit-by-bit loop
+    in Python cost ~80 µs of every simulated sale)."""
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def tlv(tag: str, value: str) -> str:

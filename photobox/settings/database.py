@@ -39,10 +39,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_MAX_AGE"] = DB_POOL_RECYCLE
         _db["CONN_HEALTH_CHECKS"] = DB_POOL_PRE_PING
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
-    # psycopg prepares a statement run this often on a connection, but only on server-binding
-    # cursors: Django's cursors bind on the client (its default, kept for `default`), so this
-    # takes effect only on the poll's connection below, which sets OPTIONS["server_side_binding"]
-    # (bench/README.md, "Optimisations"). 0 turns it off, as pgbouncer in transaction mode needs.
+    # Parameters travel apart from the SQL (PostgreSQL binds them) instead of being quoted into it
+    # by psycopg in Python: less CPU on both sides, and it lets psycopg prepare the statements
+    # every request repeats (below). Measured on the sale create, ~1 ms of server and database CPU
+    # a sale (bench/README.md, "Sale creation"). DB_SERVER_SIDE_BINDING=false binds on the client,
+    # Django's own default.
+    DB_SERVER_SIDE_BINDING = env.bool("DB_SERVER_SIDE_BINDING", True)
+    _db["OPTIONS"]["server_side_binding"] = DB_SERVER_SIDE_BINDING
+    # psycopg prepares a statement run this often on a connection (only when binding on the
+    # server): PostgreSQL then plans it once per connection. 0 turns it off, as pgbouncer in
+    # transaction mode needs.
     DB_PREPARE_THRESHOLD = env.int("DB_PREPARE_THRESHOLD", 5, minimum=0)
     if DB_PREPARE_THRESHOLD:
         _db["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD

@@ -323,7 +323,7 @@ def test_the_poll_has_its_own_connection_only_on_postgresql_without_a_pool(env, 
         assert {key: poll[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")} == {
             key: default[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")
         }
-        assert poll["OPTIONS"] == {**default["OPTIONS"], "server_side_binding": True}
+        assert poll["OPTIONS"] == default["OPTIONS"]
         assert (poll["CONN_HEALTH_CHECKS"], default["CONN_HEALTH_CHECKS"]) == (False, True)
-        assert "server_side_binding" not in default["OPTIONS"]
+        assert poll["OPTIONS"]["server_side_binding"] is True
         assert poll["OPTIONS"]["prepare_threshold"] == 5
