@@ -21,6 +21,7 @@ from bench.harness import refs as references
 
 POLL = "/api/v1/transactions/external/"
 BARE = "/api/v1/bench/bare"
+ROUND_TRIP = "/api/v1/bench/round-trip"
 BEFORE = "/api/v1/bench/poll-before/"
 
 TARGET_RPS = 1000
@@ -52,6 +53,7 @@ def measure(
     rounds: int = 3,
     bare: bool = True,
     before: bool = False,
+    round_trip: bool = False,
     count_queries: bool = True,
     compare_with: Path | None = None,
     refs: references.References | None = None,
@@ -69,6 +71,8 @@ def measure(
     endpoints = {"poll": {"paths": paths}} | ({"bare": {"paths": [BARE]}} if bare else {})
     if before:
         endpoints["before"] = {"paths": [BEFORE + p.removeprefix(POLL) for p in paths]}
+    if round_trip:
+        endpoints["round_trip"] = {"paths": [ROUND_TRIP]}
     try:
         with contextlib.ExitStack() as servers:
             server = servers.enter_context(h.Gunicorn(env, gunicorn, log=h.log_file("poll")))
@@ -136,6 +140,10 @@ def measure(
                 if bare:
                     figures["bare_queries"] = h.queries_per_request(
                         server.port, h.get_requests([BARE], 50), database=name
+                    )
+                if round_trip:
+                    figures["round_trip_queries"] = h.queries_per_request(
+                        server.port, h.get_requests([ROUND_TRIP], 50), database=name
                     )
                 if before:
                     figures["before_queries"] = h.queries_per_request(
@@ -211,6 +219,12 @@ def main() -> None:
         help="also measure the poll of another checkout in the same run, e.g. main's: "
         "git worktree add --detach /tmp/poll-main main (it needs .venv too)",
     )
+    p.add_argument(
+        "--round-trip",
+        action="store_true",
+        help="also measure the bare view plus one SELECT 1 on the poll's connection: the highest rate "
+        "a poll reading one row can reach on this machine",
+    )
     references.add_arguments(p)
     args = p.parse_args()
     if args.smoke:
@@ -225,6 +239,7 @@ def main() -> None:
         keep_db=args.keep_db,
         rounds=args.rounds,
         before=args.before,
+        round_trip=args.round_trip,
         compare_with=args.compare_with,
         refs=refs,
     )
@@ -242,6 +257,8 @@ def main() -> None:
     ]
     verdicts = {True: "met", False: "MISSED", None: "not measured (no --refs)"}
     rows = [row("bare Django view", "-", bare, figures.get("bare_queries"))]
+    if args.round_trip:
+        rows.append(row("bare view + SELECT 1", "-", figures["round_trip"], figures["round_trip_queries"]))
     if args.before:
         rows.append(row("poll before (ORM + DRF)", args.sales, figures["before"], figures["before_queries"]))
     if args.compare_with:
@@ -253,6 +270,13 @@ def main() -> None:
     notes = [
         f"poll / bare Django view: rate {fraction:.0%}, CPU per request {ratio(poll.server_cpu_us, bare.server_cpu_us)}"
     ]
+    if args.round_trip:
+        trip = figures["round_trip"]
+        notes.append(
+            f"bare view + SELECT 1 / bare view (the most a one-query poll can reach here): "
+            f"rate {ratio(trip.rps, bare.rps)}, CPU per request {ratio(trip.server_cpu_us, bare.server_cpu_us)}; "
+            f"poll / bare view + SELECT 1: rate {ratio(poll.rps, trip.rps)}"
+        )
     if args.compare_with:
         other = figures["other"]
         notes.append(

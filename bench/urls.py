@@ -1,5 +1,7 @@
 """The project's URLs plus the bare view, for the benchmarks only (see bench/settings.py)."""
 
+from django.conf import settings
+from django.db import connections
 from django.http import HttpResponse
 from django.urls import path
 from rest_framework.response import Response
@@ -23,6 +25,16 @@ BARE_BODY = (
 
 
 def bare(request):
+    return HttpResponse(BARE_BODY, content_type="application/json")
+
+
+def round_trip(request):
+    """The bare view plus one round trip to PostgreSQL on the poll's connection (`SELECT 1`,
+    prepared like the poll's SELECT): the highest rate a poll that reads one row could reach here,
+    whatever it does with the row (bench.poll --round-trip)."""
+    with connections[settings.POLL_DATABASE].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
     return HttpResponse(BARE_BODY, content_type="application/json")
 
 
@@ -75,6 +87,7 @@ class PollBeforeView(APIView):
 # Under /api/ like the poll, so every path-dependent middleware treats them alike.
 urlpatterns = [
     path("api/v1/bench/bare", bare),
+    path("api/v1/bench/round-trip", round_trip),
     path("api/v1/bench/poll-before/<str:external_id>", PollBeforeView.as_view()),
     *project_urls.urlpatterns,
 ]
