@@ -64,22 +64,7 @@ class PollBeforeView(APIView):
         body = {
             "success": True,
             "message": "Transaction retrieved successfully",
-            "data": sale_status.sale_data(
-                pk=sale.pk,
-                external_id=sale.external_id,
-                location_id=sale.location_id,
-                machine_code=sale.location.machine_code,
-                price_id=str(sale.price_id),
-                list_price=sale.list_price,
-                amount=sale.amount,
-                voucher_code=sale.voucher_code,
-                discount=sale.discount,
-                status=sale.status,
-                qr_string=sale.qr_string,
-                expires_at=sale.expires_at,
-                paid_at=sale.paid_at,
-                created_at=sale.created_at,
-            ),
+            "data": sale_status.stored_sale_data(sale),
         }
         return Response(body)
 

@@ -187,7 +187,14 @@ def created_data(sale: Sale) -> dict:
     """The create answer's `data`: the sale as the poll shows it, without `paid_at` (documented by
     payments.api.serializers.SaleCreatedSerializer, which renders the same bytes: written out here
     because a serializer costs ~0.3 ms of CPU a sale)."""
-    data = sale_data(
+    data = stored_sale_data(sale)
+    del data["paid_at"]
+    return data
+
+
+def stored_sale_data(sale: Sale) -> dict:
+    """`sale_data` of a sale as read by the ORM (its location read along)."""
+    return sale_data(
         pk=sale.pk,
         external_id=sale.external_id,
         location_id=sale.location_id,
@@ -200,11 +207,9 @@ def created_data(sale: Sale) -> dict:
         status=sale.status,
         qr_string=sale.qr_string,
         expires_at=sale.expires_at,
-        paid_at=None,
+        paid_at=sale.paid_at,
         created_at=sale.created_at,
     )
-    del data["paid_at"]
-    return data
 
 
 def sale_data(
