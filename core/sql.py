@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def row_values(obj: Model, connection, *, skip: frozenset[str] = frozenset()) -> tuple[list[str], list]:
@@ -55,10 +55,9 @@ def update_rows(model: type[Model], *, where: dict, values: dict) -> int:
     connection = connections[router.db_for_write(model)]
     null = frozenset(name for name, value in where.items() if value is None)
     sql = _update_sql(model, connection.alias, tuple(values), tuple(where), null)
-    fields = model._meta
-    params = [fields.get_field(name).get_db_prep_save(value, connection=connection) for name, value in values.items()]
+    params = [_field(model, name).get_db_prep_save(value, connection=connection) for name, value in values.items()]
     params += [
-        fields.get_field(name).get_db_prep_value(value, connection, prepared=False)
+        _field(model, name).get_db_prep_value(value, connection, prepared=False)
         for name, value in where.items()
         if name not in null
     ]
@@ -67,17 +66,23 @@ def update_rows(model: type[Model], *, where: dict, values: dict) -> int:
         return cursor.rowcount
 
 
+def _field(model: type[Model], name: str) -> Field:
+    """`model`'s concrete field by name or attname (`sale_id` as well as `sale`)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{model.__name__}.{name} is not a column"
+    return field
+
+
 @functools.cache
 def _update_sql(model: type[Model], alias: str, values: tuple, where: tuple, null: frozenset) -> str:
     quote = connections[alias].ops.quote_name
-    fields = model._meta
 
     def column(name: str) -> str:
-        return quote(fields.get_field(name).column)
+        return quote(str(_field(model, name).column))
 
     assignments = ", ".join(f"{column(name)} = %s" for name in values)
     conditions = " AND ".join(f"{column(name)} IS NULL" if name in null else f"{column(name)} = %s" for name in where)
-    return f"UPDATE {quote(fields.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
 
 
 def select_columns(model: type[Model], table: str, connection) -> list[str]:

@@ -165,22 +165,7 @@ def polled_sale(external_id: str) -> PolledSale | None:
 
 def polled_data(sale: PolledSale) -> dict:
     """The poll's `data` (key order is the contract's)."""
-    return sale_data(
-        pk=sale.id,
-        external_id=sale.external_id,
-        location_id=sale.location_id,
-        machine_code=sale.machine_code,
-        price_id=sale.price_id,
-        list_price=sale.list_price,
-        amount=sale.amount,
-        voucher_code=sale.voucher_code,
-        discount=sale.discount,
-        status=sale.status,
-        qr_string=sale.qr_string,
-        expires_at=sale.expires_at,
-        paid_at=sale.paid_at,
-        created_at=sale.created_at,
-    )
+    return _data_of(sale, machine_code=sale.machine_code)
 
 
 def created_data(sale: Sale) -> dict:
@@ -194,11 +179,15 @@ def created_data(sale: Sale) -> dict:
 
 def stored_sale_data(sale: Sale) -> dict:
     """`sale_data` of a sale as read by the ORM (its location read along)."""
+    return _data_of(sale, machine_code=sale.location.machine_code)
+
+
+def _data_of(sale: PolledSale | Sale, *, machine_code: str) -> dict:
     return sale_data(
-        pk=sale.pk,
+        pk=sale.id,
         external_id=sale.external_id,
         location_id=sale.location_id,
-        machine_code=sale.location.machine_code,
+        machine_code=machine_code,
         price_id=str(sale.price_id),
         list_price=sale.list_price,
         amount=sale.amount,
