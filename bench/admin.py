@@ -259,7 +259,7 @@ def main() -> None:
     )
     load_before = os.getloadavg()[0]
     try:
-        client = h.staff_client(url)
+        client = h.staff_client(url, **h.server_extra_env(args))
         paths = [(label, path) for label, path in pages(client, sample()) if re.search(args.pages, label)]
         h.wait_for_quiet_machine()
         with h.CpuWatch(name) as watch:

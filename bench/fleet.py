@@ -56,8 +56,8 @@ def seed(machines: int, sales: int):
     return run
 
 
-def measure(url: str, *, runs: int) -> dict:
-    client = h.staff_client(url)
+def measure(url: str, *, runs: int, env: dict[str, str]) -> dict:
+    client = h.staff_client(url, **env)
     from bench.middleware import QUERY_COUNT_HEADER
 
     path = "/admin/locations/location/fleet/"
@@ -90,7 +90,7 @@ def main() -> None:
     )
     try:
         h.wait_for_quiet_machine()
-        figures = measure(url, runs=runs)
+        figures = measure(url, runs=runs, env=h.server_extra_env(args))
     finally:
         from django.db import connections
 

@@ -142,10 +142,11 @@ def request(method: str, port: int, path: str, *, body: bytes | None = None, hea
         conn.close()
 
 
-def staff_client(database: str):
-    """Django set up in this process with the benchmark server's settings, and a test client logged
-    in as a superuser: for benchmarks that render staff pages in-process (no gunicorn between)."""
-    os.environ.update(server_env(database, LOG_LEVEL="warning"))
+def staff_client(database: str, **overrides: str):
+    """Django set up in this process with the benchmark server's settings (plus `overrides`, the
+    --env values), and a test client logged in as a superuser: for benchmarks that render staff
+    pages in-process (no gunicorn between)."""
+    os.environ.update(server_env(database, **{"LOG_LEVEL": "warning", **overrides}))
     import django
 
     django.setup()
