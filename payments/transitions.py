@@ -72,7 +72,7 @@ def start(*, sale: Sale, actor_text: str = "") -> SaleHistory:
     )
 
 
-def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: str = "") -> bool:
+def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: str) -> bool:
     """`start` for a sale without a voucher, on PostgreSQL, in ONE statement: take its place of its
     price's quota (`place`: pricing.services.place_taking_sql, an UPDATE … RETURNING that locks the
     price), insert the sale priced at that row's amount, and insert its first history row. One
@@ -83,7 +83,7 @@ def start_taking_its_place(*, sale: Sale, place: tuple[str, tuple], actor_text: 
     # history row's sale from the sale's ("new_sale").
     priced = {"price_id": "taken.id", "list_price": "taken.amount", "amount": "taken.amount"}
     sql, params = _insert_from("taken", sale, priced, connection)
-    first_row = SaleHistory(from_status="", to_status=SaleStatus.PENDING, cause=SaleCause.KIOSK, at=sale.created_at)
+    first_row = SaleHistory(to_status=SaleStatus.PENDING, cause=SaleCause.KIOSK, at=sale.created_at)
     first_row.actor_text = actor_text
     history, history_params = _insert_from("new_sale", first_row, {"sale_id": "new_sale.id"}, connection)
     statement = (

@@ -43,7 +43,14 @@ def overdue(make_sale, **fields) -> Sale:
     return make_sale(expires_at=timezone.now() - timedelta(minutes=1), **fields)
 
 
-def test_a_sale_started_at_a_kiosk_has_its_first_row(api, sale_request, location):
+@pytest.mark.parametrize("voucher", [None, "HEMAT25"], ids=["no voucher", "with a voucher"])
+def test_a_sale_started_at_a_kiosk_has_its_first_row_naming_the_machine(
+    api, sale_request, location, make_voucher, voucher
+):
+    if voucher:
+        make_voucher(code=voucher)
+        sale_request = {**sale_request, "voucher_code": voucher}
+
     response = api.post("/api/v1/transactions", sale_request, format="json")
 
     sale = Sale.objects.get(external_id=response.json()["data"]["external_id"])
