@@ -1,0 +1,181 @@
+"""What may be refunded, and the words staff get when a refund is refused (issue 17's mutation
+survivors): each refusal names the sale, the payment and the amounts. The payment simulator plays
+Xendit, in-process (PAYMENT_GATEWAY=simulator)."""
+
+from decimal import Decimal
+
+import pytest
+
+from payments.models import EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
+from payments.refunds.selectors import received_payments, refund_search_filter
+from payments.refunds.services import RefundRefused, request_refund
+from payments.simulation import simulate_payment, simulate_refund_webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid_sale(make_sale) -> Sale:
+    """A sale of Rp 40.000, paid through the simulator."""
+    sale = make_sale()
+    simulate_payment(sale=sale)
+    sale.refresh_from_db()
+    return sale
+
+
+def ask(sale: Sale, *, amount: int | None = None, reason: str = "Printer jammed", **fields) -> Refund:
+    return request_refund(
+        sale=sale, reason=reason, requested_by=None, amount=None if amount is None else Decimal(amount), **fields
+    )
+
+
+def refused(sale: Sale, **fields) -> str:
+    with pytest.raises(RefundRefused) as refusal:
+        ask(sale, **fields)
+    return refusal.value.message
+
+
+def extra_payment(sale: Sale, payment_id: str, *, outcome=EventOutcome.DOUBLE_PAYMENT, **fields) -> PaymentEvent:
+    """A payment that reached the sale without paying it, as its notice was kept."""
+    fields = {"reported_status": "COMPLETED", "amount": Decimal(40000), **fields}
+    return PaymentEvent.objects.create(sale=sale, outcome=outcome, xendit_payment_id=payment_id, **fields)
+
+
+# --- What cannot be refunded -------------------------------------------------------------------
+def test_a_free_session_is_refused_naming_its_voucher(make_sale):
+    sale = make_sale(status=SaleStatus.COMPLETED, payment_channel="VOUCHER", voucher_code="FREE-ALL", amount=0)
+
+    assert refused(sale) == (
+        f"{sale.external_id} was a free session (voucher FREE-ALL): nothing was paid, so there is nothing to refund."
+    )
+
+
+@pytest.mark.parametrize("status", [SaleStatus.COMPLETED, SaleStatus.REFUNDED])
+def test_a_sale_paid_without_a_xendit_payment_id_is_refused_saying_to_pay_back_another_way(make_sale, status):
+    sale = make_sale(status=status)
+
+    assert refused(sale) == (
+        f"{sale.external_id} was paid without a Xendit payment id (the earlier service's notice), so Xendit "
+        "cannot refund it. Pay the customer back another way and note it on the sale."
+    )
+
+
+def test_an_unpaid_sale_is_refused_as_never_paid(make_sale):
+    sale = make_sale(status=SaleStatus.EXPIRED)
+
+    assert refused(sale) == f"{sale.external_id} was never paid: there is nothing to refund."
+
+
+def test_a_payment_of_another_sale_is_refused_listing_this_sales_payments(paid_sale):
+    extra_payment(paid_sale, "qrpy_twice")
+
+    assert refused(paid_sale, payment_id="qrpy_elsewhere") == (
+        f"Payment qrpy_elsewhere is not a payment of {paid_sale.external_id} "
+        f"(its payments: {paid_sale.xendit_payment_id}, qrpy_twice)."
+    )
+
+
+def test_a_paid_sale_without_payment_id_but_with_extra_payments_asks_which_one(make_sale):
+    sale = make_sale(status=SaleStatus.COMPLETED)
+    extra_payment(sale, "qrpy_a")
+    extra_payment(sale, "qrpy_b")
+
+    assert refused(sale) == (
+        f"{sale.external_id} was paid without a Xendit payment id, but received other payments: say which one "
+        "to refund (qrpy_a, qrpy_b)."
+    )
+    assert ask(sale, payment_id="qrpy_b").payment_id == "qrpy_b"
+
+
+def test_an_unpaid_sale_that_received_a_wrong_amount_asks_which_payment_to_refund(make_sale):
+    sale = make_sale(status=SaleStatus.EXPIRED)
+    extra_payment(sale, "qrpy_short", outcome=EventOutcome.AMOUNT_MISMATCH, amount=Decimal(4000))
+
+    assert refused(sale) == (
+        f"{sale.external_id} is not paid, but received other payments: say which one to refund (qrpy_short)."
+    )
+    assert ask(sale, payment_id="qrpy_short").amount == Decimal(4000)
+
+
+# --- How much -----------------------------------------------------------------------------------
+def test_a_payment_with_nothing_left_is_refused_with_what_was_refunded_and_what_is_waiting(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale, amount=30000))
+    ask(paid_sale, amount=10000)
+
+    assert refused(paid_sale) == (
+        f"Nothing is left to refund of payment {paid_sale.xendit_payment_id}: Rp 30.000 refunded, "
+        "Rp 10.000 waiting for Xendit, of Rp 40.000 paid."
+    )
+
+
+def test_more_than_is_left_is_refused_with_the_amounts_and_exactly_what_is_left_is_refunded(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale, amount=5000))
+    ask(paid_sale, amount=25000)
+
+    assert refused(paid_sale, amount=10001) == (
+        f"At most Rp 10.000 can be refunded of payment {paid_sale.xendit_payment_id}: Rp 40.000 paid, "
+        "Rp 5.000 refunded, Rp 25.000 waiting for Xendit."
+    )
+    assert ask(paid_sale, amount=10000).amount == Decimal(10000)
+
+
+@pytest.mark.parametrize("amount", [Decimal(0), Decimal("0.5"), Decimal("1.5")])
+def test_an_amount_that_is_not_whole_rupiah_of_at_least_rp_1_is_refused_in_words(paid_sale, amount):
+    assert refused(paid_sale, amount=amount) == "The amount must be a whole number of rupiah, at least Rp 1."
+    assert not Refund.objects.exists()
+
+
+def test_rp_1_may_be_refunded(paid_sale):
+    assert ask(paid_sale, amount=1).amount == Decimal(1)
+
+
+def test_a_failed_refund_leaves_its_amount_to_refund_again(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale, amount=15000), succeeded=False)
+
+    [payment] = received_payments(paid_sale)
+
+    assert (payment.refunded, payment.pending, payment.left) == (0, 0, Decimal(40000))
+
+
+# --- The form -----------------------------------------------------------------------------------
+def test_a_reason_of_blanks_is_refused_and_a_reason_is_kept_without_them(paid_sale):
+    assert refused(paid_sale, reason=" \n ") == "A reason is required: say why the money is given back."
+
+    assert ask(paid_sale, reason="  Printer jammed \n").reason == "Printer jammed"
+
+
+def test_a_refund_form_made_for_another_sale_is_refused(paid_sale, make_sale):
+    other = make_sale()
+    simulate_payment(sale=other)
+    ask(other, amount=1000, request_key="form-1")
+
+    assert refused(paid_sale, amount=1000, request_key="form-1") == (
+        "This refund form was made for another sale: open the refund page again."
+    )
+    assert not paid_sale.refunds.exists()
+
+
+def test_refunds_asked_without_a_form_key_are_each_made(paid_sale):
+    first = ask(paid_sale, amount=1000, request_key="")
+    second = ask(paid_sale, amount=1000, request_key="")
+
+    assert first.pk != second.pk
+    assert (first.request_key, second.request_key) == (None, None)
+    assert first.status == second.status == RefundStatus.PENDING
+
+
+# --- The refund list's search box ----------------------------------------------------------------
+def test_the_refund_search_finds_a_refund_by_its_sale_number_typed_in_any_case_or_its_xendit_ids(paid_sale, make_sale):
+    other = make_sale()
+    simulate_payment(sale=other)
+    other.refresh_from_db()
+    ours, theirs = ask(paid_sale, amount=1000), ask(other, amount=1000)
+
+    def found(term: str) -> list[Refund]:
+        return list(Refund.objects.filter(refund_search_filter(term)))
+
+    assert found(paid_sale.external_id.lower()) == [ours]
+    assert found(f" {paid_sale.external_id} ") == [ours]
+    assert found(ours.xendit_refund_id) == [ours]
+    assert found(paid_sale.xendit_payment_id) == [ours]
+    assert found(other.xendit_payment_id) == [theirs]

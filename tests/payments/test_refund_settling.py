@@ -1,0 +1,504 @@
+"""How a refund is settled from what Xendit says (issue 17's mutation survivors): its answer to our
+request, its refund notices (webhook or refund check), and what staff are told: the notice's
+outcome, the review list's reasons, the log lines. Xendit is the fake Xendit over HTTP where its
+answer to our request matters, the payment simulator otherwise."""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from payments.events import record_and_apply
+from payments.gateways import RefundNotice
+from payments.gateways.pause import calls_paused_for
+from payments.models import (
+    EventOutcome,
+    EventSource,
+    PaymentEvent,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+    Sale,
+    SaleHistory,
+    SaleReview,
+    SaleStatus,
+)
+from payments.refunds.services import record_gateway_answer, request_refund
+from payments.simulation import simulate_payment, simulate_refund_webhook
+
+pytestmark = pytest.mark.django_db
+
+LOW_BALANCE = (
+    "The Xendit balance is too low to pay this refund. Top up the balance in Xendit's dashboard, then refund again."
+)
+NO_REASON = (
+    "Xendit gave no reason. Pay the customer back another way (a bank transfer, or Xendit's disbursements), "
+    "then note what was done with “Mark problem resolved”."
+)
+
+
+@pytest.fixture
+def paid_sale(make_sale) -> Sale:
+    """A sale of Rp 40.000, paid through the simulator."""
+    sale = make_sale()
+    simulate_payment(sale=sale)
+    sale.refresh_from_db()
+    return sale
+
+
+@pytest.fixture
+def sale_paid_at_xendit(make_sale, fake_xendit) -> Sale:
+    """A sale of Rp 40.000 paid by Xendit payment qrpy_1; the fake Xendit's answers are scripted."""
+    return make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_1", paid_amount=Decimal(40000))
+
+
+def ask(sale: Sale, *, amount: int | None = None, by=None, **fields) -> Refund:
+    return request_refund(
+        sale=sale,
+        reason="Printer jammed",
+        requested_by=by,
+        amount=None if amount is None else Decimal(amount),
+        **fields,
+    )
+
+
+def xendit_answers(fake, status: int, body: dict) -> None:
+    fake.fail_next = [(status, body)]
+
+
+def refund_answer(status: str, *, refund_id: str = "qrrf_1", amount: int = 40000, failure_code=None) -> dict:
+    return {
+        "id": refund_id,
+        "qrpy_id": "qrpy_1",
+        "status": status,
+        "currency": "IDR",
+        "refund_amount": amount,
+        "failure_code": failure_code,
+    }
+
+
+def notify(sale: Sale, status: str, *, refund_id: str = "rfd_1", amount: int | None = 40000, **fields):
+    """Xendit's refund webhook about a refund of the sale's payment, applied."""
+    fields.setdefault("payment_id", sale.xendit_payment_id)
+    notice = RefundNotice(
+        refund_id=refund_id, status=status, amount=None if amount is None else Decimal(amount), **fields
+    )
+    return record_and_apply(source=EventSource.WEBHOOK, notice=notice)
+
+
+def report(refund: Refund, status: str, **fields) -> PaymentEvent:
+    fields.setdefault("amount", refund.amount)
+    return notify(refund.sale, status, refund_id=refund.xendit_refund_id, payment_id=refund.payment_id, **fields)
+
+
+def reviews(sale: Sale) -> list[tuple]:
+    return list(SaleReview.objects.filter(sale=sale).order_by("pk").values_list("reason", "event"))
+
+
+def messages(caplog, logger: str) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == logger]
+
+
+# --- Xendit's answer to our request -------------------------------------------------------------
+def test_an_answer_that_the_refund_went_through_settles_it_at_once_and_logs_it(
+    sale_paid_at_xendit, fake_xendit, caplog
+):
+    caplog.set_level(logging.INFO, logger="payments.refunds")
+    xendit_answers(fake_xendit, 200, refund_answer("SUCCEEDED"))
+
+    refund = ask(sale_paid_at_xendit)
+
+    sale = sale_paid_at_xendit
+    sale.refresh_from_db()
+    assert (refund.status, refund.xendit_refund_id, refund.failure_code) == (RefundStatus.SUCCEEDED, "qrrf_1", "")
+    assert (sale.status, sale.refunded_amount, sale.needs_review) == (SaleStatus.REFUNDED, Decimal(40000), False)
+    assert messages(caplog, "payments.refunds") == [
+        f"refund requested external_id={sale.external_id} refund={refund.pk} payment=qrpy_1 amount=40000.00",
+        f"refund {refund.pk} went through external_id={sale.external_id}",
+        f"sale refunded external_id={sale.external_id}",
+    ]
+    assert {record.external_id for record in caplog.records if record.name == "payments.refunds"} == {sale.external_id}
+
+
+def test_an_answer_that_the_refund_failed_fails_it_and_puts_the_sale_on_the_review_list(
+    sale_paid_at_xendit, fake_xendit, caplog
+):
+    caplog.set_level(logging.WARNING, logger="payments.refunds")
+    xendit_answers(fake_xendit, 200, refund_answer("FAILED", failure_code="INSUFFICIENT_BALANCE"))
+
+    refund = ask(sale_paid_at_xendit)
+
+    assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, "INSUFFICIENT_BALANCE")
+    assert reviews(sale_paid_at_xendit) == [
+        (f"Refund qrrf_1 of Rp 40.000 failed (INSUFFICIENT_BALANCE): {LOW_BALANCE}", None)
+    ]
+    assert messages(caplog, "payments.refunds") == [f"refund {refund.pk} failed: INSUFFICIENT_BALANCE"]
+
+
+def test_a_request_xendit_refuses_fails_the_refund_naming_it_by_our_number(sale_paid_at_xendit, fake_xendit):
+    xendit_answers(fake_xendit, 400, {"error_code": "INSUFFICIENT_BALANCE", "message": "Balance too low"})
+
+    refund = ask(sale_paid_at_xendit)
+
+    assert (refund.status, refund.xendit_refund_id, refund.failure_code) == (
+        RefundStatus.FAILED,
+        None,
+        "INSUFFICIENT_BALANCE",
+    )
+    assert reviews(sale_paid_at_xendit) == [
+        (f"Refund {refund.pk} of Rp 40.000 failed (INSUFFICIENT_BALANCE): {LOW_BALANCE}", None)
+    ]
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.FAILED
+
+
+def test_an_error_code_longer_than_a_refund_keeps_is_kept_cut_to_100_characters(sale_paid_at_xendit, fake_xendit):
+    code = "E" * 150
+    xendit_answers(fake_xendit, 400, {"error_code": code, "message": "?"})
+
+    refund = ask(sale_paid_at_xendit)
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, "E" * 100)
+
+
+def test_a_request_xendit_did_not_answer_stays_waiting_and_says_the_check_will_ask(
+    sale_paid_at_xendit, fake_xendit, caplog
+):
+    caplog.set_level(logging.WARNING, logger="payments.refunds")
+    xendit_answers(fake_xendit, 503, {"error_code": "SERVER_ERROR", "message": "down"})
+
+    refund = ask(sale_paid_at_xendit)
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.xendit_refund_id) == (RefundStatus.PENDING, None)
+    assert refund.gateway_called_at is not None
+    assert messages(caplog, "payments.refunds") == [
+        f"refund {refund.pk} not confirmed by Xendit (down): the refund check will ask"
+    ]
+
+
+def test_a_request_refused_for_xendits_rate_limit_pauses_calls_for_the_wait_xendit_gave(
+    sale_paid_at_xendit, fake_xendit, caplog
+):
+    caplog.set_level(logging.WARNING, logger="payments.refunds")
+    fake_xendit.rate_limits = {"/qr_codes/payments": 0}
+    fake_xendit.rate_limit_reset = 30
+
+    refund = ask(sale_paid_at_xendit)
+
+    assert (refund.status, refund.xendit_refund_id) == (RefundStatus.PENDING, None)
+    assert 25 < calls_paused_for() <= 30
+    assert messages(caplog, "payments.refunds") == [
+        f"refund {refund.pk} not sent: Xendit's rate limit; the refund check will send it"
+    ]
+
+
+def test_an_answer_naming_a_refund_id_already_on_another_refund_leaves_this_one_waiting(
+    sale_paid_at_xendit, fake_xendit, caplog
+):
+    caplog.set_level(logging.WARNING, logger="payments.refunds")
+    first = ask(sale_paid_at_xendit, amount=1000)  # the fake knows no such payment: failed, without an id
+    Refund.objects.filter(pk=first.pk).update(xendit_refund_id="qrrf_1")
+    xendit_answers(fake_xendit, 200, refund_answer("SUCCEEDED", amount=1000))
+
+    second = ask(sale_paid_at_xendit, amount=1000)
+
+    second.refresh_from_db()
+    assert (second.status, second.xendit_refund_id) == (RefundStatus.PENDING, None)
+    assert messages(caplog, "payments.refunds")[-1] == (
+        f"refund {second.pk}: Xendit's id qrrf_1 is already on another refund"
+    )
+
+
+def test_an_answer_after_the_in_progress_webhook_named_the_refund_settles_it(paid_sale):
+    refund = Refund.objects.create(
+        sale=paid_sale, payment_id=paid_sale.xendit_payment_id, amount=Decimal(40000), reason="Printer jammed"
+    )
+    notify(paid_sale, "PENDING", refund_id="qrrf_sim_1")  # the webhook came first and named it
+
+    answer = RefundNotice(
+        refund_id="qrrf_sim_1", payment_id=paid_sale.xendit_payment_id, status="SUCCEEDED", amount=Decimal(40000)
+    )
+    record_gateway_answer(refund=refund, notice=answer)
+
+    refund.refresh_from_db()
+    paid_sale.refresh_from_db()
+    assert (refund.xendit_refund_id, refund.status) == ("qrrf_sim_1", RefundStatus.SUCCEEDED)
+    assert paid_sale.status == SaleStatus.REFUNDED
+
+
+def test_an_answer_after_the_refund_was_settled_changes_nothing(paid_sale):
+    refund = ask(paid_sale)
+    simulate_refund_webhook(refund=refund, succeeded=False, failure_code="INSUFFICIENT_BALANCE")
+
+    answer = RefundNotice(
+        refund_id=refund.xendit_refund_id, payment_id=refund.payment_id, status="SUCCEEDED", amount=refund.amount
+    )
+    record_gateway_answer(refund=refund, notice=answer)
+
+    refund.refresh_from_db()
+    paid_sale.refresh_from_db()
+    assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, "INSUFFICIENT_BALANCE")
+    assert (paid_sale.status, paid_sale.refunded_amount) == (SaleStatus.COMPLETED, 0)
+
+
+# --- Xendit's refund notices --------------------------------------------------------------------
+@pytest.mark.parametrize("missing", ["refund_id", "payment_id"])
+def test_a_refund_notice_without_its_ids_is_ignored_saying_so(paid_sale, missing):
+    fields = {"refund_id": "rfd_1", "payment_id": paid_sale.xendit_payment_id, missing: ""}
+
+    event = notify(paid_sale, "SUCCEEDED", **fields)
+
+    assert (event.outcome, event.outcome_detail) == (
+        EventOutcome.IGNORED,
+        "A refund notice without a refund id or payment id",
+    )
+    assert not Refund.objects.exists()
+
+
+def test_a_refund_of_a_payment_no_sale_has_is_ignored_naming_both(paid_sale):
+    event = notify(paid_sale, "SUCCEEDED", payment_id="qrpy_nobody")
+
+    assert (event.outcome, event.outcome_detail, event.sale) == (
+        EventOutcome.IGNORED,
+        "Refund rfd_1 of payment qrpy_nobody, which no sale of ours has",
+        None,
+    )
+
+
+def test_a_payment_that_only_reached_a_sale_in_an_ignored_notice_is_no_payment_of_that_sale(paid_sale):
+    PaymentEvent.objects.create(sale=paid_sale, outcome=EventOutcome.IGNORED, xendit_payment_id="qrpy_stray")
+
+    event = notify(paid_sale, "SUCCEEDED", payment_id="qrpy_stray")
+
+    assert (event.outcome, event.sale) == (EventOutcome.IGNORED, None)
+
+
+def test_a_refund_of_an_extra_payment_settles_on_the_sale_it_reached(paid_sale, make_sale):
+    extra = simulate_payment(sale=paid_sale).xendit_payment_id
+    make_sale()  # another sale, before it in nothing
+
+    event = notify(paid_sale, "SUCCEEDED", payment_id=extra)
+
+    assert (event.outcome, event.sale) == (EventOutcome.APPLIED, paid_sale)
+    assert event.outcome_detail == "Refund rfd_1 of Rp 40.000: went through (an extra payment given back)"
+    paid_sale.refresh_from_db()
+    assert (paid_sale.status, paid_sale.refunded_amount) == (SaleStatus.COMPLETED, 0)
+
+
+def test_a_refund_notice_without_an_amount_is_not_recorded_and_staff_are_told(paid_sale):
+    event = notify(paid_sale, "SUCCEEDED", amount=None)
+
+    assert (event.outcome, event.outcome_detail, event.sale) == (
+        EventOutcome.IGNORED,
+        "Refund rfd_1 states no amount; not recorded",
+        paid_sale,
+    )
+    assert reviews(paid_sale) == [("Xendit reported refund rfd_1 without an amount: check it in Xendit", event.pk)]
+    assert not Refund.objects.exists()
+
+
+def test_a_refund_made_outside_and_still_in_progress_is_recorded_then_settled(paid_sale):
+    recorded = notify(paid_sale, "PENDING", amount=10000)
+    refund = Refund.objects.get()
+    still = notify(paid_sale, "PENDING", amount=10000)
+    unsettled = notify(paid_sale, "", amount=10000)
+    settled = notify(paid_sale, "SUCCEEDED", amount=10000)
+
+    assert (recorded.outcome, recorded.outcome_detail, recorded.refund) == (
+        EventOutcome.APPLIED,
+        "Refund rfd_1 of Rp 10.000 recorded: in progress",
+        refund,
+    )
+    assert (still.outcome, still.outcome_detail, still.refund) == (
+        EventOutcome.IGNORED,
+        "Refund rfd_1 is still PENDING at Xendit",
+        refund,
+    )
+    assert unsettled.outcome_detail == "Refund rfd_1 is still unsettled at Xendit"
+    assert (settled.outcome, settled.outcome_detail) == (
+        EventOutcome.APPLIED,
+        "Refund rfd_1 of Rp 10.000: went through",
+    )
+    refund.refresh_from_db()
+    assert (refund.origin, refund.status) == (RefundOrigin.XENDIT, RefundStatus.SUCCEEDED)
+
+
+def test_a_refund_made_outside_is_dated_when_xendit_reported_it(paid_sale):
+    notify(paid_sale, "SUCCEEDED", amount=10000)
+
+    refund = Refund.objects.get()
+
+    assert refund.created_at == refund.settled_at
+
+
+def test_a_repeated_notice_is_a_duplicate_saying_what_the_refund_already_was(paid_sale):
+    refund = ask(paid_sale)
+    simulate_refund_webhook(refund=refund)
+
+    again = report(refund, "SUCCEEDED")
+
+    assert (again.outcome, again.outcome_detail, again.refund) == (
+        EventOutcome.DUPLICATE,
+        f"Refund {refund.xendit_refund_id} was already refunded",
+        refund,
+    )
+
+
+def test_a_contrary_report_after_a_final_state_is_kept_for_staff_never_applied(paid_sale, caplog):
+    caplog.set_level(logging.WARNING, logger="payments.refunds")
+    refund = ask(paid_sale)
+    simulate_refund_webhook(refund=refund)
+    rid = refund.xendit_refund_id
+
+    contrary = report(refund, "FAILED", failure_code="INSUFFICIENT_BALANCE")
+
+    assert (contrary.outcome, contrary.outcome_detail) == (
+        EventOutcome.IGNORED,
+        f"Refund {rid} is already SUCCEEDED; FAILED not applied",
+    )
+    assert reviews(paid_sale) == [
+        (f"Xendit reported refund {rid} as FAILED after SUCCEEDED: check it in Xendit", contrary.pk)
+    ]
+    assert messages(caplog, "payments.refunds") == [f"refund {rid} reported FAILED after SUCCEEDED"]
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+
+
+def test_a_refund_that_went_through_in_full_refunds_the_sale_in_its_history_and_needs_no_review(paid_sale):
+    ana = get_user_model().objects.create_user("ana")
+    refund = ask(paid_sale, by=ana)
+
+    event = report(refund, "SUCCEEDED", failure_code="IGNORED_ON_SUCCESS")
+
+    assert event.outcome_detail == (
+        f"Refund {refund.xendit_refund_id} of Rp 40.000: went through; sale COMPLETED -> REFUNDED"
+    )
+    refund.refresh_from_db()
+    paid_sale.refresh_from_db()
+    assert (refund.status, refund.failure_code) == (RefundStatus.SUCCEEDED, "")
+    assert (paid_sale.status, paid_sale.refunded_amount, paid_sale.needs_review) == (
+        SaleStatus.REFUNDED,
+        Decimal(40000),
+        False,
+    )
+    row = SaleHistory.objects.get(sale=paid_sale, to_status=SaleStatus.REFUNDED)
+    assert (row.from_status, row.actor, row.event, row.at) == (SaleStatus.COMPLETED, ana, event, refund.settled_at)
+
+
+def test_a_partial_refund_that_went_through_says_so_and_leaves_the_sale_paid(paid_sale):
+    refund = ask(paid_sale, amount=15000)
+
+    event = report(refund, "SUCCEEDED")
+
+    assert event.outcome_detail == f"Refund {refund.xendit_refund_id} of Rp 15.000: went through"
+    paid_sale.refresh_from_db()
+    assert (paid_sale.status, paid_sale.refunded_amount) == (SaleStatus.COMPLETED, Decimal(15000))
+
+
+@pytest.mark.parametrize(
+    ("code", "told", "words"),
+    [("INSUFFICIENT_BALANCE", "INSUFFICIENT_BALANCE", LOW_BALANCE), ("", "no reason given", NO_REASON)],
+)
+def test_a_refund_that_failed_is_flagged_with_xendits_code_in_words(paid_sale, code, told, words):
+    refund = ask(paid_sale)
+
+    event = report(refund, "FAILED", failure_code=code)
+
+    rid = refund.xendit_refund_id
+    assert event.outcome_detail == f"Refund {rid} of Rp 40.000: failed ({told})"
+    assert reviews(paid_sale) == [(f"Refund {rid} of Rp 40.000 failed ({told}): {words}", event.pk)]
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, code)
+
+
+def test_xendit_refunding_another_amount_than_asked_is_flagged_for_staff(paid_sale):
+    refund = ask(paid_sale)
+
+    event = report(refund, "SUCCEEDED", amount=30000)
+
+    rid = refund.xendit_refund_id
+    assert reviews(paid_sale) == [
+        (f"Xendit refunded Rp 30.000 for refund Refund {rid} of Rp 40.000: check it in Xendit", event.pk)
+    ]
+    paid_sale.refresh_from_db()
+    assert (paid_sale.status, paid_sale.refunded_amount, paid_sale.needs_review) == (
+        SaleStatus.REFUNDED,
+        Decimal(40000),
+        True,
+    )
+
+
+def test_more_refunded_than_was_paid_is_flagged_for_staff(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale))
+
+    event = notify(paid_sale, "SUCCEEDED", refund_id="rfd_dashboard", amount=5000)
+
+    assert reviews(paid_sale) == [("Refunded Rp 45.000, more than the Rp 40.000 paid", event.pk)]
+    paid_sale.refresh_from_db()
+    assert (paid_sale.refunded_amount, paid_sale.needs_review) == (Decimal(45000), True)
+
+
+# --- Which of our refunds a notice is about, when Xendit's answer was lost -----------------------
+def unanswered(paid: Sale, *, minutes_ago: int = 0, **fields) -> Refund:
+    """Our refund of `paid`'s payment, Rp 1.000, asked `minutes_ago`, whose answer never came."""
+    fields = {
+        "sale": paid,
+        "payment_id": paid.xendit_payment_id,
+        "amount": Decimal(1000),
+        "reason": "Printer jammed",
+        **fields,
+    }
+    refund = Refund.objects.create(**fields)
+    Refund.objects.filter(pk=refund.pk).update(created_at=refund.created_at - timedelta(minutes=minutes_ago))
+    return refund
+
+
+def test_a_notice_settles_the_oldest_of_our_unanswered_refunds_of_that_payment_and_amount(paid_sale):
+    newer = unanswered(paid_sale, minutes_ago=1)
+    older = unanswered(paid_sale, minutes_ago=2)  # made later, dated earlier
+
+    event = notify(paid_sale, "SUCCEEDED", refund_id="qrrf_1", amount=1000)
+
+    assert event.refund == older
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.xendit_refund_id, older.status) == ("qrrf_1", RefundStatus.SUCCEEDED)
+    assert (newer.xendit_refund_id, newer.status) == (None, RefundStatus.PENDING)
+
+
+def test_of_two_unanswered_refunds_asked_at_the_same_moment_the_first_made_is_settled(paid_sale):
+    first = unanswered(paid_sale)
+    second = unanswered(paid_sale)
+    Refund.objects.filter(pk=second.pk).update(created_at=first.created_at)
+    Refund.objects.filter(pk=first.pk).update(reason="Printer jammed")  # its row now stored after the second's
+
+    event = notify(paid_sale, "SUCCEEDED", refund_id="qrrf_1", amount=1000)
+
+    assert event.refund == first
+
+
+@pytest.mark.parametrize(
+    "unlike",
+    [
+        pytest.param({"payment_id": "qrpy_other"}, id="another payment"),
+        pytest.param({"status": RefundStatus.FAILED, "settled_at": "now"}, id="failed"),
+        pytest.param({"xendit_refund_id": "qrrf_0"}, id="answered"),
+        pytest.param({"amount": Decimal(2000)}, id="another amount"),
+        pytest.param({"sale": "another sale"}, id="another sale"),
+    ],
+)
+def test_a_notice_never_settles_a_refund_that_is_not_the_one_it_reports(paid_sale, make_sale, unlike):
+    if unlike.get("sale"):
+        unlike["sale"] = make_sale()
+    if unlike.get("settled_at"):
+        unlike["settled_at"] = paid_sale.paid_at
+    decoy = unanswered(paid_sale, minutes_ago=5, **unlike)
+    ours = unanswered(paid_sale)
+
+    event = notify(paid_sale, "SUCCEEDED", refund_id="qrrf_1", amount=1000)
+
+    assert event.refund == ours
+    assert Refund.objects.get(pk=decoy.pk).status == decoy.status
