@@ -60,8 +60,8 @@ def test_a_sale_paid_without_a_xendit_payment_id_is_refused_saying_to_pay_back_a
     )
 
 
-def test_an_unpaid_sale_is_refused_as_never_paid(make_sale):
-    sale = make_sale(status=SaleStatus.EXPIRED)
+def test_an_unpaid_sale_is_refused_as_never_paid_whatever_payment_id_it_holds(make_sale):
+    sale = make_sale(status=SaleStatus.EXPIRED, xendit_payment_id="qrpy_late")
 
     assert refused(sale) == f"{sale.external_id} was never paid: there is nothing to refund."
 
@@ -97,10 +97,43 @@ def test_an_unpaid_sale_that_received_a_wrong_amount_asks_which_payment_to_refun
     assert ask(sale, payment_id="qrpy_short").amount == Decimal(4000)
 
 
+def test_the_payments_offered_are_the_sales_own_then_each_extra_one_in_the_order_received(
+    paid_sale, make_sale, django_assert_num_queries
+):
+    make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_other_sale")
+    extra_payment(paid_sale, "qrpy_b")
+    extra_payment(paid_sale, "qrpy_a", outcome=EventOutcome.AMOUNT_MISMATCH, amount=Decimal(1))
+    extra_payment(paid_sale, "qrpy_b")  # its notice again
+    # Not money this sale received: a payment of another sale, one not completed, one of Rp 0,
+    # one without an id, one whose notice was ignored.
+    extra_payment(paid_sale, "qrpy_other_sale")
+    extra_payment(paid_sale, "qrpy_failed", reported_status="FAILED")
+    extra_payment(paid_sale, "qrpy_zero", amount=Decimal(0))
+    extra_payment(paid_sale, "")
+    extra_payment(paid_sale, "qrpy_ignored", outcome=EventOutcome.IGNORED)
+
+    with django_assert_num_queries(3):
+        payments = received_payments(paid_sale)
+
+    assert [(payment.label, payment.amount, payment.left) for payment in payments] == [
+        (f"{paid_sale.xendit_payment_id} (the sale's payment)", Decimal(40000), Decimal(40000)),
+        ("qrpy_b (extra payment)", Decimal(40000), Decimal(40000)),
+        ("qrpy_a (extra payment)", Decimal(1), Decimal(1)),
+    ]
+
+
+def test_a_sale_whose_notice_stated_no_amount_refunds_what_its_qr_code_asked(make_sale):
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_earlier", paid_amount=None)
+
+    assert ask(sale).amount == Decimal(40000)
+
+
 # --- How much -----------------------------------------------------------------------------------
 def test_a_payment_with_nothing_left_is_refused_with_what_was_refunded_and_what_is_waiting(paid_sale):
-    simulate_refund_webhook(refund=ask(paid_sale, amount=30000))
-    ask(paid_sale, amount=10000)
+    simulate_refund_webhook(refund=ask(paid_sale, amount=20000))
+    simulate_refund_webhook(refund=ask(paid_sale, amount=10000))
+    ask(paid_sale, amount=6000)
+    ask(paid_sale, amount=4000)
 
     assert refused(paid_sale) == (
         f"Nothing is left to refund of payment {paid_sale.xendit_payment_id}: Rp 30.000 refunded, "
@@ -125,8 +158,26 @@ def test_an_amount_that_is_not_whole_rupiah_of_at_least_rp_1_is_refused_in_words
     assert not Refund.objects.exists()
 
 
-def test_rp_1_may_be_refunded(paid_sale):
+def test_rp_1_may_be_refunded_and_so_may_the_last_rp_1_left(paid_sale):
     assert ask(paid_sale, amount=1).amount == Decimal(1)
+    ask(paid_sale, amount=39998)
+
+    assert ask(paid_sale).amount == Decimal(1)
+
+
+def test_refunds_of_the_same_payment_id_on_another_sale_never_count_against_this_one(paid_sale, make_sale):
+    Refund.objects.create(
+        sale=make_sale(),
+        payment_id=paid_sale.xendit_payment_id,
+        amount=Decimal(30000),
+        reason="Another sale's",
+        status=RefundStatus.SUCCEEDED,
+        settled_at=paid_sale.paid_at,
+    )
+
+    [payment] = received_payments(paid_sale)
+
+    assert (payment.refunded, payment.left) == (0, Decimal(40000))
 
 
 def test_a_failed_refund_leaves_its_amount_to_refund_again(paid_sale):

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
 
 from payments.events import record_and_apply
 from payments.gateways import RefundNotice
@@ -25,6 +27,7 @@ from payments.models import (
     SaleReview,
     SaleStatus,
 )
+from payments.refunds.selectors import sale_for_payment
 from payments.refunds.services import record_gateway_answer, request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
 
@@ -259,6 +262,8 @@ def test_a_refund_notice_without_its_ids_is_ignored_saying_so(paid_sale, missing
 
 
 def test_a_refund_of_a_payment_no_sale_has_is_ignored_naming_both(paid_sale):
+    simulate_payment(sale=paid_sale)  # an extra payment, of another id
+
     event = notify(paid_sale, "SUCCEEDED", payment_id="qrpy_nobody")
 
     assert (event.outcome, event.outcome_detail, event.sale) == (
@@ -278,7 +283,9 @@ def test_a_payment_that_only_reached_a_sale_in_an_ignored_notice_is_no_payment_o
 
 def test_a_refund_of_an_extra_payment_settles_on_the_sale_it_reached(paid_sale, make_sale):
     extra = simulate_payment(sale=paid_sale).xendit_payment_id
-    make_sale()  # another sale, before it in nothing
+    later = make_sale()
+    simulate_payment(sale=later)
+    simulate_payment(sale=later)  # another sale's extra payment, received since
 
     event = notify(paid_sale, "SUCCEEDED", payment_id=extra)
 
@@ -298,6 +305,11 @@ def test_a_refund_notice_without_an_amount_is_not_recorded_and_staff_are_told(pa
     )
     assert reviews(paid_sale) == [("Xendit reported refund rfd_1 without an amount: check it in Xendit", event.pk)]
     assert not Refund.objects.exists()
+
+
+def test_the_sale_of_a_payment_nobody_has_is_looked_up_in_two_queries(paid_sale, django_assert_num_queries):
+    with transaction.atomic(), django_assert_num_queries(2):  # the sales paid by it, the extra payments
+        assert sale_for_payment("qrpy_nobody") is None
 
 
 def test_a_refund_made_outside_and_still_in_progress_is_recorded_then_settled(paid_sale):
@@ -472,8 +484,10 @@ def test_a_notice_settles_the_oldest_of_our_unanswered_refunds_of_that_payment_a
 def test_of_two_unanswered_refunds_asked_at_the_same_moment_the_first_made_is_settled(paid_sale):
     first = unanswered(paid_sale)
     second = unanswered(paid_sale)
-    Refund.objects.filter(pk=second.pk).update(created_at=first.created_at)
-    Refund.objects.filter(pk=first.pk).update(reason="Printer jammed")  # its row now stored after the second's
+    moment = timezone.now()
+    # Both dated the same; the first's row (and index entry) now stored after the second's.
+    Refund.objects.filter(pk=second.pk).update(created_at=moment)
+    Refund.objects.filter(pk=first.pk).update(created_at=moment)
 
     event = notify(paid_sale, "SUCCEEDED", refund_id="qrrf_1", amount=1000)
 
