@@ -63,7 +63,6 @@ def received_payments(sale: Sale) -> list[ReceivedPayment]:
     totals = {
         (row["payment_id"], row["status"]): row["total"]
         for row in Refund.objects.filter(sale=sale)
-        .exclude(status=RefundStatus.FAILED)
         .values("payment_id", "status")
         .annotate(total=Sum("amount"))
         .order_by()

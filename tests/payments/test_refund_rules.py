@@ -100,7 +100,8 @@ def test_an_unpaid_sale_that_received_a_wrong_amount_asks_which_payment_to_refun
 def test_the_payments_offered_are_the_sales_own_then_each_extra_one_in_the_order_received(
     paid_sale, make_sale, django_assert_num_queries
 ):
-    make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_other_sale")
+    other = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_other_sale")
+    extra_payment(other, "qrpy_theirs")  # another sale's extra payment
     extra_payment(paid_sale, "qrpy_b")
     extra_payment(paid_sale, "qrpy_a", outcome=EventOutcome.AMOUNT_MISMATCH, amount=Decimal(1))
     extra_payment(paid_sale, "qrpy_b")  # its notice again
@@ -120,6 +121,14 @@ def test_the_payments_offered_are_the_sales_own_then_each_extra_one_in_the_order
         ("qrpy_b (extra payment)", Decimal(40000), Decimal(40000)),
         ("qrpy_a (extra payment)", Decimal(1), Decimal(1)),
     ]
+
+
+def test_a_sale_whose_payment_stated_another_amount_than_the_sale_refunds_what_was_paid(make_sale):
+    # Kept from before payments of another amount stopped completing a sale (migration 0005).
+    sale = make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_earlier", paid_amount=Decimal(35000))
+
+    assert refused(sale, amount=40000).startswith("At most Rp 35.000 can be refunded")
+    assert ask(sale).amount == Decimal(35000)
 
 
 def test_a_sale_whose_notice_stated_no_amount_refunds_what_its_qr_code_asked(make_sale):
