@@ -63,6 +63,7 @@ MODULES: dict[str, MoneyModule] = {
         sources=("payments/refunds/services.py", "payments/refunds/selectors.py", "payments/refunds/history.py"),
         tests=(
             "tests/payments/test_refund_rules.py",
+            "tests/payments/test_refund_answers.py",
             "tests/payments/test_refund_settling.py",
             "tests/payments/test_refund_history.py",
             "tests/payments/test_refunds.py",
