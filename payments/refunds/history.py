@@ -41,7 +41,8 @@ def refund_history(sale: Sale, events: list[PaymentEvent]) -> tuple[list[History
 
 def _settlements(sale: Sale, refunds, settled_by: dict) -> list[HistoryEntry]:
     paid, given_back, entries = sale_paid_amount(sale), Decimal(0), []
-    settled = sorted((r for r in refunds if r.status in SETTLED and r.settled_at), key=lambda r: (r.settled_at, r.pk))
+    # A settled refund always has its settled_at (the constraint refund_settled_has_time).
+    settled = sorted((r for r in refunds if r.status in SETTLED), key=lambda r: (r.settled_at, r.pk))
     for refund in settled:
         event = settled_by.get(refund.pk)
         if refund.status == RefundStatus.FAILED:
@@ -64,11 +65,13 @@ def _settlements(sale: Sale, refunds, settled_by: dict) -> list[HistoryEntry]:
                 detail = "All of the payment is given back: Paid → Refunded"
             else:
                 detail = f"{rupiah(given_back)} of the {rupiah(paid)} paid given back so far; the sale stays paid"
-        what = f"Refund went through (Xendit refund {refund.xendit_refund_id})" if refund.xendit_refund_id else ""
+        # One that went through always has Xendit's refund id: Xendit's answers without one are
+        # refused (XenditGateway._refund), so are notices (apply_refund_notice), and refunds are
+        # read-only in the admin.
         entries.append(
             HistoryEntry(
                 at=refund.settled_at,
-                what=what or "Refund went through",
+                what=f"Refund went through (Xendit refund {refund.xendit_refund_id})",
                 detail=detail,
                 amount=refund.amount,
                 event=event,

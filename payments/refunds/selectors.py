@@ -1,7 +1,6 @@
 """What a sale received and what of it can still be given back."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, Sum, prefetch_related_objects
@@ -17,8 +16,6 @@ EXTRA_PAYMENT_OUTCOMES = (EventOutcome.DOUBLE_PAYMENT, EventOutcome.AMOUNT_MISMA
 class ReceivedPayment:
     payment_id: str
     amount: Decimal
-    paid_at: datetime | None
-    channel: str
     pays_the_sale: bool  # False: an extra payment (paid twice, or the wrong amount)
     refunded: Decimal = Decimal(0)  # refunds that went through
     pending: Decimal = Decimal(0)  # refunds Xendit has not settled yet
@@ -44,34 +41,28 @@ def received_payments(sale: Sale) -> list[ReceivedPayment]:
     was refunded of each. Three queries."""
     payments: dict[str, dict] = {}
     if sale.status in PAID_STATUSES and sale.xendit_payment_id:
-        payments[sale.xendit_payment_id] = {
-            "amount": sale_paid_amount(sale),
-            "paid_at": sale.paid_at,
-            "channel": sale.payment_channel,
-            "pays_the_sale": True,
-        }
+        payments[sale.xendit_payment_id] = {"amount": sale_paid_amount(sale), "pays_the_sale": True}
     extras = list(
         PaymentEvent.objects.filter(
             sale=sale, outcome__in=EXTRA_PAYMENT_OUTCOMES, reported_status="COMPLETED", amount__gt=0
         )
         .exclude(xendit_payment_id="")
         .order_by("received_at")
-        .values_list("xendit_payment_id", "amount", "received_at")
+        .values_list("xendit_payment_id", "amount")
     )
     # A "double payment" may be a payment that paid another sale (one QR paid twice by a retry):
     # that one is the other sale's, never refundable from here.
     elsewhere = set(
-        Sale.objects.filter(xendit_payment_id__in=[p for p, _, _ in extras]).values_list("xendit_payment_id", flat=True)
+        Sale.objects.filter(xendit_payment_id__in=[p for p, _ in extras]).values_list("xendit_payment_id", flat=True)
     )
-    for payment_id, amount, received_at in extras:
+    for payment_id, amount in extras:
         if payment_id not in payments and payment_id not in elsewhere:
-            payments[payment_id] = {"amount": amount, "paid_at": received_at, "channel": "", "pays_the_sale": False}
+            payments[payment_id] = {"amount": amount, "pays_the_sale": False}
     if not payments:
         return []
     totals = {
         (row["payment_id"], row["status"]): row["total"]
-        for row in Refund.objects.filter(sale=sale, payment_id__in=list(payments))
-        .exclude(status=RefundStatus.FAILED)
+        for row in Refund.objects.filter(sale=sale)
         .values("payment_id", "status")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -93,8 +84,10 @@ def sale_for_payment(payment_id: str) -> Sale | None:
     locked = Sale.objects.select_for_update()
     sale = locked.filter(xendit_payment_id=payment_id).first()
     if sale is None:
+        # An extra payment's notice always has its sale (payments.completion sets it before it
+        # tells a double payment or a wrong amount).
         extra = (
-            PaymentEvent.objects.filter(xendit_payment_id=payment_id, sale__isnull=False)
+            PaymentEvent.objects.filter(xendit_payment_id=payment_id)
             .filter(Q(outcome__in=EXTRA_PAYMENT_OUTCOMES))
             .values_list("sale_id", flat=True)
             .first()

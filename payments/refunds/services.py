@@ -145,7 +145,7 @@ def request_refund(
         return refund
 
 
-def send_refund(*, refund: Refund, pays_the_sale: bool = True) -> Refund:
+def send_refund(*, refund: Refund, pays_the_sale: bool) -> Refund:
     """Ask Xendit for a PENDING refund (again: the key makes it the same refund). A refusal fails
     the refund; no answer leaves it PENDING for the refund check. Raises GatewayRateLimited so a
     batch can stop; the refund stays PENDING."""
@@ -178,7 +178,8 @@ def record_gateway_answer(*, refund: Refund, notice: RefundNotice) -> Refund:
             # amount: that one's answer will name the other id (the refund check matches it if not).
             logger.warning("refund %s: Xendit's id %s is already on another refund", locked.pk, notice.refund_id)
             return locked
-        if locked.xendit_refund_id is None and notice.refund_id:
+        # The answer always names Xendit's refund (XenditGateway._refund refuses one without an id).
+        if locked.xendit_refund_id is None:
             locked.xendit_refund_id = notice.refund_id
             locked.save(update_fields=["xendit_refund_id", "updated_at"])
         if notice.status in FINAL and locked.status == RefundStatus.PENDING:
