@@ -25,7 +25,7 @@ from payments.models import (
 )
 from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment
-from tests.support.webhooks import payment_webhook, post_webhook
+from tests.support.webhooks import payment_webhook, post_webhook, webhook_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,112 @@ def test_a_payment_naming_no_sale_number_is_matched_by_its_qr_code_never_to_a_sa
 
     assert completion.apply_payment_notice(event=event, notice=notice, now=AN_HOUR_AGO)[0] == EventOutcome.APPLIED
     assert event.sale == sale
+
+
+# --- What staff read on each kind of notice ---------------------------------------------------------
+def last_event() -> PaymentEvent:
+    return PaymentEvent.objects.order_by("pk").last()
+
+
+def warnings_logged(caplog) -> list[tuple[str, str]]:
+    return [(r.getMessage(), r.external_id) for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_payment_for_no_sale_of_ours_is_kept_naming_the_sale_and_qr_code_it_named(api, db):
+    body = webhook_fixture("qr_payment_2022.json", payment_id="qrpy_1", amount=40000, qr_id="qr_x", external_id="PB-9")
+
+    assert post_webhook(api, body).status_code == 200
+
+    event = last_event()
+    assert (event.outcome, event.outcome_detail) == (
+        EventOutcome.UNKNOWN_SALE,
+        "No sale with reference 'PB-9' or QR id 'qr_x'",
+    )
+
+
+@pytest.mark.parametrize(("status", "said"), [("PENDING", "PENDING"), ("", "(none)")])
+def test_a_payment_that_did_not_succeed_is_ignored_saying_its_status(api, make_sale, status, said):
+    sale = make_sale()
+    body = payment_webhook(sale)
+    body["data"]["status"] = status
+
+    post_webhook(api, body)
+
+    event = last_event()
+    assert (event.outcome, event.outcome_detail) == (EventOutcome.IGNORED, f"Status {said} is not a successful payment")
+    sale.refresh_from_db()
+    assert sale.status == SaleStatus.PENDING
+
+
+def test_a_sale_that_already_ended_is_not_ended_again_and_the_notice_says_how_it_ended(api, make_sale):
+    sale = make_sale(status=SaleStatus.FAILED)
+
+    post_webhook(api, {"external_id": sale.external_id, "status": "EXPIRED", "xendit_id": "qr_5d40"})
+
+    assert (last_event().outcome, last_event().outcome_detail) == (EventOutcome.IGNORED, "Sale is already FAILED")
+
+
+def test_the_same_payment_again_is_a_duplicate_naming_the_payment(api, make_sale):
+    sale = make_sale()
+    post_webhook(api, payment_webhook(sale, payment_id="qrpy_1"))
+
+    post_webhook(api, payment_webhook(sale, payment_id="qrpy_1"))
+
+    event = last_event()
+    assert (event.outcome, event.outcome_detail) == (EventOutcome.DUPLICATE, "Payment qrpy_1 was already applied")
+
+
+def test_a_payment_without_an_id_for_a_paid_sale_is_a_duplicate(api, make_sale):
+    sale = make_sale()
+    post_webhook(api, payment_webhook(sale, payment_id="qrpy_1"))
+
+    post_webhook(api, {"external_id": sale.external_id, "status": "COMPLETED"})
+
+    assert (last_event().outcome, last_event().outcome_detail) == (EventOutcome.DUPLICATE, "Sale was already paid")
+
+
+def test_a_second_payment_for_a_paid_sale_is_flagged_for_a_refund_and_logged(api, make_sale, caplog):
+    sale = make_sale()
+    post_webhook(api, payment_webhook(sale, payment_id="qrpy_1"))
+
+    post_webhook(api, payment_webhook(sale, payment_id="qrpy_2"))
+
+    event = last_event()
+    assert (event.outcome, event.outcome_detail) == (
+        EventOutcome.DOUBLE_PAYMENT,
+        "Sale was already paid by another payment",
+    )
+    sale.refresh_from_db()
+    assert sale.review_reason == "Second payment qrpy_2 received for an already paid sale (refund?)"
+    assert sale.reviews.get().event == event
+    assert warnings_logged(caplog) == [
+        (f"double payment external_id={sale.external_id} payment=qrpy_2", sale.external_id)
+    ]
+
+
+def test_a_wrong_amount_leaves_the_sale_unpaid_flagged_and_logged_with_both_amounts(api, make_sale, caplog):
+    sale = make_sale(amount=40000)
+    body = payment_webhook(sale, payment_id="qrpy_1")
+    body["data"]["amount"] = 4000
+
+    post_webhook(api, body)
+
+    reason = "Amount mismatch: payment qrpy_1 of Rp 4.000 for a sale of Rp 40.000"
+    event = last_event()
+    assert (event.outcome, event.outcome_detail) == (EventOutcome.AMOUNT_MISMATCH, f"{reason}; sale not completed")
+    sale.refresh_from_db()
+    assert (sale.status, sale.review_reason) == (SaleStatus.PENDING, reason)
+    assert warnings_logged(caplog) == [
+        (f"payment not applied external_id={sale.external_id} reason={reason}", sale.external_id)
+    ]
+
+
+def test_a_notice_about_something_else_is_ignored_and_logged_saying_why(api, db, caplog):
+    caplog.set_level(logging.INFO, logger="payments")
+
+    post_webhook(api, {"event": "payment.capture", "data": {"id": "py_1"}})
+
+    event = last_event()
+    reason = "Event 'payment.capture' is not a QR payment or refund"
+    assert (event.outcome, event.outcome_detail) == (EventOutcome.IGNORED, reason)
+    assert [r.getMessage() for r in caplog.records] == [f"notice ignored event={event.pk} reason={reason}"]
