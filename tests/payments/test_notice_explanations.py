@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
@@ -83,6 +84,7 @@ def test_a_listed_payment_that_was_never_applied_completes_its_sale_when_reproce
     event.refresh_from_db()
     assert (sale.status, sale.xendit_payment_id) == (SaleStatus.COMPLETED, "qrpy_listed")
     assert (event.shape, event.outcome) == ("listing", EventOutcome.APPLIED)
+    assert (event.reference, event.reported_status, event.amount) == (sale.external_id, "COMPLETED", sale.amount)
     assert event.outcome_detail == "PENDING -> COMPLETED"
 
 
@@ -110,6 +112,12 @@ def test_a_refund_the_refund_check_could_not_apply_is_settled_when_reprocessed(m
     refund.refresh_from_db()
     sale.refresh_from_db()
     assert (event.outcome, event.refund) == (EventOutcome.APPLIED, refund)
+    assert (event.shape, event.xendit_payment_id, event.reported_status, event.amount) == (
+        "refund",
+        sale.xendit_payment_id,
+        "SUCCEEDED",
+        Decimal(40000),
+    )
     assert refund.status == RefundStatus.SUCCEEDED
     assert sale.status == SaleStatus.REFUNDED
 
@@ -280,5 +288,10 @@ def test_a_notice_about_something_else_is_ignored_and_logged_saying_why(api, db,
 
     event = last_event()
     reason = "Event 'payment.capture' is not a QR payment or refund"
-    assert (event.outcome, event.outcome_detail) == (EventOutcome.IGNORED, reason)
+    assert (event.shape, event.event_type, event.outcome, event.outcome_detail) == (
+        "ignored",
+        "payment.capture",
+        EventOutcome.IGNORED,
+        reason,
+    )
     assert [r.getMessage() for r in caplog.records] == [f"notice ignored event={event.pk} reason={reason}"]

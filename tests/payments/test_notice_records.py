@@ -18,6 +18,7 @@ from payments.events import (
     record_and_apply,
     record_payment_event,
     reprocess_payment_event,
+    storable_amount,
 )
 from payments.gateways import IgnoredNotice, PaymentNotice
 from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus
@@ -196,3 +197,18 @@ def test_a_refused_request_is_kept_until_it_is_more_than_30_days_old(api):
 
     assert purge_rejected_events(now=refused.received_at + timedelta(days=30)) == 0
     assert purge_rejected_events(now=refused.received_at + timedelta(days=30, microseconds=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        (Decimal("40000.555"), Decimal("40000.56")),
+        (Decimal("-40000.555"), Decimal("-40000.56")),
+        (Decimal("9999999999999.99"), Decimal("9999999999999.99")),
+        (Decimal("10000000000000"), None),
+        (Decimal("-10000000000000"), None),
+        (None, None),
+    ],
+)
+def test_a_reported_amount_is_kept_to_the_cent_or_not_at_all_when_its_column_cannot_hold_it(reported, kept):
+    assert storable_amount(reported) == kept
