@@ -43,7 +43,7 @@ def test_a_body_that_is_no_payment_notice_is_stored_invalid_with_the_reason_xend
 
 
 # --- A notice of the earlier service that ends a sale unpaid ----------------------------------------
-AN_HOUR_AGO = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+APPLIED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("status", [SaleStatus.FAILED, SaleStatus.EXPIRED])
@@ -56,13 +56,13 @@ def test_a_notice_ending_a_sale_unpaid_stamps_it_names_itself_on_the_history_and
     )
     caplog.set_level(logging.INFO, logger="payments")
 
-    outcome = completion.apply_payment_notice(event=event, notice=notice, now=AN_HOUR_AGO)
+    outcome = completion.apply_payment_notice(event=event, notice=notice, now=APPLIED_AT)
 
     sale.refresh_from_db()
     row = sale.history.get(to_status=status)
     assert outcome == (EventOutcome.APPLIED, f"PENDING -> {status}")
-    assert (sale.status, sale.updated_at) == (status, AN_HOUR_AGO)
-    assert (row.cause, row.event, row.at) == (SaleCause.WEBHOOK, event, AN_HOUR_AGO)
+    assert (sale.status, sale.updated_at) == (status, APPLIED_AT)
+    assert (row.cause, row.event, row.at) == (SaleCause.WEBHOOK, event, APPLIED_AT)
     [record] = caplog.records
     assert record.getMessage() == f"sale {status.lower()} by notice external_id={sale.external_id}"
     assert (record.levelno, record.external_id) == (logging.INFO, sale.external_id)
@@ -179,7 +179,7 @@ def test_a_payment_naming_no_sale_number_is_matched_by_its_qr_code_never_to_a_sa
     )
     event = record_payment_event(source=EventSource.WEBHOOK, headers={}, body="{}")
 
-    assert completion.apply_payment_notice(event=event, notice=notice, now=AN_HOUR_AGO)[0] == EventOutcome.APPLIED
+    assert completion.apply_payment_notice(event=event, notice=notice, now=APPLIED_AT)[0] == EventOutcome.APPLIED
     assert event.sale == sale
 
 
