@@ -276,6 +276,7 @@ def test_a_wrong_amount_leaves_the_sale_unpaid_flagged_and_logged_with_both_amou
     assert (event.outcome, event.outcome_detail) == (EventOutcome.AMOUNT_MISMATCH, f"{reason}; sale not completed")
     sale.refresh_from_db()
     assert (sale.status, sale.review_reason) == (SaleStatus.PENDING, reason)
+    assert sale.reviews.get().event == event
     assert warnings_logged(caplog) == [
         (f"payment not applied external_id={sale.external_id} reason={reason}", sale.external_id)
     ]
