@@ -73,8 +73,8 @@ def apply_payment_notice(*, event: PaymentEvent, notice: PaymentNotice, now: dat
         cause = transitions.cause_of(event)
         if notice.status == SaleStatus.FAILED:
             transitions.fail(sale=sale, cause=cause, event=event, now=now)
-        elif transitions.expire(sales=Sale.objects.filter(pk=sale.pk), cause=cause, now=now, event=event):
-            sale.status = SaleStatus.EXPIRED
+        else:
+            transitions.expire(sales=Sale.objects.filter(pk=sale.pk), cause=cause, now=now, event=event)
         logger.info(
             "sale %s by notice external_id=%s",
             notice.status.lower(),

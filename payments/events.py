@@ -55,7 +55,8 @@ def record_payment_event(
         headers=safe_headers,
         body=text.replace("\x00", "\ufffd"),
         remote_addr=remote_addr or None,
-        webhook_id=_text(headers.get("webhook-id") or headers.get("Webhook-Id"), 200),
+        # Callers pass dict(request.headers), whose names Django spells Title-Case.
+        webhook_id=_text(headers.get("Webhook-Id"), 200),
     )
 
 

@@ -111,7 +111,6 @@ def redeem(*, voucher: Voucher, price: Price, location_id: int, now: datetime, u
     if voucher.one_per_email and used_by_email:
         raise VoucherUsedUp(voucher, by_email=True)
     Voucher.objects.filter(pk=voucher.pk).update(uses=F("uses") + 1, updated_at=now)
-    voucher.uses += 1
     return discount_for(voucher=voucher, list_price=price.amount)
 
 

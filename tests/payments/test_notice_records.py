@@ -18,6 +18,7 @@ from payments.events import (
     record_and_apply,
     record_payment_event,
     reprocess_payment_event,
+    storable_amount,
 )
 from payments.gateways import IgnoredNotice, PaymentNotice
 from payments.models import EventOutcome, EventSource, PaymentEvent, ReviewNote, SaleStatus
@@ -166,3 +167,48 @@ def test_a_payment_stating_no_amount_is_refused_saying_so(make_sale):
     _, reason = payment_problem(sale=sale, notice=notice_for(sale, amount=None))
 
     assert reason == "Amount mismatch: payment qrpy_1 stated no amount for a sale of Rp 40.000"
+
+
+# --- What is kept of a request's headers and body --------------------------------------------------
+
+
+def test_headers_are_kept_without_nul_characters_and_cut_to_what_their_columns_hold(db):
+    name, value, webhook_id = "X-Trace-" + "n" * 150, "\x00" + "v" * 1200, "w" * 250
+
+    event = record_payment_event(
+        source=EventSource.WEBHOOK, headers={name: value, "Webhook-Id": webhook_id + "\x00"}, body=b"{}"
+    )
+
+    event.refresh_from_db()
+    assert event.headers == {name[:100]: "v" * 1000, "Webhook-Id": webhook_id}
+    assert event.webhook_id == webhook_id[:200]
+
+
+def test_a_nul_byte_in_a_body_is_kept_as_a_replacement_character(db):
+    event = record_payment_event(source=EventSource.WEBHOOK, headers={}, body=b'{"a": "b\x00c\xff"}')
+
+    event.refresh_from_db()
+    assert (event.body, event.webhook_id) == ('{"a": "b\ufffdc\ufffd"}', "")
+
+
+def test_a_refused_request_is_kept_until_it_is_more_than_30_days_old(api):
+    post_webhook(api, {"x": 1}, token="wrong")
+    refused = PaymentEvent.objects.get()
+
+    assert purge_rejected_events(now=refused.received_at + timedelta(days=30)) == 0
+    assert purge_rejected_events(now=refused.received_at + timedelta(days=30, microseconds=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        (Decimal("40000.545"), Decimal("40000.55")),  # half a cent up, not to the even cent
+        (Decimal("-40000.545"), Decimal("-40000.55")),
+        (Decimal("9999999999999.99"), Decimal("9999999999999.99")),
+        (Decimal("10000000000000"), None),
+        (Decimal("-10000000000000"), None),
+        (None, None),
+    ],
+)
+def test_a_reported_amount_is_kept_to_the_cent_or_not_at_all_when_its_column_cannot_hold_it(reported, kept):
+    assert storable_amount(reported) == kept
