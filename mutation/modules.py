@@ -65,6 +65,7 @@ MODULES: dict[str, MoneyModule] = {
             "tests/payments/test_money_mutants.py",
             "tests/payments/test_concurrency.py",
             "tests/payments/test_notice_explanations.py",
+            "tests/payments/test_stored_before_applied.py",
         ),
         skip=(
             MIGRATION_TEST,

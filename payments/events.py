@@ -48,9 +48,15 @@ def record_payment_event(
     *, source: str, headers: dict[str, str], body: bytes | str, remote_addr: str | None = None
 ) -> PaymentEvent:
     """Store a notification exactly as received, before anything is decided about it."""
+    event = _received(source=source, headers=headers, body=body, remote_addr=remote_addr)
+    event.save(force_insert=True)
+    return event
+
+
+def _received(*, source: str, headers: dict[str, str], body: bytes | str, remote_addr: str | None) -> PaymentEvent:
     safe_headers = {_text(k, 100): _text(v, 1000) for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    return PaymentEvent.objects.create(
+    return PaymentEvent(
         source=source,
         headers=safe_headers,
         body=text.replace("\x00", "\ufffd"),
@@ -105,8 +111,13 @@ def process_payment_event(event: PaymentEvent) -> PaymentEvent:
 
 def record_and_apply(*, source: str, notice: Notice) -> PaymentEvent:
     """Store a notice that did not come by webhook (reconciliation, refund check, simulator) with
-    what the gateway said, then apply it: the same path as a webhook, without reading JSON again."""
-    event = record_payment_event(source=source, headers={}, body=getattr(notice, "wire", ""))
+    what the gateway said, then apply it: the same path as a webhook, without reading JSON again.
+    It is stored already described (its shape above all): a run that dies before applying it
+    leaves it for staff to run again, and a refund check's answer must then be read as a refund,
+    not as a payment listing (process_payment_event)."""
+    event = _received(source=source, headers={}, body=getattr(notice, "wire", ""), remote_addr=None)
+    _describe(event, notice)
+    event.save(force_insert=True)
     return apply_notice(event=event, notice=notice)
 
 
