@@ -69,6 +69,7 @@ MODULES: dict[str, MoneyModule] = {
         what="locking a price for a sale and its quota, the quota counters and their repair",
         sources=("pricing/services.py",),
         tests=(
+            "tests/pricing/test_price_refusals.py",
             "tests/pricing/test_quota_counts.py",
             "tests/payments/test_create_sale_queries.py",
             "tests/payments/test_quota_concurrency.py",
