@@ -131,6 +131,7 @@ MODULES: dict[str, MoneyModule] = {
         what="the customer email and staff alerts outbox",
         sources=("gallery/outbox.py",),
         tests=(
+            "tests/gallery/test_outbox_rules.py",
             "tests/gallery/test_emails.py",
             "tests/gallery/test_email_state.py",
             "tests/backoffice/test_staff_alerts.py",
