@@ -160,6 +160,7 @@ MODULES: dict[str, MoneyModule] = {
         what="rate limits",
         sources=("core/ratelimit.py",),
         tests=(
+            "tests/core/test_rate_limit_counters.py",
             "tests/core/test_rate_limits.py",
             "tests/payments/test_xendit_rate_limits.py",
             "tests/core/test_admin_lockout.py",
