@@ -94,6 +94,7 @@ MODULES: dict[str, MoneyModule] = {
         what="Idempotency-Key: claiming a key, replaying an answer",
         sources=("payments/idempotency.py",),
         tests=(
+            "tests/payments/test_idempotency_races.py",
             "tests/payments/test_idempotency_claims.py",
             "tests/payments/test_create_sale.py",
             "tests/payments/test_money_mutants.py",
