@@ -142,6 +142,7 @@ MODULES: dict[str, MoneyModule] = {
         what="deleting photos past retention",
         sources=("gallery/cleanup.py",),
         tests=(
+            "tests/gallery/test_cleanup_runs.py",
             "tests/gallery/test_cleanup.py",
             "tests/gallery/test_retention_mutants.py",
         ),
