@@ -116,6 +116,7 @@ MODULES: dict[str, MoneyModule] = {
         what="the upload and its reservation of photos",
         sources=("gallery/uploads.py",),
         tests=(
+            "tests/gallery/test_upload_log_lines.py",
             "tests/gallery/test_upload.py",
             "tests/gallery/test_upload_limits.py",
             "tests/gallery/test_interrupted_uploads.py",
