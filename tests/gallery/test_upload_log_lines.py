@@ -5,12 +5,15 @@ Against the fake Cloudinary, which refuses what a test asks it to."""
 
 import io
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.db.models import F
 from PIL import Image
+from rest_framework.test import APIClient
 
 from gallery import services
 from gallery.models import Photo
@@ -124,3 +127,38 @@ def test_an_interrupted_uploads_email_is_logged_with_what_it_keeps_and_drops(api
 
     line = f"upload interrupted, emailing the stored photos external_id={paid_sale.external_id} stored=1 dropped=2"
     assert (line, paid_sale.external_id) in logged()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_stored_after_a_retry_replaced_it_is_logged_and_deleted(paid_sale, fake_cloudinary, logged):
+    """The first upload stalls in its storage call past the stale time (a paused worker); the
+    kiosk's retry with another photo replaces it. When the stalled call returns, its photo is no
+    longer wanted: logged, and deleted from the storage."""
+    arrived, go_on = threading.Event(), threading.Event()
+
+    def stall_the_first_upload(public_id: str) -> bool:
+        if not arrived.is_set():
+            arrived.set()
+            go_on.wait(timeout=20)
+        return False
+
+    fake_cloudinary.fail_uploads_for = stall_the_first_upload
+    first: list = []
+    stalled = threading.Thread(
+        target=lambda: (first.append(upload(APIClient(), paid_sale, photos(1))), connections.close_all())
+    )
+    stalled.start()
+    assert arrived.wait(timeout=20), "the first upload never reached the storage"
+    [key] = unstored_keys(paid_sale)
+    Photo.objects.filter(sale=paid_sale).update(reserved_at=F("reserved_at") - timedelta(hours=1))
+
+    retry = upload(APIClient(), paid_sale, photos(1, quality=60))
+    go_on.set()
+    stalled.join(timeout=30)
+
+    assert retry.status_code == 200, retry.json()
+    assert first[0].status_code == 502
+    line = f"photo stored after a retry replaced it external_id={paid_sale.external_id} key={key}"
+    assert (line, paid_sale.external_id) in logged()
+    assert key not in fake_cloudinary.assets
