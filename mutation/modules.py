@@ -117,6 +117,7 @@ MODULES: dict[str, MoneyModule] = {
         sources=("gallery/uploads.py",),
         tests=(
             "tests/gallery/test_upload_log_lines.py",
+            "tests/gallery/test_interrupted_upload_rechecks.py",
             "tests/gallery/test_upload.py",
             "tests/gallery/test_upload_limits.py",
             "tests/gallery/test_interrupted_uploads.py",
