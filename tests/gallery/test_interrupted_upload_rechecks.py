@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -174,3 +175,32 @@ def test_send_emails_leaves_an_interrupted_upload_whose_sale_changed_before_it_l
     assert mail.outbox == []
     assert EmailOutbox.objects.count() == queued_before + (meanwhile is another_worker_queued_the_email)
     assert Photo.objects.filter(sale=paid_sale).count() == 3  # nothing dropped
+
+
+# --- A live upload keeps its photos reserved ---------------------------------------------------------
+
+
+def test_an_upload_quicker_than_a_fifth_of_the_stale_time_refreshes_no_reservation(api, paid_sale, local_media):
+    with CaptureQueriesContext(connection) as statements:
+        assert upload(api, paid_sale, photos(3)).status_code == 200
+
+    refresh = 'UPDATE "gallery_photo" SET "reserved_at"'
+    refreshes = [q["sql"] for q in statements.captured_queries if q["sql"].startswith(refresh)]
+    assert refreshes == []
+
+
+def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others_upload(
+    api, paid_sale, fake_cloudinary, settings
+):
+    """One photo at a time, 0.3 s each, a refresh due every 0.2 s: the refresh after the refused
+    first photo keeps only the second reserved; the refused one may be taken over once stale."""
+    settings.PHOTO_UPLOAD_STALE_SECONDS = 1
+    settings.PHOTO_UPLOAD_CONCURRENCY = 1
+    fake_cloudinary.latency = 0.3
+    fake_cloudinary.fail_uploads_for = {"/01-"}
+
+    assert upload(api, paid_sale, photos(2)).status_code == 502
+
+    refused, stored = Photo.objects.filter(sale=paid_sale).order_by("position")
+    assert (refused.stored_at, stored.stored_at is not None) == (None, True)
+    assert refused.reserved_at < stored.reserved_at
