@@ -190,10 +190,13 @@ def test_an_upload_quicker_than_a_fifth_of_the_stale_time_refreshes_no_reservati
 
 
 def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others_upload(
-    api, paid_sale, fake_cloudinary, settings
+    api, paid_sale, fake_cloudinary, settings, make_sale, make_photo
 ):
     """One photo at a time, 0.3 s each, a refresh due every 0.2 s: the refresh after the refused
-    first photo keeps only the second reserved; the refused one may be taken over once stale."""
+    first photo keeps only the second reserved; the refused one may be taken over once stale, and
+    another sale's dead upload is left alone."""
+    abandoned_at = timezone.now() - timedelta(hours=1)
+    elsewhere = make_photo(make_sale(status=SaleStatus.COMPLETED), 1, stored=False, reserved_at=abandoned_at)
     settings.PHOTO_UPLOAD_STALE_SECONDS = 1
     settings.PHOTO_UPLOAD_CONCURRENCY = 1
     fake_cloudinary.latency = 0.3
@@ -204,3 +207,5 @@ def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others
     refused, stored = Photo.objects.filter(sale=paid_sale).order_by("position")
     assert (refused.stored_at, stored.stored_at is not None) == (None, True)
     assert refused.reserved_at < stored.reserved_at
+    elsewhere.refresh_from_db()
+    assert elsewhere.reserved_at == abandoned_at
