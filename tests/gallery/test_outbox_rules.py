@@ -136,7 +136,7 @@ def test_a_resent_email_keeps_the_time_the_first_one_went_out(ready, mail_server
 
 
 def test_sending_the_email_reads_its_sale_with_the_machine_and_the_price_in_one_statement(ready, mail_server):
-    _, outbox = ready()
+    _, outbox = ready(send_invoice=True)  # the invoice names the machine and the package
 
     with CaptureQueriesContext(connection) as statements:
         assert send_email(outbox=outbox) is True
