@@ -225,12 +225,13 @@ def upload_photos(*, sale: Sale, checked: list[CheckedPhoto]) -> UploadResult:
                     if not _store_result(photo, future, sale=sale):
                         failed.add(photo.pk)
                 alive.refresh_if_due()
+        # No extra= here nor in _store_result: only the upload view calls this, and core.logging
+        # gives each of its records the external_id of the sale its URL names.
         logger.info(
             "photos stored external_id=%s stored=%d failed=%d",
             sale.external_id,
             len(missing) - len(failed),
             len(failed),
-            extra={"external_id": sale.external_id},
         )
     _delete_replaced(reservation.replaced_keys, sale=sale)
     if failed:
@@ -247,22 +248,11 @@ def _store_result(photo: Photo, future: Future, *, sale: Sale) -> bool:
     try:
         stored = future.result()
     except StorageError as exc:
-        logger.warning(
-            "photo not stored external_id=%s key=%s: %s",
-            sale.external_id,
-            photo.storage_key,
-            exc,
-            extra={"external_id": sale.external_id},
-        )
+        logger.warning("photo not stored external_id=%s key=%s: %s", sale.external_id, photo.storage_key, exc)
         return False
     if _mark_stored(photo, stored):
         return True
-    logger.warning(
-        "photo stored after a retry replaced it external_id=%s key=%s",
-        sale.external_id,
-        photo.storage_key,
-        extra={"external_id": sale.external_id},
-    )
+    logger.warning("photo stored after a retry replaced it external_id=%s key=%s", sale.external_id, photo.storage_key)
     _delete_replaced([photo.storage_key], sale=sale)
     return False
 

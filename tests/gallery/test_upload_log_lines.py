@@ -127,6 +127,28 @@ def test_an_interrupted_uploads_email_is_logged_with_what_it_keeps_and_drops(api
 
     line = f"upload interrupted, emailing the stored photos external_id={paid_sale.external_id} stored=1 dropped=2"
     assert (line, paid_sale.external_id) in logged()
+    dropped = f"dropped 2 photos an interrupted upload did not store external_id={paid_sale.external_id}"
+    assert (dropped, paid_sale.external_id) in logged()
+
+
+@pytest.mark.parametrize("refusal", ["rate limited", "failed"])
+def test_what_send_emails_could_not_delete_of_an_interrupted_upload_is_logged_with_its_sale(
+    api, paid_sale, fake_cloudinary, logged, refusal
+):
+    """Outside any request (cron): the sale is named on the record by the code itself."""
+    keys = interrupted(api, paid_sale, fake_cloudinary)
+    if refusal == "rate limited":
+        fake_cloudinary.remaining = 0
+    else:
+        fake_cloudinary.fail_deletes_for = set(keys)
+
+    assert services.send_due_emails().interrupted == 1
+
+    [(message, external_id)] = [(m, e) for m, e in logged() if m.startswith("could not delete")]
+    prefix = f"could not delete 2 photos of an interrupted upload external_id={paid_sale.external_id}: "
+    assert message.startswith(prefix)
+    assert message == prefix + ", ".join(sorted(keys)) if refusal == "failed" else "Rate Limit" in message
+    assert external_id == paid_sale.external_id
 
 
 @pytest.mark.postgresql
