@@ -308,9 +308,9 @@ def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> Ema
     return outbox
 
 
-def finish_interrupted_uploads(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Queue the emails of the sales whose upload died (see finish_interrupted_upload); how many."""
-    now = now or timezone.now()
+def finish_interrupted_uploads(*, now: datetime, limit: int) -> int:
+    """Queue the emails of the sales whose upload died (see finish_interrupted_upload); how many.
+    For gallery.services.send_due_emails, which gives its own time and limit."""
     finished = 0
     for sale in selectors.sales_with_interrupted_uploads(now=now)[:limit]:
         if finish_interrupted_upload(sale=sale, now=now) is not None:
