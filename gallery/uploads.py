@@ -272,7 +272,7 @@ def _drop_abandoned(rows: list[Photo], *, sale: Sale) -> list[str]:
     return [p.storage_key for p in rows]
 
 
-def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> EmailOutbox | None:
+def finish_interrupted_upload(*, sale: Sale, now: datetime) -> EmailOutbox | None:
     """Queue the email of a sale whose upload died, with the photos that were stored.
 
     Only once the upload has ended: no photo of the sale recorded or refreshed within the stale
@@ -280,7 +280,6 @@ def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> Ema
     without photos). The photos left unstored are dropped first, so the email, the gallery and
     the kiosk's photo list all count the same photos. None when there is nothing to do.
     """
-    now = now or timezone.now()
     cutoff = now - upload_stale_after()
     with transaction.atomic():
         locked = Sale.objects.select_for_update().get(pk=sale.pk)
