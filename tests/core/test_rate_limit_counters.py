@@ -193,7 +193,7 @@ def test_a_cache_that_cannot_be_read_or_written_is_logged_with_its_traceback(api
     response = api.get("/api/v1/transactions/TRX-1-NOPE/photos")
 
     assert response.status_code == 404
-    logged = [(r.getMessage(), r.exc_info is not None) for r in caplog.records if r.name == "photobox.ratelimit"]
+    logged = [(r.getMessage(), bool(r.exc_info)) for r in caplog.records if r.name == "photobox.ratelimit"]
     assert Counter(logged) == {
         ("rate limit photo-miss: the cache cannot be read; not limiting", True): 1,
         ("rate limit photo-miss: the cache cannot be written; not limiting", True): 1,

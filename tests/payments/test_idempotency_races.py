@@ -153,3 +153,14 @@ def test_a_claim_exactly_as_old_as_the_stale_time_is_taken_over(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
     assert claim(key="K", body=BODY).conflict == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "replayed"), [(500, None), (499, 499)])
+def test_an_answer_of_500_or_more_is_not_kept_for_retries_and_one_below_is(status, replayed):
+    first = claim(key="K", body=BODY)
+
+    complete(first, status_code=status, body=b'{"success": false}', sale_id=None)
+
+    retry = claim(key="K", body=BODY)
+    assert (retry.conflict, retry.replay_status) == ("", replayed)
