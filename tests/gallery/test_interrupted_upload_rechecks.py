@@ -209,3 +209,15 @@ def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others
     assert refused.reserved_at < stored.reserved_at
     elsewhere.refresh_from_db()
     assert elsewhere.reserved_at == abandoned_at
+
+
+def test_a_retry_that_adds_a_photo_after_those_already_recorded_records_it(api, paid_sale, fake_cloudinary):
+    fake_cloudinary.fail_uploads_for = {"/02-"}
+    assert upload(api, paid_sale, photos(2)).status_code == 502  # the first stored, the second recorded only
+    fake_cloudinary.fail_uploads_for = set()
+
+    response = upload(api, paid_sale, photos(3))  # the same two, and a third
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["uploaded_count"] == 3
+    assert Photo.objects.filter(sale=paid_sale, stored_at__isnull=False).count() == 3
