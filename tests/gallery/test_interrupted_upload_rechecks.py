@@ -221,3 +221,13 @@ def test_a_retry_that_adds_a_photo_after_those_already_recorded_records_it(api, 
     assert response.status_code == 200, response.json()
     assert response.json()["uploaded_count"] == 3
     assert Photo.objects.filter(sale=paid_sale, stored_at__isnull=False).count() == 3
+
+
+def test_a_retry_drops_only_its_own_sales_dead_photos(api, paid_sale, fake_cloudinary, make_sale, make_photo):
+    """Another kiosk is uploading right now: its photos, not stored yet, are not this retry's."""
+    running = make_photo(make_sale(status=SaleStatus.COMPLETED), 1, stored=False, reserved_at=timezone.now())
+    interrupted(api, paid_sale, fake_cloudinary)
+
+    assert upload(api, paid_sale, photos(3, quality=60)).status_code == 200
+
+    assert Photo.objects.filter(pk=running.pk).exists()
