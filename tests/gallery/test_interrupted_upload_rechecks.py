@@ -231,3 +231,14 @@ def test_a_retry_drops_only_its_own_sales_dead_photos(api, paid_sale, fake_cloud
     assert upload(api, paid_sale, photos(3, quality=60)).status_code == 200
 
     assert Photo.objects.filter(pk=running.pk).exists()
+
+
+def test_a_photo_is_stored_under_its_formats_extension(api, paid_sale, local_media):
+    png = io.BytesIO()
+    Image.new("RGB", (48, 36), (1, 2, 3)).save(png, "PNG")
+    files = [*photos(1), SimpleUploadedFile("shot.png", png.getvalue(), content_type="image/png")]
+
+    assert upload(api, paid_sale, files).status_code == 200
+
+    keys = list(Photo.objects.filter(sale=paid_sale).order_by("position").values_list("storage_key", flat=True))
+    assert [key.rsplit(".", 1)[1] for key in keys] == ["jpg", "png"]
