@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import TYPE_CHECKING
@@ -55,12 +56,12 @@ def now() -> float:
     return time.time()
 
 
+@dataclass(frozen=True, eq=False)
 class RateLimit:
     """One named limit: `scope` keys its counters, `setting` names its Rate in the settings."""
 
-    def __init__(self, scope: str, setting: str) -> None:
-        self.scope = scope
-        self.setting = setting
+    scope: str
+    setting: str
 
     @property
     def rate(self) -> Rate | None:

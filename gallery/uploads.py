@@ -225,12 +225,13 @@ def upload_photos(*, sale: Sale, checked: list[CheckedPhoto]) -> UploadResult:
                     if not _store_result(photo, future, sale=sale):
                         failed.add(photo.pk)
                 alive.refresh_if_due()
+        # No extra= here nor in _store_result: only the upload view calls this, and core.logging
+        # gives each of its records the external_id of the sale its URL names.
         logger.info(
             "photos stored external_id=%s stored=%d failed=%d",
             sale.external_id,
             len(missing) - len(failed),
             len(failed),
-            extra={"external_id": sale.external_id},
         )
     _delete_replaced(reservation.replaced_keys, sale=sale)
     if failed:
@@ -247,22 +248,11 @@ def _store_result(photo: Photo, future: Future, *, sale: Sale) -> bool:
     try:
         stored = future.result()
     except StorageError as exc:
-        logger.warning(
-            "photo not stored external_id=%s key=%s: %s",
-            sale.external_id,
-            photo.storage_key,
-            exc,
-            extra={"external_id": sale.external_id},
-        )
+        logger.warning("photo not stored external_id=%s key=%s: %s", sale.external_id, photo.storage_key, exc)
         return False
     if _mark_stored(photo, stored):
         return True
-    logger.warning(
-        "photo stored after a retry replaced it external_id=%s key=%s",
-        sale.external_id,
-        photo.storage_key,
-        extra={"external_id": sale.external_id},
-    )
+    logger.warning("photo stored after a retry replaced it external_id=%s key=%s", sale.external_id, photo.storage_key)
     _delete_replaced([photo.storage_key], sale=sale)
     return False
 
@@ -282,7 +272,7 @@ def _drop_abandoned(rows: list[Photo], *, sale: Sale) -> list[str]:
     return [p.storage_key for p in rows]
 
 
-def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> EmailOutbox | None:
+def finish_interrupted_upload(*, sale: Sale, now: datetime) -> EmailOutbox | None:
     """Queue the email of a sale whose upload died, with the photos that were stored.
 
     Only once the upload has ended: no photo of the sale recorded or refreshed within the stale
@@ -290,7 +280,6 @@ def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> Ema
     without photos). The photos left unstored are dropped first, so the email, the gallery and
     the kiosk's photo list all count the same photos. None when there is nothing to do.
     """
-    now = now or timezone.now()
     cutoff = now - upload_stale_after()
     with transaction.atomic():
         locked = Sale.objects.select_for_update().get(pk=sale.pk)
@@ -318,9 +307,9 @@ def finish_interrupted_upload(*, sale: Sale, now: datetime | None = None) -> Ema
     return outbox
 
 
-def finish_interrupted_uploads(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Queue the emails of the sales whose upload died (see finish_interrupted_upload); how many."""
-    now = now or timezone.now()
+def finish_interrupted_uploads(*, now: datetime, limit: int) -> int:
+    """Queue the emails of the sales whose upload died (see finish_interrupted_upload); how many.
+    For gallery.services.send_due_emails, which gives its own time and limit."""
     finished = 0
     for sale in selectors.sales_with_interrupted_uploads(now=now)[:limit]:
         if finish_interrupted_upload(sale=sale, now=now) is not None:

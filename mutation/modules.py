@@ -100,6 +100,7 @@ MODULES: dict[str, MoneyModule] = {
         what="locking a price for a sale and its quota, the quota counters and their repair",
         sources=("pricing/services.py",),
         tests=(
+            "tests/pricing/test_price_refusals.py",
             "tests/pricing/test_quota_counts.py",
             "tests/payments/test_create_sale_queries.py",
             "tests/payments/test_quota_concurrency.py",
@@ -135,6 +136,7 @@ MODULES: dict[str, MoneyModule] = {
         what="Idempotency-Key: claiming a key, replaying an answer",
         sources=("payments/idempotency.py",),
         tests=(
+            "tests/payments/test_idempotency_races.py",
             "tests/payments/test_idempotency_claims.py",
             "tests/payments/test_create_sale.py",
             "tests/payments/test_money_mutants.py",
@@ -156,6 +158,8 @@ MODULES: dict[str, MoneyModule] = {
         what="the upload and its reservation of photos",
         sources=("gallery/uploads.py",),
         tests=(
+            "tests/gallery/test_upload_log_lines.py",
+            "tests/gallery/test_interrupted_upload_rechecks.py",
             "tests/gallery/test_upload.py",
             "tests/gallery/test_upload_limits.py",
             "tests/gallery/test_interrupted_uploads.py",
@@ -172,6 +176,7 @@ MODULES: dict[str, MoneyModule] = {
         what="the customer email and staff alerts outbox",
         sources=("gallery/outbox.py",),
         tests=(
+            "tests/gallery/test_outbox_rules.py",
             "tests/gallery/test_emails.py",
             "tests/gallery/test_email_state.py",
             "tests/backoffice/test_staff_alerts.py",
@@ -181,6 +186,7 @@ MODULES: dict[str, MoneyModule] = {
         what="deleting photos past retention",
         sources=("gallery/cleanup.py",),
         tests=(
+            "tests/gallery/test_cleanup_runs.py",
             "tests/gallery/test_cleanup.py",
             "tests/gallery/test_retention_mutants.py",
         ),
@@ -200,6 +206,7 @@ MODULES: dict[str, MoneyModule] = {
         what="rate limits",
         sources=("core/ratelimit.py",),
         tests=(
+            "tests/core/test_rate_limit_counters.py",
             "tests/core/test_rate_limits.py",
             "tests/payments/test_xendit_rate_limits.py",
             "tests/core/test_admin_lockout.py",

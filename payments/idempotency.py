@@ -58,7 +58,7 @@ def claim(*, key: str, body: bytes) -> Claim:
     now = timezone.now()
     for _ in range(2):
         try:
-            _insert_claim(key=key, fingerprint=fingerprint, now=now)
+            _insert_claim(key=key, fingerprint=fingerprint)
             return Claim(key=key, fingerprint=fingerprint)
         except IntegrityError:
             existing = IdempotencyKey.objects.filter(key=key).first()
@@ -75,21 +75,21 @@ def claim(*, key: str, body: bytes) -> Claim:
                 )
             if existing.created_at > now - STALE_CLAIM:
                 return Claim(key=key, fingerprint=fingerprint, conflict="in_progress")
-            # The first request died without answering: delete its claim (only if still stale).
-            IdempotencyKey.objects.filter(
-                pk=existing.pk, status_code__isnull=True, created_at=existing.created_at
-            ).delete()
+            # The first request died without answering: delete its claim, unless it answered since
+            # (a row's id is never reused: a claim made since is another row).
+            IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
     return Claim(key=key, fingerprint=fingerprint, conflict="in_progress")
 
 
-def _insert_claim(*, key: str, fingerprint: str, now) -> None:
+def _insert_claim(*, key: str, fingerprint: str) -> None:
+    # Stamped by the column's default as it is inserted: its age counts from then.
     if transaction.get_connection().in_atomic_block:
         # In a caller's transaction, a savepoint: a duplicate key must not break that transaction.
         with transaction.atomic():
-            IdempotencyKey.objects.create(key=key, fingerprint=fingerprint, created_at=now)
+            IdempotencyKey.objects.create(key=key, fingerprint=fingerprint)
     else:
         # On its own the INSERT is its own transaction: no BEGIN and COMMIT around it (two round trips).
-        insert_row(IdempotencyKey(key=key, fingerprint=fingerprint, created_at=now))
+        insert_row(IdempotencyKey(key=key, fingerprint=fingerprint))
 
 
 def complete(claimed: Claim, *, status_code: int, body: bytes, sale_id: int | None) -> None:

@@ -54,7 +54,7 @@ def lock_price_for_sale(*, price_id, location_id: int) -> Price:
         if taken:
             return taken[0]
         explain_refusal(price_id=price_id, location_id=location_id, last_try=last_try)
-    raise AssertionError("explain_refusal raises on the last try")
+    raise AssertionError  # never reached: explain_refusal raises on the last try
 
 
 def place_taking_sql(*, price_id, location_id: int) -> tuple[str, tuple]:
@@ -70,10 +70,9 @@ def place_taking_sql(*, price_id, location_id: int) -> tuple[str, tuple]:
     assert pk is not None
     price = pk.get_db_prep_value(pk.to_python(price_id), connection)
     sample_price = pk.get_db_prep_value(SAMPLE_PRICE, connection)
+    # Only the two stand-ins are replaced: the statement's other parameters (the 1 added) differ from both.
     stand_ins = {SAMPLE_LOCATION: location_id, sample_price: price}
-    return sql, tuple(
-        stand_ins.get(param, param) if type(param) in STAND_IN_TYPES else param for param in sample_params
-    )
+    return sql, tuple(stand_ins.get(param, param) for param in sample_params)
 
 
 # Stand-ins the statement is compiled with once per process (compiling it took a millisecond of
