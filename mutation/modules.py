@@ -134,7 +134,8 @@ MODULES: dict[str, MoneyModule] = {
     ),
     "idempotency": MoneyModule(
         what="Idempotency-Key: claiming a key, replaying an answer",
-        sources=("payments/idempotency.py",),
+        # core/sql.py writes the claims and their answers (and the create's other one-row statements).
+        sources=("payments/idempotency.py", "core/sql.py"),
         tests=(
             "tests/payments/test_idempotency_races.py",
             "tests/payments/test_idempotency_claims.py",
@@ -142,6 +143,10 @@ MODULES: dict[str, MoneyModule] = {
             "tests/payments/test_money_mutants.py",
             "tests/payments/test_concurrency.py",
             "tests/locations/test_kiosk_keys.py",
+            # core/sql.py's other users: the machine read with its heartbeat, the QR fields, the answer.
+            "tests/payments/test_out_of_service_sales.py",
+            "tests/payments/test_create_sale_queries.py",
+            "tests/payments/test_sale_serializers.py",
         ),
     ),
     "kiosk_auth": MoneyModule(
