@@ -147,6 +147,7 @@ MODULES: dict[str, MoneyModule] = {
             "tests/payments/test_out_of_service_sales.py",
             "tests/payments/test_create_sale_queries.py",
             "tests/payments/test_sale_serializers.py",
+            "tests/locations/test_location_read.py",
         ),
     ),
     "kiosk_auth": MoneyModule(
