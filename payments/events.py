@@ -49,7 +49,7 @@ def record_payment_event(
 ) -> PaymentEvent:
     """Store a notification exactly as received, before anything is decided about it."""
     event = _received(source=source, headers=headers, body=body, remote_addr=remote_addr)
-    event.save(force_insert=True)
+    event.save()
     return event
 
 
@@ -117,7 +117,7 @@ def record_and_apply(*, source: str, notice: Notice) -> PaymentEvent:
     not as a payment listing (process_payment_event)."""
     event = _received(source=source, headers={}, body=getattr(notice, "wire", ""), remote_addr=None)
     _describe(event, notice)
-    event.save(force_insert=True)
+    event.save()
     return apply_notice(event=event, notice=notice)
 
 
