@@ -180,14 +180,7 @@ def test_a_database_counter_is_purged_one_second_after_its_window_ends(database_
 # --- A cache that cannot be reached ----------------------------------------------------------------
 
 
-def test_a_cache_that_cannot_be_read_or_written_is_logged_with_its_traceback(api, db, settings, caplog):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
+def test_a_cache_that_cannot_be_read_or_written_is_logged_with_its_traceback(api, db, cache_down, caplog):
     caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
 
     response = api.get("/api/v1/transactions/TRX-1-NOPE/photos")

@@ -421,14 +421,7 @@ def test_a_kiosk_polling_its_sale_every_second_is_never_limited(api, make_sale, 
 # --- A cache that cannot be reached ------------------------------------------------------------------------
 
 
-def test_sales_go_on_when_the_cache_is_down(api, sale_request, settings, caplog):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
+def test_sales_go_on_when_the_cache_is_down(api, sale_request, cache_down, caplog):
     caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
 
     response = create(api, sale_request)
@@ -568,15 +561,10 @@ def test_under_a_limit_of_one_miss_the_first_request_is_served(api, settings, tm
     assert [a_photo_list_miss(api, n).status_code for n in range(2)] == [404, 429]
 
 
-def test_photo_requests_go_on_when_the_cache_is_down_and_the_warnings_name_the_limit(api, settings, caplog, tmp_path):
+def test_photo_requests_go_on_when_the_cache_is_down_and_the_warnings_name_the_limit(
+    api, settings, cache_down, caplog, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
     caplog.set_level(logging.WARNING, logger="photobox.ratelimit")
 
     assert a_photo_list_miss(api, 1).status_code == 404

@@ -23,6 +23,7 @@ from gallery.models import EmailKind, EmailOutbox, Photo
 from gallery.uploads import finish_interrupted_upload
 from payments.models import Sale, SaleStatus
 from tests.support.api import error_of
+from tests.support.uploads import photos_of, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -32,23 +33,10 @@ def paid_sale(make_sale):
     return make_sale(status=SaleStatus.COMPLETED)
 
 
-def photos(count: int, *, quality: int = 90) -> list[SimpleUploadedFile]:
-    files = []
-    for i in range(count):
-        buffer = io.BytesIO()
-        Image.new("RGB", (48, 36), (i * 37 % 256, i * 91 % 256, 10)).save(buffer, "JPEG", quality=quality)
-        files.append(SimpleUploadedFile(f"photo{i}.jpg", buffer.getvalue(), content_type="image/jpeg"))
-    return files
-
-
-def upload(api, sale, files):
-    return api.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": files}, format="multipart")
-
-
 def interrupted(api, sale, fake_cloudinary, *, ago: timedelta = timedelta(hours=1)) -> None:
     """An upload of 3 photos whose last 2 the storage refused, its last sign of life `ago`."""
     fake_cloudinary.fail_uploads_for = {"/02-", "/03-"}
-    assert upload(api, sale, photos(3)).status_code == 502
+    assert upload(api, sale, photos_of(3)).status_code == 502
     fake_cloudinary.fail_uploads_for = set()
     Photo.objects.filter(sale=sale).update(reserved_at=F("reserved_at") - ago)
 
@@ -60,7 +48,7 @@ def interrupted(api, sale, fake_cloudinary, *, ago: timedelta = timedelta(hours=
 def test_photos_the_storage_refused_are_named_in_the_answer(api, paid_sale, fake_cloudinary, failing):
     fake_cloudinary.fail_uploads_for = {"/02-", "/03-"} if failing == 2 else {"/02-"}
 
-    status, message, details = error_of(upload(api, paid_sale, photos(3)))
+    status, message, details = error_of(upload(api, paid_sale, photos_of(3)))
 
     assert status == 502
     if failing == 1:
@@ -74,7 +62,7 @@ def test_photos_the_storage_refused_are_named_in_the_answer(api, paid_sale, fake
 def test_an_upload_to_a_refunded_sale_is_409_naming_the_sale_and_its_status(api, make_sale, local_media):
     sale = make_sale(status=SaleStatus.REFUNDED)
 
-    assert error_of(upload(api, sale, photos(1))) == (
+    assert error_of(upload(api, sale, photos_of(1))) == (
         409,
         "Transaction was refunded",
         {"external_id": sale.external_id, "status": "REFUNDED"},
@@ -85,7 +73,7 @@ def test_an_upload_after_the_email_went_out_names_the_sale_and_when(api, make_sa
     sent = timezone.now() - timedelta(hours=2)
     sale = make_sale(status=SaleStatus.COMPLETED, email_sent_at=sent)
 
-    assert error_of(upload(api, sale, photos(1))) == (
+    assert error_of(upload(api, sale, photos_of(1))) == (
         409,
         "Photos already uploaded and email sent for this transaction",
         {"external_id": sale.external_id, "email_sent_at": jakarta_iso(sent)},
@@ -107,7 +95,7 @@ def test_send_emails_finishes_every_interrupted_upload_though_another_sales_emai
     interrupted(api, first, fake_cloudinary)
     interrupted(api, second, fake_cloudinary)
     done = make_sale(status=SaleStatus.COMPLETED)
-    assert upload(api, done, photos(1)).status_code == 200  # its email queued and sent
+    assert upload(api, done, photos_of(1)).status_code == 200  # its email queued and sent
     mail.outbox.clear()
 
     assert services.send_due_emails().interrupted == 2
@@ -182,7 +170,7 @@ def test_send_emails_leaves_an_interrupted_upload_whose_sale_changed_before_it_l
 
 def test_an_upload_quicker_than_a_fifth_of_the_stale_time_refreshes_no_reservation(api, paid_sale, local_media):
     with CaptureQueriesContext(connection) as statements:
-        assert upload(api, paid_sale, photos(3)).status_code == 200
+        assert upload(api, paid_sale, photos_of(3)).status_code == 200
 
     refresh = 'UPDATE "gallery_photo" SET "reserved_at"'
     refreshes = [q["sql"] for q in statements.captured_queries if q["sql"].startswith(refresh)]
@@ -202,7 +190,7 @@ def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others
     fake_cloudinary.latency = 0.3
     fake_cloudinary.fail_uploads_for = {"/01-"}
 
-    assert upload(api, paid_sale, photos(2)).status_code == 502
+    assert upload(api, paid_sale, photos_of(2)).status_code == 502
 
     refused, stored = Photo.objects.filter(sale=paid_sale).order_by("position")
     assert (refused.stored_at, stored.stored_at is not None) == (None, True)
@@ -213,10 +201,10 @@ def test_a_photo_the_storage_refused_is_no_longer_kept_reserved_while_the_others
 
 def test_a_retry_that_adds_a_photo_after_those_already_recorded_records_it(api, paid_sale, fake_cloudinary):
     fake_cloudinary.fail_uploads_for = {"/02-"}
-    assert upload(api, paid_sale, photos(2)).status_code == 502  # the first stored, the second recorded only
+    assert upload(api, paid_sale, photos_of(2)).status_code == 502  # the first stored, the second recorded only
     fake_cloudinary.fail_uploads_for = set()
 
-    response = upload(api, paid_sale, photos(3))  # the same two, and a third
+    response = upload(api, paid_sale, photos_of(3))  # the same two, and a third
 
     assert response.status_code == 200, response.json()
     assert response.json()["uploaded_count"] == 3
@@ -228,7 +216,7 @@ def test_a_retry_drops_only_its_own_sales_dead_photos(api, paid_sale, fake_cloud
     running = make_photo(make_sale(status=SaleStatus.COMPLETED), 1, stored=False, reserved_at=timezone.now())
     interrupted(api, paid_sale, fake_cloudinary)
 
-    assert upload(api, paid_sale, photos(3, quality=60)).status_code == 200
+    assert upload(api, paid_sale, photos_of(3, quality=60)).status_code == 200
 
     assert Photo.objects.filter(pk=running.pk).exists()
 
@@ -236,7 +224,7 @@ def test_a_retry_drops_only_its_own_sales_dead_photos(api, paid_sale, fake_cloud
 def test_a_photo_is_stored_under_its_formats_extension(api, paid_sale, local_media):
     png = io.BytesIO()
     Image.new("RGB", (48, 36), (1, 2, 3)).save(png, "PNG")
-    files = [*photos(1), SimpleUploadedFile("shot.png", png.getvalue(), content_type="image/png")]
+    files = [*photos_of(1), SimpleUploadedFile("shot.png", png.getvalue(), content_type="image/png")]
 
     assert upload(api, paid_sale, files).status_code == 200
 

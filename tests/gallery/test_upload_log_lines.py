@@ -3,21 +3,19 @@ how many photos were stored, a photo the storage refused and why, the photos of 
 upload a retry dropped, what could not be deleted of them, and an interrupted upload's email.
 Against the fake Cloudinary, which refuses what a test asks it to."""
 
-import io
 import logging
 import threading
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.db.models import F
-from PIL import Image
 from rest_framework.test import APIClient
 
 from gallery import services
 from gallery.models import Photo
 from payments.models import SaleStatus
+from tests.support.uploads import photos_of, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -38,19 +36,6 @@ def logged(caplog):
     return records
 
 
-def photos(count: int, *, quality: int = 90) -> list[SimpleUploadedFile]:
-    files = []
-    for i in range(count):
-        buffer = io.BytesIO()
-        Image.new("RGB", (48, 36), (i * 37 % 256, i * 91 % 256, 10)).save(buffer, "JPEG", quality=quality)
-        files.append(SimpleUploadedFile(f"photo{i}.jpg", buffer.getvalue(), content_type="image/jpeg"))
-    return files
-
-
-def upload(api, sale, files):
-    return api.post(f"/api/v1/transactions/{sale.external_id}/photos", {"files": files}, format="multipart")
-
-
 def unstored_keys(sale) -> list[str]:
     return list(
         Photo.objects.filter(sale=sale, stored_at__isnull=True)
@@ -63,14 +48,14 @@ def interrupted(api, sale, fake_cloudinary) -> list[str]:
     """An upload of 3 photos whose last 2 the storage refused, then no sign of life for an hour:
     what a killed worker leaves. The unstored photos' keys."""
     fake_cloudinary.fail_uploads_for = {"/02-", "/03-"}
-    assert upload(api, sale, photos(3)).status_code == 502
+    assert upload(api, sale, photos_of(3)).status_code == 502
     fake_cloudinary.fail_uploads_for = set()
     Photo.objects.filter(sale=sale).update(reserved_at=F("reserved_at") - timedelta(hours=1))
     return unstored_keys(sale)
 
 
 def test_a_finished_upload_logs_how_many_photos_were_stored(api, paid_sale, fake_cloudinary, logged):
-    assert upload(api, paid_sale, photos(2)).status_code == 200
+    assert upload(api, paid_sale, photos_of(2)).status_code == 200
 
     assert (f"photos stored external_id={paid_sale.external_id} stored=2 failed=0", paid_sale.external_id) in logged()
 
@@ -78,7 +63,7 @@ def test_a_finished_upload_logs_how_many_photos_were_stored(api, paid_sale, fake
 def test_a_photo_the_storage_refused_is_logged_with_its_key_and_why(api, paid_sale, fake_cloudinary, logged):
     fake_cloudinary.fail_uploads_for = {"/02-"}
 
-    assert upload(api, paid_sale, photos(2)).status_code == 502
+    assert upload(api, paid_sale, photos_of(2)).status_code == 502
 
     [key] = unstored_keys(paid_sale)
     warnings = [(m, e) for m, e in logged() if m.startswith("photo not stored")]
@@ -93,7 +78,7 @@ def test_a_photo_the_storage_refused_is_logged_with_its_key_and_why(api, paid_sa
 def test_a_retry_logs_the_photos_of_the_interrupted_upload_it_dropped(api, paid_sale, fake_cloudinary, logged):
     interrupted(api, paid_sale, fake_cloudinary)
 
-    assert upload(api, paid_sale, photos(3, quality=60)).status_code == 200
+    assert upload(api, paid_sale, photos_of(3, quality=60)).status_code == 200
 
     dropped = f"dropped 2 photos an interrupted upload did not store external_id={paid_sale.external_id}"
     assert (dropped, paid_sale.external_id) in logged()
@@ -108,7 +93,7 @@ def test_what_could_not_be_deleted_of_an_interrupted_upload_is_logged(api, paid_
     else:
         fake_cloudinary.fail_deletes_for = set(keys)
 
-    assert upload(api, paid_sale, photos(3, quality=60)).status_code == 200
+    assert upload(api, paid_sale, photos_of(3, quality=60)).status_code == 200
 
     [(message, external_id)] = [(m, e) for m, e in logged() if m.startswith("could not delete")]
     prefix = f"could not delete 2 photos of an interrupted upload external_id={paid_sale.external_id}: "
@@ -168,14 +153,14 @@ def test_a_photo_stored_after_a_retry_replaced_it_is_logged_and_deleted(paid_sal
     fake_cloudinary.fail_uploads_for = stall_the_first_upload
     first: list = []
     stalled = threading.Thread(
-        target=lambda: (first.append(upload(APIClient(), paid_sale, photos(1))), connections.close_all())
+        target=lambda: (first.append(upload(APIClient(), paid_sale, photos_of(1))), connections.close_all())
     )
     stalled.start()
     assert arrived.wait(timeout=20), "the first upload never reached the storage"
     [key] = unstored_keys(paid_sale)
     Photo.objects.filter(sale=paid_sale).update(reserved_at=F("reserved_at") - timedelta(hours=1))
 
-    retry = upload(APIClient(), paid_sale, photos(1, quality=60))
+    retry = upload(APIClient(), paid_sale, photos_of(1, quality=60))
     go_on.set()
     stalled.join(timeout=30)
 

@@ -6,7 +6,6 @@ moment, and a claim exactly as old as the stale time.
 Real threads on PostgreSQL: the other request runs in its own thread (its own connection), forced
 in right after the statement of ours it must follow (a database execute wrapper on our connection)."""
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from payments.idempotency import STALE_CLAIM, claim, complete, release
 from payments.models import IdempotencyKey
+from tests.support.concurrency import in_thread
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -29,25 +29,6 @@ def is_claim_insert(sql: str) -> bool:
 
 def is_claim_read(sql: str) -> bool:
     return sql.startswith("SELECT") and '"payments_idempotencykey"' in sql
-
-
-def in_thread(action: Callable[[], object]) -> object:
-    done: list = []
-
-    def run():
-        try:
-            done.append(action())
-        except Exception as exc:  # asserted on below
-            done.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    assert done, "the other request did not finish"
-    assert not isinstance(done[0], Exception), done
-    return done[0]
 
 
 class Script:

@@ -20,39 +20,17 @@ from payments.models import (
     SaleReview,
     SaleStatus,
 )
-from payments.refunds.services import record_gateway_answer, request_refund
-from payments.simulation import simulate_payment, simulate_refund_webhook
+from payments.refunds.services import record_gateway_answer
+from payments.simulation import simulate_refund_webhook
+from tests.support.refunds import LOW_BALANCE, ask
 
 pytestmark = pytest.mark.django_db
-
-LOW_BALANCE = (
-    "The Xendit balance is too low to pay this refund. Top up the balance in Xendit's dashboard, then refund again."
-)
-
-
-@pytest.fixture
-def paid_sale(make_sale) -> Sale:
-    """A sale of Rp 40.000, paid through the simulator."""
-    sale = make_sale()
-    simulate_payment(sale=sale)
-    sale.refresh_from_db()
-    return sale
 
 
 @pytest.fixture
 def sale_paid_at_xendit(make_sale, fake_xendit) -> Sale:
     """A sale of Rp 40.000 paid by Xendit payment qrpy_1; the fake Xendit's answers are scripted."""
     return make_sale(status=SaleStatus.COMPLETED, xendit_payment_id="qrpy_1", paid_amount=Decimal(40000))
-
-
-def ask(sale: Sale, *, amount: int | None = None, by=None, **fields) -> Refund:
-    return request_refund(
-        sale=sale,
-        reason="Printer jammed",
-        requested_by=by,
-        amount=None if amount is None else Decimal(amount),
-        **fields,
-    )
 
 
 def xendit_answers(fake, status: int, body: dict) -> None:

@@ -11,34 +11,11 @@ from django.contrib.auth import get_user_model
 from payments.events import record_and_apply
 from payments.gateways import RefundNotice
 from payments.models import EventOutcome, EventSource, Refund, Sale, SaleStatus
-from payments.refunds.services import request_refund
 from payments.selectors import sale_history
 from payments.simulation import simulate_payment, simulate_refund_webhook
+from tests.support.refunds import LOW_BALANCE, NO_REASON, ask
 
 pytestmark = pytest.mark.django_db
-
-NO_REASON = (
-    "Xendit gave no reason. Pay the customer back another way (a bank transfer, or Xendit's disbursements), "
-    "then note what was done with “Mark problem resolved”."
-)
-LOW_BALANCE = (
-    "The Xendit balance is too low to pay this refund. Top up the balance in Xendit's dashboard, then refund again."
-)
-
-
-@pytest.fixture
-def paid_sale(make_sale) -> Sale:
-    """A sale of Rp 40.000, paid through the simulator."""
-    sale = make_sale()
-    simulate_payment(sale=sale)
-    sale.refresh_from_db()
-    return sale
-
-
-def ask(sale: Sale, *, amount: int | None = None, reason: str = "Printer jammed", by=None, **fields) -> Refund:
-    return request_refund(
-        sale=sale, reason=reason, requested_by=by, amount=None if amount is None else Decimal(amount), **fields
-    )
 
 
 def report(refund: Refund, status: str, *, failure_code: str = ""):

@@ -8,25 +8,11 @@ import pytest
 
 from payments.models import EventOutcome, PaymentEvent, Refund, RefundStatus, Sale, SaleStatus
 from payments.refunds.selectors import received_payments, refund_search_filter
-from payments.refunds.services import RefundRefused, request_refund
+from payments.refunds.services import RefundRefused
 from payments.simulation import simulate_payment, simulate_refund_webhook
+from tests.support.refunds import ask
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def paid_sale(make_sale) -> Sale:
-    """A sale of Rp 40.000, paid through the simulator."""
-    sale = make_sale()
-    simulate_payment(sale=sale)
-    sale.refresh_from_db()
-    return sale
-
-
-def ask(sale: Sale, *, amount: int | None = None, reason: str = "Printer jammed", **fields) -> Refund:
-    return request_refund(
-        sale=sale, reason=reason, requested_by=None, amount=None if amount is None else Decimal(amount), **fields
-    )
 
 
 def refused(sale: Sale, **fields) -> str:

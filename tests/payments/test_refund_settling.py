@@ -26,37 +26,10 @@ from payments.models import (
     SaleStatus,
 )
 from payments.refunds.selectors import sale_for_payment
-from payments.refunds.services import request_refund
 from payments.simulation import simulate_payment, simulate_refund_webhook
+from tests.support.refunds import LOW_BALANCE, NO_REASON, ask
 
 pytestmark = pytest.mark.django_db
-
-LOW_BALANCE = (
-    "The Xendit balance is too low to pay this refund. Top up the balance in Xendit's dashboard, then refund again."
-)
-NO_REASON = (
-    "Xendit gave no reason. Pay the customer back another way (a bank transfer, or Xendit's disbursements), "
-    "then note what was done with “Mark problem resolved”."
-)
-
-
-@pytest.fixture
-def paid_sale(make_sale) -> Sale:
-    """A sale of Rp 40.000, paid through the simulator."""
-    sale = make_sale()
-    simulate_payment(sale=sale)
-    sale.refresh_from_db()
-    return sale
-
-
-def ask(sale: Sale, *, amount: int | None = None, by=None, **fields) -> Refund:
-    return request_refund(
-        sale=sale,
-        reason="Printer jammed",
-        requested_by=by,
-        amount=None if amount is None else Decimal(amount),
-        **fields,
-    )
 
 
 def notify(sale: Sale, status: str, *, refund_id: str = "rfd_1", amount: int | None = 40000, **fields):

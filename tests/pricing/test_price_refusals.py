@@ -27,7 +27,7 @@ from pricing.models import Price
 from pricing.selectors import quota_differences
 from pricing.services import fix_quota_counts, limit_price_to_locations, set_prices_active
 from tests.support.api import error_of
-from tests.support.concurrency import run_concurrently, wait_until_another_query_waits_for_this_transaction
+from tests.support.concurrency import in_thread, run_concurrently, wait_until_another_query_waits_for_this_transaction
 
 URL = "/api/v1/transactions"
 VOUCHER = "HEMAT25"  # 10 % off: the sale takes the voucher path
@@ -182,25 +182,6 @@ def after_statements(script: list[tuple[Callable[[str], bool], Callable[[], obje
 
     wrapper.steps = steps
     return wrapper
-
-
-def in_thread(action: Callable[[], object]) -> object:
-    done: list = []
-
-    def run():
-        try:
-            done.append(action())
-        except Exception as exc:  # asserted on by the caller
-            done.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    assert done, "the other party did not finish"
-    assert not isinstance(done[0], Exception), done
-    return done[0]
 
 
 def cancel(sale: Sale) -> Callable[[], int]:

@@ -48,3 +48,24 @@ def wait_until_another_query_waits_for_this_transaction(*, seconds: float = 10) 
                 return
             time.sleep(0.01)
     raise AssertionError("No query on another connection ever waited for this transaction")
+
+
+def in_thread(action: Callable[[], object]) -> object:
+    """Run `action` to its end in another thread, on that thread's own database connection (a
+    second kiosk, staff, cron), and return what it returned; its exception fails the test."""
+    done: list = []
+
+    def run() -> None:
+        try:
+            done.append(action())
+        except Exception as exc:  # asserted on below
+            done.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert done, "the other party did not finish"
+    assert not isinstance(done[0], Exception), done
+    return done[0]
