@@ -151,7 +151,9 @@ def run_rounds(repeat: int, port: int, headers: dict, today, times: dict, querie
     for number in range(repeat + 1):  # the first round warms the caches, not counted
         for label, path in pages(today).items():
             started = time.perf_counter()
-            status, response_headers, body = h.request("GET", port, path, headers=headers, timeout=120)
+            status, response_headers, body = h.request(
+                "GET", port, path, headers=headers | h.COUNT_REQUEST, timeout=120
+            )
             elapsed = time.perf_counter() - started
             if status != 200:
                 raise SystemExit(f"{path} answered {status}: {body[:300]!r}")

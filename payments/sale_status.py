@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from psycopg.pq import Format
 
 from core.formats import jakarta_iso, rupiah_number
 from locations.models import Location
@@ -111,11 +113,22 @@ def _fetch_row(connection, external_id: str) -> tuple | None:
     connection.ensure_connection()
     cursor = _poll_cursors.get(connection.connection)
     if cursor is None:
-        cursor = _poll_cursors[connection.connection] = connection.connection.cursor()
+        cursor = _poll_cursors[connection.connection] = _poll_cursor(connection.connection)
     wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
     wrapped.execute(_select(), [external_id])
     return wrapped.fetchone()
 
+
+def _poll_cursor(psycopg_connection):
+    """A cursor that reads timestamps with psycopg's own C loader. Django pins the zone with a
+    Python subclass of psycopg's pure-Python loader, ~4 µs a column (12 µs a poll); the C one gives
+    the same instants, aware, in the session's zone (Django sets UTC on every connection)."""
+    cursor = psycopg_connection.cursor()
+    cursor.adapters.register_loader("timestamptz", psycopg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT))
+    return cursor
+
+
+_TIMESTAMPTZ_OID = psycopg.postgres.types["timestamptz"].oid
 
 # The poll's cursor of each open connection (one per thread): dropped with its connection.
 _poll_cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

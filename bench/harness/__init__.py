@@ -21,6 +21,7 @@ from bench.harness.cli import (
 from bench.harness.common import (
     BENCH,
     CALLBACK_TOKEN,
+    COUNT_REQUEST,
     DEFAULT_GUNICORN_ARGS,
     LOCATIONS,
     PG_SERVER,
@@ -90,6 +91,7 @@ __all__ = [
     "BENCH",
     "CALLBACK_TOKEN",
     "CLOCK_TICKS",
+    "COUNT_REQUEST",
     "DEFAULT_GUNICORN_ARGS",
     "KEEP_DB",
     "LOCATIONS",

@@ -22,3 +22,7 @@ DEFAULT_GUNICORN_ARGS = "--workers 2 --worker-class gthread --threads 4 --timeou
 
 def note(message: str) -> None:
     print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+# Asks bench/middleware.py to count the request's SQL (X-Bench-Queries); load rounds don't send it.
+COUNT_REQUEST = {"X-Bench-Count-Queries": "1"}

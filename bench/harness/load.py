@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.harness.common import BENCH, PROXY_HEADERS
+from bench.harness.common import BENCH, COUNT_REQUEST, PROXY_HEADERS
 from bench.harness.database import settled_statements
 from bench.harness.machine import CpuWatch, wait_for_quiet_machine
 from bench.harness.server import Gunicorn, request
@@ -231,6 +231,7 @@ def queries_per_request(
     before = settled_statements(database)
     counted = []
     for method, path, headers, body in requests:
+        headers = headers | COUNT_REQUEST  # bench/middleware.py counts these only
         status, answer_headers, answer = request(method, path=path, port=port, body=body or None, headers=headers)
         if status not in expect:
             raise SystemExit(f"{method} {path} answered {status} during the query count: {answer[:300]!r}")

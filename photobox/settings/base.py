@@ -56,7 +56,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.AdminLanguageMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, skipped for /api/ (no flash messages there).
+    "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a locked-out admin login into the lockout page (django-axes; must come last).
     "axes.middleware.AxesMiddleware",
