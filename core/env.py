@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -284,12 +285,17 @@ class StrictEnv:
         import environ
 
         try:
-            return environ.Env.db_url_config(value)
+            config = environ.Env.db_url_config(value)
         except Exception as exc:  # environ raises several types for a malformed URL
             detail = one_line(str(exc))
             if url_password(value):  # never print the password, should the message quote it
                 detail = detail.replace(url_password(value), "***")
             raise ImproperlyConfigured(f"{name} is not a valid database URL ({detail}): {example}.") from None
+        # A Unix socket's directory written as libpq writes it in a URL's host, percent-encoded
+        # (postgres://user@%2Fvar%2Frun%2Fpostgresql/photobox): django-environ leaves it encoded.
+        if config.get("HOST"):
+            config["HOST"] = urllib.parse.unquote(config["HOST"])
+        return config
 
     def prefixed(self, *, prefix: builtins.str) -> dict[builtins.str, builtins.str]:
         """Every variable whose name starts with `prefix`, keyed by the rest of its name, as set."""

@@ -76,8 +76,10 @@ def _database_error_line(exc: BaseException, db: dict) -> str:
             f"Cannot open the SQLite database {db.get('NAME')} ({message}): does its folder exist, and may "
             f"this user write there? {shown}"
         )
-    host = db.get("HOST") or "the local socket"
-    where = f"{host}:{db.get('PORT') or 5432}"
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or ""
+    port = db.get("PORT") or 5432
+    # A path is the directory of a Unix socket (as is no host at all, libpq's default directory).
+    where = f"{host}:{port}" if host and not host.startswith("/") else f"the Unix socket {host or '(default)'} port {port}"
     user = db.get("USER") or os.environ.get("USER", "")
     # `connection failed: connection to server at "h", port 5432 failed: FATAL:  role "x" does not exist`:
     # the server's reason is the end.

@@ -298,6 +298,36 @@ def test_a_connection_pool_starts_and_answers_queries(pre_ping):
     assert done.stdout.split()[-1] == "42"
 
 
+@pytest.mark.postgresql
+@pytest.mark.parametrize("written", ["percent-encoded host", "host parameter"])
+def test_a_database_on_this_machine_is_reached_through_its_unix_socket(db, written):
+    """libpq's two ways to name a socket directory in a URL: the percent-encoded host (once read as a
+    host name, `%2Fvar%2Frun%2Fpostgresql`, so Photobox could not start) and `?host=`."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW unix_socket_directories")
+        directory = cursor.fetchone()[0].split(",")[0].strip()
+    user, name = connection.settings_dict["USER"], connection.settings_dict["NAME"]
+    url = (
+        f"postgres://{user}@{quote(directory, safe='')}/{name}"
+        if written == "percent-encoded host"
+        else f"postgres://{user}@/{name}?host={directory}"
+    )
+    done = manage(
+        {"DEBUG": "true", "DATABASE_URL": url},
+        "shell",
+        "-c",
+        "from django.db import connection; "
+        "print(connection.cursor().execute('SELECT inet_server_addr() IS NULL').fetchone()[0])",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "True"  # no server address: not TCP
+
+
 # --- The kiosk poll's own connection ---------------------------------------------------------------
 
 POSTGRES_URL = "postgres://photobox@127.0.0.1:5432/photobox"

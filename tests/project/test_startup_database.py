@@ -92,6 +92,13 @@ def test_unknown_host():
     assert line.startswith("Cannot connect to the database at no-such-host.invalid:5432 (unknown host name)")
 
 
+def test_a_socket_directory_without_postgresql():
+    line = one_line_error(migrate("postgres://photobox@%2Fnowhere%2Fpostgresql/photobox"))
+
+    assert line.startswith("Cannot connect to the database at the Unix socket /nowhere/postgresql port 5432 ("), line
+    assert "No such file or directory" in line
+
+
 def test_the_traceback_is_still_there_when_asked_for():
     result = migrate(f"postgres://photobox@127.0.0.1:{free_port()}/photobox", "--traceback")
 
