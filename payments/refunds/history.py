@@ -61,10 +61,7 @@ def _settlements(sale: Sale, refunds, settled_by: dict) -> list[HistoryEntry]:
             detail = f"The extra payment {refund.payment_id} is given back; the sale itself is unchanged"
         else:
             before, given_back = given_back, given_back + refund.amount
-            if sale.status == SaleStatus.REFUNDED and before < paid <= given_back:
-                detail = "All of the payment is given back: Paid → Refunded"
-            else:
-                detail = f"{rupiah(given_back)} of the {rupiah(paid)} paid given back so far; the sale stays paid"
+            detail = _given_back_in_words(sale, paid=paid, before=before, given_back=given_back)
         # One that went through always has Xendit's refund id: Xendit's answers without one are
         # refused (XenditGateway._refund), so are notices (apply_refund_notice), and refunds are
         # read-only in the admin.
@@ -78,3 +75,17 @@ def _settlements(sale: Sale, refunds, settled_by: dict) -> list[HistoryEntry]:
             )
         )
     return entries
+
+
+def _given_back_in_words(sale: Sale, *, paid: Decimal, before: Decimal, given_back: Decimal) -> str:
+    """What one more refund of the sale's own payment leaves: part of it, all of it, or more than
+    was paid (a refund made in Xendit's dashboard on top of ours; the sale is flagged for review)."""
+    refunded = sale.status == SaleStatus.REFUNDED
+    over = f"{rupiah(given_back - paid)} more than the {rupiah(paid)} paid"
+    if refunded and before < paid <= given_back:
+        return "All of the payment is given back: Paid → Refunded" + (f" ({over})" if given_back > paid else "")
+    if before >= paid:
+        return f"{rupiah(given_back)} given back in all: {over}" + (
+            "; the sale was already refunded" if refunded else ""
+        )
+    return f"{rupiah(given_back)} of the {rupiah(paid)} paid given back so far; the sale stays paid"

@@ -137,6 +137,36 @@ def test_refunds_settled_in_another_order_than_asked_add_up_in_the_order_they_we
     ]
 
 
+def test_a_refund_past_what_was_paid_reads_as_more_than_paid_not_as_the_sale_staying_paid(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale))
+    notice = RefundNotice(
+        refund_id="rfd_twice", payment_id=paid_sale.xendit_payment_id, status="SUCCEEDED", amount=Decimal(10000)
+    )
+
+    record_and_apply(source=EventSource.WEBHOOK, notice=notice)
+
+    paid_sale.refresh_from_db()
+    assert paid_sale.status == SaleStatus.REFUNDED
+    assert refund_lines(paid_sale)[-1][:3] == (
+        "Refund went through (Xendit refund rfd_twice)",
+        "Rp 50.000 given back in all: Rp 10.000 more than the Rp 40.000 paid; the sale was already refunded",
+        Decimal(10000),
+    )
+
+
+def test_a_refund_that_gives_back_the_rest_and_more_says_both(paid_sale):
+    simulate_refund_webhook(refund=ask(paid_sale, amount=30000))
+    notice = RefundNotice(
+        refund_id="rfd_more", payment_id=paid_sale.xendit_payment_id, status="SUCCEEDED", amount=Decimal(20000)
+    )
+
+    record_and_apply(source=EventSource.WEBHOOK, notice=notice)
+
+    assert refund_lines(paid_sale)[-1][1] == (
+        "All of the payment is given back: Paid → Refunded (Rp 10.000 more than the Rp 40.000 paid)"
+    )
+
+
 def test_failed_refunds_say_why_in_words_and_a_later_one_still_reads_as_given_back(paid_sale):
     low_balance = ask(paid_sale)
     low_balance_notice = report(low_balance, "FAILED", failure_code="INSUFFICIENT_BALANCE")
