@@ -87,6 +87,7 @@ class CpuWatch:
         self.database, self.server = database, server
         self.server_s = self.db_s = self.client_s = 0.0
         self.others = 0.0  # share of the whole machine
+        self.busiest_worker_share: float | None = None
 
     def _backend_pids(self) -> list[int]:
         with admin_connection() as conn:
@@ -116,6 +117,10 @@ class CpuWatch:
         for key, value in end.items():
             used[key.split(":")[0]] += value - self._start.get(key, 0)
         self.client_s, self.server_s, self.db_s = (used[k] / CLOCK_TICKS for k in ("client", "server", "db"))
+        workers = [end[key] - self._start.get(key, 0) for key in end if key.startswith("server:") and key[7:].isdigit()]
+        busy_workers = sum(workers)
+        # With 2 workers or more: the share of their CPU the busiest one used (1.0: it did all).
+        self.busiest_worker_share = max(workers) / busy_workers if len(workers) > 1 and busy_workers else None
         busy = busy1 - self._start_machine[0]
         self.others = max(0.0, (busy - sum(used.values())) / max(total1 - self._start_machine[1], 1))
 
