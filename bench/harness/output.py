@@ -1,5 +1,6 @@
 """Printing figures."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -36,7 +37,14 @@ def _cell(value) -> str:
 
 def write_json(path: str | None, figures) -> None:
     if path:
-        Path(path).write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        Path(path).write_text(json.dumps(figures, indent=2, default=_plain) + "\n")
+
+
+def _plain(value):
+    """A Load (or another dataclass) as its fields, so --json files can be read back; else text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value) | {"rps": getattr(value, "rps", None)}
+    return str(value)
 
 
 def log_file(name: str) -> Path:
