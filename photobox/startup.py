@@ -79,8 +79,8 @@ def _database_error_line(exc: BaseException, db: dict) -> str:
     host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or ""
     port = db.get("PORT") or 5432
     # A path is the directory of a Unix socket (as is no host at all, libpq's default directory).
-    socket = not host or host.startswith("/")
-    where = f"the Unix socket {host or '(default)'} port {port}" if socket else f"{host}:{port}"
+    on_socket = not host or host.startswith("/")
+    where = f"the Unix socket {host or '(default)'} port {port}" if on_socket else f"{host}:{port}"
     user = db.get("USER") or os.environ.get("USER", "")
     # `connection failed: connection to server at "h", port 5432 failed: FATAL:  role "x" does not exist`:
     # the server's reason is the end.
