@@ -225,6 +225,10 @@ def test_health_reports_the_database_and_the_version(database_url, status, datab
         database,
         "2.4.1",
     )
+    if status == 503:
+        # The answer names no internals; the log tells the operator why.
+        assert "Health check: the database did not answer" in result.stderr
+        assert "Connection refused" in result.stderr
 
 
 # --- gunicorn.conf.py ------------------------------------------------------------------------------------
