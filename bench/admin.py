@@ -158,15 +158,12 @@ def pages(client, found: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _time(client, path: str) -> tuple[float, int]:
-    from bench.harness.common import COUNT_REQUEST
-    from bench.middleware import QUERY_COUNT_HEADER
-
     started = time.perf_counter()
-    response = client.get(path, secure=True, headers=COUNT_REQUEST)
+    response = client.get(path, secure=True, headers=h.COUNT_REQUEST)
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}")
-    return elapsed, int(response[QUERY_COUNT_HEADER])
+    return elapsed, int(response[h.QUERY_COUNT_HEADER])
 
 
 SORT_METHODS = ("get_ordering", "get_ordering_field_columns")

@@ -58,14 +58,12 @@ def seed(machines: int, sales: int):
 
 def measure(url: str, *, runs: int, env: dict[str, str]) -> dict:
     client = h.staff_client(url, **env)
-    from bench.harness.common import COUNT_REQUEST
-    from bench.middleware import QUERY_COUNT_HEADER
 
     path = "/admin/locations/location/fleet/"
     times = []
     for run in range(runs + 1):
         started = time.perf_counter()
-        response = client.get(path, secure=True, headers=COUNT_REQUEST)
+        response = client.get(path, secure=True, headers=h.COUNT_REQUEST)
         elapsed = time.perf_counter() - started
         assert response.status_code == 200, response.status_code
         if run:  # the first one warms caches and imports
@@ -74,7 +72,7 @@ def measure(url: str, *, runs: int, env: dict[str, str]) -> dict:
     return {
         "machines": response.content.count(b"data-machine="),
         "offline_shown": filtered.content.count(b"data-machine="),
-        "queries": int(response[QUERY_COUNT_HEADER]),
+        "queries": int(response[h.QUERY_COUNT_HEADER]),
         "p50_ms": statistics.median(times) * 1000,
         "max_ms": max(times) * 1000,
         "kib": len(response.content) / 1024,

@@ -159,7 +159,7 @@ def run_rounds(repeat: int, port: int, headers: dict, today, times: dict, querie
                 raise SystemExit(f"{path} answered {status}: {body[:300]!r}")
             if number:
                 times[label].append(elapsed)
-            queries[label] = response_headers.get("X-Bench-Queries", "?")
+            queries[label] = response_headers.get(h.QUERY_COUNT_HEADER, "?")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@ from contextlib import ExitStack
 
 from django.db import connections
 
-QUERY_COUNT_HEADER = "X-Bench-Queries"
+from bench.harness.common import COUNT_QUERIES_HEADER, QUERY_COUNT_HEADER
+
 # Sent by the counting requests only (bench.harness.COUNT_REQUEST): the load rounds run the
 # shipped middleware alone, not this one's per-connection wrappers (~15 µs a request).
-COUNT_REQUEST_META = "HTTP_X_BENCH_COUNT_QUERIES"
+COUNT_REQUEST_META = "HTTP_" + COUNT_QUERIES_HEADER.upper().replace("-", "_")
 
 
 class QueryCountMiddleware:

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
+from core.env import one_line
 from core.envelope import json_error
 from core.formats import jakarta_iso
 
@@ -70,7 +71,7 @@ def health(request):
         database = "ok"
     except Exception as exc:
         # The answer names no internals (anyone may call it); the log tells the operator why.
-        logger.warning("Health check: the database did not answer: %s", " ".join(str(exc).split()))
+        logger.warning("Health check: the database did not answer: %s", one_line(str(exc)))
         database = "error"
     body = {
         "status": "ok" if database == "ok" else "error",

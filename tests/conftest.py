@@ -5,6 +5,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -108,6 +109,13 @@ def sale_request(location, price) -> dict:
         "email": "customer@example.com",
         "send_invoice": True,
     }
+
+
+@pytest.fixture
+def staff_client(client):
+    """The Django test client logged in as a superuser ("boss"): staff in the admin."""
+    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
 
 
 @pytest.fixture

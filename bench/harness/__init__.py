@@ -28,6 +28,7 @@ from bench.harness.common import (
     PRICE_ID,
     PROXY_HEADERS,
     PYTHON,
+    QUERY_COUNT_HEADER,
     ROOT,
     note,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "PRICE_ID",
     "PROXY_HEADERS",
     "PYTHON",
+    "QUERY_COUNT_HEADER",
     "ROOT",
     "SEED_SALES_SQL",
     "CpuWatch",

@@ -24,5 +24,8 @@ def note(message: str) -> None:
     print(f"  · {message}", file=sys.stderr, flush=True)
 
 
-# Asks bench/middleware.py to count the request's SQL (X-Bench-Queries); load rounds don't send it.
-COUNT_REQUEST = {"X-Bench-Count-Queries": "1"}
+# bench/middleware.py counts the SQL of the requests that send COUNT_REQUEST (load rounds don't)
+# and answers the count in QUERY_COUNT_HEADER.
+COUNT_QUERIES_HEADER = "X-Bench-Count-Queries"
+COUNT_REQUEST = {COUNT_QUERIES_HEADER: "1"}
+QUERY_COUNT_HEADER = "X-Bench-Queries"

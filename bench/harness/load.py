@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.harness.common import BENCH, COUNT_REQUEST, PROXY_HEADERS, note
+from bench.harness.common import BENCH, COUNT_REQUEST, PROXY_HEADERS, QUERY_COUNT_HEADER, note
 from bench.harness.database import settled_statements
 from bench.harness.machine import CpuWatch, wait_for_quiet_machine
 from bench.harness.server import Gunicorn, request
@@ -252,7 +252,7 @@ def queries_per_request(
         status, answer_headers, answer = request(method, path=path, port=port, body=body or None, headers=headers)
         if status not in expect:
             raise SystemExit(f"{method} {path} answered {status} during the query count: {answer[:300]!r}")
-        counted.append(int(answer_headers.get("X-Bench-Queries", "-1")))
+        counted.append(int(answer_headers.get(QUERY_COUNT_HEADER, "-1")))
     after = settled_statements(database)
     return statistics.mean(counted), (after - before) / len(requests)
 

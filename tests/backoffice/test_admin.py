@@ -24,13 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def some_of_everything(staff_client, make_sale, make_photo, price, location, make_voucher):
     """One of each kind of row the admin shows, so every page has something to render."""
     voucher = make_voucher(prices=[price], locations=[location])

@@ -6,7 +6,6 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -20,12 +19,6 @@ from tests.support.factories import create_photo
 pytestmark = pytest.mark.django_db
 
 SALES = reverse("admin:payments_sale_changelist")
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
 
 
 def add_photos(sale: Sale, count: int, *, stored: bool = True) -> list[Photo]:

@@ -5,7 +5,6 @@ the columns an index serves, so a list of a million rows sorts as fast as a shor
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from gallery.models import EmailKind, EmailOutbox, EmailStatus
@@ -15,12 +14,6 @@ pytestmark = pytest.mark.django_db
 
 EVENTS = reverse("admin:payments_paymentevent_changelist")
 EMAILS = reverse("admin:gallery_emailoutbox_changelist")
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
 
 
 def sortable_columns(page: str) -> set[str]:

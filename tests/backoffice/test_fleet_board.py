@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = "/admin/locations/location/fleet/"
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
-
-
 def beat(location: Location, *, ago: timedelta = timedelta(seconds=20), **fields) -> Location:
     fields.setdefault("status", "ok")
     MachineStatus.objects.update_or_create(location=location, defaults={"beat_at": timezone.now() - ago, **fields})

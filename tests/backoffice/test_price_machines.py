@@ -16,13 +16,6 @@ LIST = reverse("admin:pricing_price_changelist")
 
 
 @pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def operator_client(client):
     user = get_user_model().objects.create_user("ops", "ops@example.com", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="Kiosk operator"))

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from payments.models import FREE_SESSION_CHANNEL, SaleStatus
@@ -18,12 +17,6 @@ ADD = reverse("admin:pricing_voucher_add")
 BATCH = reverse("admin:pricing_voucher_batch")
 REPORT = reverse("admin:payments_sale_report")
 REPORT_CSV = reverse("admin:payments_sale_report_csv")
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
 
 
 def csv_rows(response) -> list[list[str]]:

@@ -1,5 +1,7 @@
 import pytest
 
+from core import ratelimit
+
 
 @pytest.fixture
 def cache_down(settings) -> None:
@@ -12,3 +14,15 @@ def cache_down(settings) -> None:
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
     }
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate limits' clock, at `start`: the start of a window, a multiple of 60 and 3600 (tests
+    move it with `clock.now += ...`)."""
+
+    class Clock:
+        start = now = 1_800_000_000.0
+
+    monkeypatch.setattr(ratelimit, "now", lambda: Clock.now)
+    return Clock

@@ -27,19 +27,6 @@ from tests.support.webhooks import post_webhook
 
 pytestmark = pytest.mark.django_db
 
-WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a minute
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The rate limits' clock, at the start of a window (tests move it with `clock.now += ...`)."""
-
-    class Clock:
-        now = WINDOW_START
-
-    monkeypatch.setattr(ratelimit, "now", lambda: Clock.now)
-    return Clock
-
 
 class FakeRedis(LocMemCache):
     """Keys expire on the rate limits' clock. `evict` rate-limit counters are evicted right after
@@ -108,9 +95,9 @@ def test_a_counter_lives_its_window_and_one_second_more_in_redis(redis, settings
 
     assert wrong_tokens(2) == [403, 403]
 
-    clock.now = WINDOW_START + 60.5
+    clock.now = clock.start + 60.5
     assert len(redis.live_counters()) == 1
-    clock.now = WINDOW_START + 61.5
+    clock.now = clock.start + 61.5
     assert redis.live_counters() == []
 
 
@@ -130,11 +117,11 @@ def test_a_counter_made_again_after_an_eviction_lives_to_its_windows_end_and_one
     FakeRedis.evict = 1
     assert wrong_tokens(4) == [403, 403, 403, 429]
 
-    clock.now = WINDOW_START + 59.5
+    clock.now = clock.start + 59.5
     assert wrong_tokens(1) == [429], "refused to the window's last second"
-    clock.now = WINDOW_START + 60.5
+    clock.now = clock.start + 60.5
     assert len(redis.live_counters()) == 1
-    clock.now = WINDOW_START + 61.5
+    clock.now = clock.start + 61.5
     assert redis.live_counters() == []
 
 
@@ -159,7 +146,7 @@ def test_in_the_last_second_of_its_window_a_client_over_its_miss_limit_is_still_
     api, database_counters, settings, clock
 ):
     settings.RATE_LIMIT_PHOTO_MISSES = Rate(3, 60)
-    clock.now = WINDOW_START + 59.5
+    clock.now = clock.start + 59.5
 
     answers = [api.get(f"/api/v1/transactions/TRX-1-NOPE{n}/photos").status_code for n in range(4)]
 

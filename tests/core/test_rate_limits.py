@@ -10,7 +10,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from core import ratelimit
 from core.env import Rate, parse_rate
 from locations.services import issue_kiosk_key
 from payments.models import PaymentEvent, SaleStatus
@@ -20,17 +19,6 @@ from tests.support.webhooks import post_webhook, webhook_fixture
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/transactions"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The rate limits' clock, at the start of a window (tests move it with `clock.now += ...`)."""
-
-    class Clock:
-        now = 1_800_000_000.0  # a multiple of 60 and 3600: the start of a minute
-
-    monkeypatch.setattr(ratelimit, "now", lambda: Clock.now)
-    return Clock
 
 
 def create(api, body, **headers):

@@ -28,11 +28,6 @@ from tests.support.uploads import photos_of, upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def paid_sale(make_sale):
-    return make_sale(status=SaleStatus.COMPLETED)
-
-
 def interrupted(api, sale, fake_cloudinary, *, ago: timedelta = timedelta(hours=1)) -> None:
     """An upload of 3 photos whose last 2 the storage refused, its last sign of life `ago`."""
     fake_cloudinary.fail_uploads_for = {"/02-", "/03-"}

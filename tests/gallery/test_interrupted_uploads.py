@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -346,12 +345,6 @@ def test_the_stale_time_is_a_setting(api, paid_sale, monkeypatch, settings):
 
 
 # --- Staff ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
 
 
 def test_the_sale_page_says_upload_interrupted_and_staff_send_the_stored_photos(

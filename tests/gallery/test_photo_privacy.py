@@ -13,7 +13,6 @@ from PIL import Image, ImageCms, ImageOps, IptcImagePlugin, PngImagePlugin
 from gallery.models import Photo
 from gallery.storage import LocalStorage, StorageError
 from gallery.validation import check_photo, strip_jpeg, strip_png
-from payments.models import SaleStatus
 from tests.support.api import error_of
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +26,6 @@ SECRETS = (b"SERIAL-4471", b"Canon", b"EOS R6", b"shot at home", b"ns.adobe.com/
 def local_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-@pytest.fixture
-def paid_sale(make_sale):
-    return make_sale(status=SaleStatus.COMPLETED)
 
 
 def camera_exif(orientation: int) -> Image.Exif:

@@ -14,15 +14,9 @@ from rest_framework.test import APIClient
 
 from gallery import services
 from gallery.models import Photo
-from payments.models import SaleStatus
 from tests.support.uploads import photos_of, upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def paid_sale(make_sale):
-    return make_sale(status=SaleStatus.COMPLETED)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -35,12 +34,6 @@ VOUCHER = "HEMAT25"  # 10 % off: the sale takes the voucher path
 
 def create(api, sale_request, **fields):
     return api.post(URL, {**sale_request, **fields}, format="json")
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "pw"))
-    return client
 
 
 @pytest.fixture
